@@ -1,0 +1,42 @@
+# Connectra: the two front-door commands are `make up` and `make test` (see README.md).
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PYTEST_ARGS ?=
+
+.PHONY: install up test test-slow services services-stop lint bench clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	@command -v python3 >/dev/null || { echo "python3 (3.11+) is required"; exit 1; }
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	touch $@
+
+up: install
+	$(VENV)/bin/connectra up
+
+services: install
+	tools/services.sh start
+
+services-stop:
+	tools/services.sh stop
+
+# The suite reads .connectra/services.env itself (tests/conftest.py).
+test: install services
+	$(PY) -m pytest -m "not slow" $(PYTEST_ARGS)
+
+test-slow: install services
+	$(PY) -m pytest -m slow $(PYTEST_ARGS)
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy vql stores dbt_like_sql assets orchestration api
+
+bench: install services
+	$(PY) -m bench
+
+clean: services-stop
+	rm -rf .connectra

