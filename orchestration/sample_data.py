@@ -1,0 +1,490 @@
+"""Reproducible sample CSVs of contacts with their companies (DESIGN.md section 4).
+
+The files look like real exports on purpose: a mixed-style header, values written the
+several ways people write them ("1,200", "1.2k", "51-200", "$3.5M", "USA"), messiness at
+low realistic rates, duplicates and a few bad rows. Each file gets a sidecar manifest with
+the counts an ingest must reproduce (read = loaded + merged + rejected), so tests and
+benchmarks check the pipeline against numbers fixed at generation time.
+
+Speed and memory: randomness is drawn in bulk per chunk of rows, companies live only inside
+their chunk (state is bounded by the chunk, not the file) and rows stream to disk.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import functools
+import gzip
+import io
+import itertools
+import json
+import math
+import os
+import random
+import unicodedata
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Literal
+
+CHUNK_ROWS = 10_000
+ROWS_PER_COMPANY = 20
+MANIFEST_SUFFIX = ".manifest.json"
+MANIFEST_FORMAT = "connectra-sample-manifest/1"
+
+# (header as written, canonical column): the header mixes styles like real exports do.
+COLUMNS: tuple[tuple[str, str], ...] = (
+    ("First Name", "first_name"), ("last_name", "last_name"), ("Email", "email"),
+    ("Title", "title"), (" Seniority", "seniority"), ("Departments", "departments"),
+    ("Phone ", "phone"), ("LinkedIn URL", "linkedin_url"), ("City", "city"),
+    ("State", "state"), ("Country", "country"), ("Company Name", "company_name"),
+    ("Company Website", "company_website"), ("company_industries", "company_industries"),
+    ("Company-Employees-Count", "company_employees_count"),
+    ("Company Annual Revenue", "company_annual_revenue"),
+    ("Company Founded Year", "company_founded_year"), ("Company City", "company_city"),
+    ("company_state", "company_state"), ("COMPANY COUNTRY", "company_country"),
+    ("Company LinkedIn URL", "company_linkedin_url"), ("Company Keywords", "company_keywords"),
+    ("Company-Technologies", "company_technologies"), ("created_at", "created_at"),
+)
+HEADER: list[str] = [written for written, _ in COLUMNS]
+CANONICAL_COLUMNS: list[str] = [canonical for _, canonical in COLUMNS]
+
+# Spellings written besides the canonical name; the normalizer's country seed must map them.
+COUNTRY_VARIANTS: dict[str, tuple[str, ...]] = {
+    "United States": ("USA", "U.S.", "US", "us", "U.S.A.", "United States of America",
+                      "UNITED STATES", "united states"),
+    "United Kingdom": ("UK", "U.K.", "Great Britain", "GB", "uk", "UNITED KINGDOM"),
+    "Germany": ("Deutschland", "DE", "GERMANY", "germany"),
+    "France": ("FR", "FRANCE", "france"),
+    "Canada": ("CANADA", "canada"),
+    "India": ("INDIA", "india"),
+    "Australia": ("AU", "AUSTRALIA"),
+    "Netherlands": ("The Netherlands", "Holland", "NL", "netherlands"),
+    "Spain": ("España", "ES", "SPAIN"),
+    "Brazil": ("Brasil", "BR", "brazil"),
+    "Sweden": ("Sverige", "SE", "sweden"),
+    "Switzerland": ("Schweiz", "CH", "Suisse"),
+    "Singapore": ("SG", "SINGAPORE"),
+    "Ireland": ("IE", "Republic of Ireland", "IRELAND"),
+    "Japan": ("JP", "JAPAN"),
+    "Israel": ("IL", "ISRAEL"),
+}
+# Seniority column values written: canonical and display form (the column is often empty).
+SENIORITY_FORMS: dict[str, tuple[str, str]] = {
+    s: (s, d) for s, d in (
+        ("owner", "Owner"), ("founder", "Founder"), ("c_suite", "C-Suite"),
+        ("partner", "Partner"), ("vp", "VP"), ("head", "Head"), ("director", "Director"),
+        ("manager", "Manager"), ("senior", "Senior"), ("entry", "Entry"), ("intern", "Intern"))
+}
+
+Location = tuple[str, str, str, str]  # city, state, country, phone country code
+# country: (weight, phone code, "City|State" ...)
+_LOCATIONS: dict[str, tuple[float, str, tuple[str, ...]]] = {
+    "United States": (50, "1", (
+        "New York|New York", "San Francisco|California", "Los Angeles|California",
+        "Austin|Texas", "Seattle|Washington", "Boston|Massachusetts", "Chicago|Illinois",
+        "Denver|Colorado", "Atlanta|Georgia", "Miami|Florida", "Portland|Oregon",
+        "Salt Lake City|Utah", "Raleigh|North Carolina", "Dallas|Texas", "San Diego|California",
+        "Nashville|Tennessee", "Minneapolis|Minnesota", "Philadelphia|Pennsylvania")),
+    "United Kingdom": (10, "44", ("London|England", "Manchester|England", "Edinburgh|Scotland",
+                                  "Bristol|England", "Cambridge|England", "Belfast|Northern Ireland")),
+    "Germany": (7, "49", ("Berlin|Berlin", "München|Bavaria", "Hamburg|Hamburg",
+                          "Köln|North Rhine-Westphalia", "Frankfurt am Main|Hesse",
+                          "Düsseldorf|North Rhine-Westphalia")),
+    "Canada": (5, "1", ("Toronto|Ontario", "Vancouver|British Columbia", "Montréal|Quebec")),
+    "India": (5, "91", ("Bengaluru|Karnataka", "Mumbai|Maharashtra", "Hyderabad|Telangana",
+                        "Pune|Maharashtra")),
+    "France": (4, "33", ("Paris|Île-de-France", "Lyon|Auvergne-Rhône-Alpes", "Toulouse|Occitanie")),
+    "Australia": (3, "61", ("Sydney|New South Wales", "Melbourne|Victoria")),
+    "Netherlands": (3, "31", ("Amsterdam|North Holland", "Rotterdam|South Holland")),
+    "Spain": (2, "34", ("Madrid|Community of Madrid", "Barcelona|Catalonia")),
+    "Brazil": (2, "55", ("São Paulo|São Paulo", "Rio de Janeiro|Rio de Janeiro")),
+    "Sweden": (2, "46", ("Stockholm|Stockholm County", "Malmö|Skåne")),
+    "Switzerland": (2, "41", ("Zürich|Zürich", "Geneva|Geneva")),
+    "Singapore": (2, "65", ("Singapore|",)),
+    "Ireland": (1.5, "353", ("Dublin|Leinster", "Cork|Munster")),
+    "Japan": (1, "81", ("Tokyo|Tokyo", "Osaka|Osaka")),
+    "Israel": (1, "972", ("Tel Aviv|Tel Aviv District",)),
+}
+_FIRST_NAMES = (
+    "James Mary John Patricia Robert Jennifer Michael Linda William Elizabeth David Barbara "
+    "Richard Susan Joseph Jessica Thomas Sarah Charles Karen Christopher Lisa Daniel Nancy "
+    "Matthew Betty Anthony Margaret Mark Sandra Donald Ashley Steven Kimberly Paul Emily Andrew "
+    "Donna Joshua Michelle Kenneth Carol Kevin Amanda Brian Melissa Timothy Deborah Ronald "
+    "Stephanie Edward Rebecca Jason Sharon Jeffrey Laura Ryan Cynthia Jacob Kathleen Gary Amy "
+    "Nicholas Angela Eric Anna Stephen Brenda Justin Emma Scott Nicole Brandon Helen Benjamin "
+    "Samantha Samuel Katherine Gregory Christine Alexander Rachel Patrick Catherine Jack Maria "
+    "Tyler Diane Aaron Ruth Priya Rahul Wei Li Hiroshi Yuki Ahmed Fatima Omar Olivia Liam Noah "
+    "Ava Sophia Lucas Mia Ethan Isabella Oliver Charlotte Amelia Harper Elijah Lars Ingrid "
+    "Pieter Sven Anja Hans Claire Pierre Marco Giulia Diego Lucia Carlos Ana Aisha Mateo Leah "
+    "José Zoë François Chloé Björn Søren Łukasz Jürgen"
+).split()
+_LAST_NAMES = (
+    "Smith Johnson Williams Brown Jones Garcia Miller Davis Rodriguez Martinez Hernandez Lopez "
+    "Gonzalez Wilson Anderson Thomas Taylor Moore Jackson Martin Lee Perez Thompson White Harris "
+    "Sanchez Clark Ramirez Lewis Robinson Walker Young Allen King Wright Scott Torres Nguyen Hill "
+    "Flores Green Adams Nelson Baker Hall Rivera Campbell Mitchell Carter Roberts Patel Shah "
+    "Kumar Singh Chen Wang Zhang Liu Kim Park Tanaka Sato Suzuki Cohen Levi Murphy Kelly "
+    "Sullivan Walsh Schmidt Schneider Fischer Weber Meyer Wagner Becker Hoffmann Dubois Laurent "
+    "Moreau Rossi Russo Bianchi Ferrari Jansen Visser Berg Larsen Nielsen Johansson Andersson "
+    "Silva Santos Costa Pereira Novak Kowalski Ivanov Petrov O'Brien Smith-Jones "
+    "Müller García Nguyễn Østergaard Dvořák Szabó Gonçalves Lefèvre"
+).split() + ["van der Berg", "De La Cruz"]
+_NICKNAMES = {"William": "Bill", "Robert": "Bob", "Elizabeth": "Liz", "Katherine": "Kate",
+              "Michael": "Mike", "Jennifer": "Jen", "Richard": "Rick", "Margaret": "Peggy"}
+_FOLD_EXTRA = str.maketrans({"ø": "o", "ł": "l", "æ": "ae", "đ": "d", "'": None, " ": None})
+# function, departments, individual-contributor roles, chief title
+_FUNCTIONS: tuple[tuple[str, tuple[str, ...], tuple[str, ...], str], ...] = (
+    ("Engineering", ("engineering",), ("Software Engineer", "Backend Engineer",
+     "Frontend Developer", "Data Engineer", "DevOps Engineer", "QA Engineer"), "CTO"),
+    ("Sales", ("sales",), ("Account Executive", "Sales Development Representative",
+     "Sales Engineer"), "Chief Revenue Officer"),
+    ("Marketing", ("marketing",), ("Marketing Specialist", "Content Marketer",
+     "Growth Marketer"), "CMO"),
+    ("Finance", ("finance",), ("Accountant", "Financial Analyst", "Controller"), "CFO"),
+    ("Human Resources", ("human_resources",), ("Recruiter", "HR Generalist",
+     "Talent Acquisition Partner"), "Chief People Officer"),
+    ("Operations", ("operations",), ("Operations Analyst", "Project Coordinator",
+     "Business Analyst"), "COO"),
+    ("Product", ("product_management",), ("Product Designer", "UX Researcher",
+     "Product Analyst"), "Chief Product Officer"),
+    ("Customer Success", ("customer_success", "support"), ("Support Specialist",
+     "Implementation Consultant"), "Chief Customer Officer"),
+    ("IT", ("information_technology",), ("Systems Administrator", "IT Support Specialist",
+     "Security Analyst"), "CIO"),
+    ("Data", ("data_science", "engineering"), ("Data Scientist", "Data Analyst",
+     "Analytics Engineer"), "Chief Data Officer"),
+)
+# seniority: (weight, templates); {f} is the function, {r} an individual-contributor role
+_TITLE_TEMPLATES: dict[str, tuple[float, tuple[str, ...]]] = {
+    "intern": (4, ("{f} Intern", "Intern, {f}")),
+    "entry": (28, ("{r}", "Junior {r}", "Associate {r}")),
+    "senior": (24, ("Senior {r}", "Sr. {r}", "Lead {r}", "Staff {r}", "Principal {r}")),
+    "manager": (16, ("{f} Manager", "Manager, {f}", "Senior Manager, {f}")),
+    "director": (10, ("Director of {f}", "{f} Director", "Director, {f}")),
+    "head": (4, ("Head of {f}",)),
+    "vp": (6, ("VP of {f}", "Vice President, {f}", "VP {f}", "SVP, {f}")),
+    "c_suite": (4, ("{c}",)),
+}
+_EXECUTIVE_TITLES = (("CEO", "c_suite", 2), ("Chief Executive Officer", "c_suite", 1),
+                     ("Founder", "founder", 1), ("Co-Founder & CEO", "founder", 1),
+                     ("Owner", "owner", 1), ("Partner", "partner", 0.5),
+                     ("Managing Partner", "partner", 0.5))
+_COMPANY_PREFIXES = (
+    "Acme Apex Arbor Atlas Aurora Beacon Birch Blue Bright Cascade Cedar Cobalt Comet Crescent "
+    "Crimson Delta Ember Evergreen Falcon Fern Firefly Forge Frontier Garnet Glacier Golden "
+    "Granite Harbor Helix Horizon Indigo Iron Jade Juniper Keystone Kinetic Lantern Lumen Lunar "
+    "Maple Marble Meridian Mosaic Nimbus Noble Northwind Nova Oak Onyx Orbit Pacific Pine "
+    "Pinnacle Pioneer Polar Prairie Prism Quantum Quarry Radiant Raven Redwood Ridge River Sable "
+    "Sage Sapphire Sierra Silver Solar Spark Spruce Starling Sterling Stone Summit Tidal Timber "
+    "Titan Trident Umber Union Vantage Vector Velvet Verde Vertex Violet Vista Willow Wren Zenith"
+).split()
+_COMPANY_SUFFIXES = (
+    "Analytics Bio Capital Cloud Consulting Data Dynamics Energy Foods Health Industries Insights "
+    "Labs Learning Logistics Media Medical Networks Partners Payments Robotics Security Software "
+    "Solutions Systems Technologies Therapeutics Ventures Works Group Studio Logic Metrics "
+    "Mobility Retail Telecom Finance Commerce Devices"
+).split()
+_INDUSTRIES = (
+    "Software Development", "Information Technology & Services", "Financial Services",
+    "Hospital & Health Care", "Marketing & Advertising", "Computer & Network Security",
+    "E-Learning", "Retail", "Logistics & Supply Chain", "Biotechnology", "Renewables & Environment",
+    "Real Estate", "Manufacturing", "Telecommunications", "Insurance", "Consumer Goods",
+    "Food & Beverages", "Automotive", "Media Production", "Staffing & Recruiting",
+    "Venture Capital & Private Equity", "Management Consulting")
+_KEYWORDS = (
+    "saas", "b2b", "enterprise software", "cloud computing", "analytics", "machine learning",
+    "artificial intelligence", "data platform", "fintech", "payments", "e-commerce", "marketplace",
+    "cybersecurity", "devops", "digital health", "supply chain", "marketing automation", "crm",
+    "hr tech", "edtech", "proptech", "insurtech", "open source", "developer tools", "mobile apps",
+    "iot", "robotics", "climate tech", "clean energy", "biotech")
+_TECHNOLOGIES = (
+    "Salesforce", "HubSpot", "Google Analytics", "AWS", "Microsoft Azure", "Google Cloud", "Slack",
+    "Zendesk", "Intercom", "Stripe", "Shopify", "WordPress", "React", "Node.js", "Python",
+    "Kubernetes", "Docker", "Snowflake", "Segment", "Marketo", "Okta", "Jira", "GitHub", "Datadog",
+    "Cloudflare", "Twilio", "Mailchimp", "Gusto", "Workday", "PostgreSQL")
+_LEGAL_FORMS = ("", " Inc", " Inc.", ", Inc.", " LLC", " Ltd", " Corp", " Co.")
+_LEGAL_WEIGHTS = (40, 10, 10, 8, 12, 8, 8, 4)
+_WEBSITE_FORMS = ("https://www.{}", "https://{}", "http://www.{}/", "{}", "www.{}",
+                  "https://www.{}/about", "https://{}:443/", "HTTPS://WWW.{}")
+_WEBSITE_WEIGHTS = (40, 20, 8, 12, 8, 6, 3, 3)
+_EMPLOYEE_BUCKETS = ((1, 10), (11, 50), (51, 200), (201, 500), (501, 1000), (1001, 5000),
+                     (5001, 10000), (10001, 50000))
+_EMPLOYEE_WEIGHTS = (15, 30, 25, 12, 8, 6, 2, 2)
+_REVENUE_RANGES = ("$500K-$1M", "$1M-$10M", "1M-10M", "$10M-$50M", "$50M - $100M",
+                   "$100M-$500M", "$1B-$10B")
+CONTACT_LINKEDIN_FORMS = ("https://www.linkedin.com/in/{}", "http://www.linkedin.com/in/{}",
+                          "linkedin.com/in/{}", "https://linkedin.com/in/{}/",
+                          "www.linkedin.com/in/{}")
+_CONTACT_LINKEDIN_WEIGHTS = (55, 4, 8, 8, 5, 20)  # last: no LinkedIn URL
+PERSONAL_DOMAINS = ("gmail.com", "yahoo.com", "outlook.com", "hotmail.com", "icloud.com")
+EMAIL_PATTERNS: tuple[Callable[[str, str], str], ...] = (
+    lambda f, la: f"{f}.{la}", lambda f, la: f"{f[0]}{la}", lambda f, la: f,
+    lambda f, la: f"{f}{la[0]}", lambda f, la: f"{f}_{la}", lambda f, la: f"{f[0]}.{la}",
+    lambda f, la: f"{la}.{f}")
+_EMAIL_PATTERN_WEIGHTS = (50, 20, 8, 6, 6, 5, 5)
+CREATED_FORMATS = ("{d}T{h:02d}:{m:02d}:{s:02d}Z", "{d}", "{d} {h:02d}:{m:02d}:{s:02d}",
+                   "{d}T{h:02d}:{m:02d}:{s:02d}+00:00", "{d}T{h:02d}:{m:02d}:{s:02d}.{ms:03d}Z",
+                   "{d}T{h:02d}:{m:02d}:{s:02d}+02:00", "{d}T{h:02d}:{m:02d}:{s:02d}-05:00", "")
+_CREATED_WEIGHTS = (45, 15, 10, 8, 5, 4, 3, 10)
+_REGIONS = ("EMEA", "North America", "APAC", "DACH", "LATAM")
+
+# Row kinds, drawn once per row; weights are per 10,000 rows.
+(CLEAN, COUNTRY, CASE, SPACES, EMAIL_UPPER, NEWLINE, QUOTE, LINKEDIN_ONLY, NAME_ONLY,
+ DUP_EXACT, DUP_CHANGED, BAD_EMAIL, NO_IDENTITY, TOO_MANY) = range(14)
+_KIND_WEIGHTS = (8350, 250, 150, 200, 150, 50, 50, 200, 100, 150, 200, 50, 30, 20)
+_BAD_KINDS = (BAD_EMAIL, NO_IDENTITY, TOO_MANY)
+
+
+def _fold(name: str) -> str:
+    """ASCII, lowercase, no spaces: what an email address or LinkedIn slug uses for a name."""
+    decomposed = unicodedata.normalize("NFKD", name.lower().translate(_FOLD_EXTRA))
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+@dataclass(frozen=True)
+class _Pools:
+    """Everything precomputed once, so rows cost lookups rather than string work."""
+
+    first_names: list[tuple[str, str]]
+    last_names: list[tuple[str, str]]
+    titles: list[tuple[str, tuple[str, str], tuple[str, str, str, str]]]
+    title_cum_weights: list[float]
+    locations: list[Location]
+    location_cum_weights: list[float]
+    company_names: list[tuple[str, str]]
+    name_step: int
+    days: list[str]
+
+
+@functools.cache
+def _pools() -> _Pools:
+    titles: list[tuple[str, tuple[str, str], tuple[str, str, str, str]]] = []
+    weights: list[float] = []
+
+    def add(title: str, seniority: str, departments: tuple[str, ...], weight: float) -> None:
+        shown = [d.replace("_", " ").title() for d in departments]
+        forms = (";".join(departments), "; ".join(shown), ", ".join(shown), "")
+        titles.append((title, SENIORITY_FORMS[seniority], forms))
+        weights.append(weight)
+
+    for seniority, (weight, templates) in _TITLE_TEMPLATES.items():
+        made = [t.format(f=f, r=r, c=c) for f, _, roles, c in _FUNCTIONS for t in templates
+                for r in (roles if "{r}" in t else roles[:1])]
+        departments = [ds for _, ds, roles, _ in _FUNCTIONS for t in templates
+                       for _ in (roles if "{r}" in t else roles[:1])]
+        for title, ds in zip(made, departments, strict=True):
+            add(title, seniority, ds, weight / len(made))
+    for title, seniority, weight in _EXECUTIVE_TITLES:
+        add(title, seniority, ("executive",), weight)
+
+    locations: list[Location] = []
+    location_weights: list[float] = []
+    for country, (weight, code, places) in _LOCATIONS.items():
+        for place in places:
+            city, state = place.split("|")
+            locations.append((city, state, country, code))
+            location_weights.append(weight / len(places))
+
+    company_names = [(p, s) for p in _COMPANY_PREFIXES for s in _COMPANY_SUFFIXES]
+    slugs = {(p + s).lower() for p, s in company_names}
+    assert len(slugs) == len(company_names), "company slugs must be unique (domains are keys)"
+    step = next(n for n in itertools.count(7919) if math.gcd(n, len(company_names)) == 1)
+    start = dt.date(2022, 1, 1)
+    return _Pools(
+        first_names=[(n, _fold(n)) for n in _FIRST_NAMES],
+        last_names=[(n, _fold(n)) for n in _LAST_NAMES],
+        titles=titles, title_cum_weights=list(itertools.accumulate(weights)),
+        locations=locations, location_cum_weights=list(itertools.accumulate(location_weights)),
+        company_names=company_names, name_step=step,
+        days=[(start + dt.timedelta(days=i)).isoformat() for i in range(3 * 365 + 1)],
+    )
+
+
+@functools.lru_cache(maxsize=8)
+def _company_cum_weights(m: int) -> list[float]:
+    """A few companies have many contacts, most have a handful (Zipf-like, exponent 0.7)."""
+    return list(itertools.accumulate((k + 1) ** -0.7 for k in range(m)))
+
+
+def _employees(rng: random.Random) -> str:
+    lo, hi = rng.choices(_EMPLOYEE_BUCKETS, weights=_EMPLOYEE_WEIGHTS)[0]
+    style = rng.choices(range(5), weights=(45, 15, 10, 25, 5))[0]
+    if style == 3:
+        return rng.choice(("{}-{}", "{:,}-{:,}", "{} - {}")).format(lo, hi)
+    if style == 4:
+        return ""
+    value = rng.randint(lo, hi)
+    if style == 1 and value >= 1000:
+        return f"{value:,}"
+    if style == 2 and value >= 1000:
+        return f"{value // 100 / 10:g}k"  # "1.2k": exact, the company's count is 1200
+    return str(value)
+
+
+def _revenue(rng: random.Random) -> str:
+    style = rng.choices(range(6), weights=(25, 25, 10, 10, 15, 15))[0]
+    if style == 4:
+        return rng.choice(_REVENUE_RANGES)
+    if style == 5:
+        return ""
+    value = rng.randint(10, 99) * 10 ** rng.choices(range(4, 10), weights=(5, 15, 25, 25, 20, 10))[0]
+    if style == 0:
+        return str(value)
+    if style == 2:
+        return f"${value:,}"
+    unit, letter = (10**9, "B") if value >= 10**9 else (10**6, "M") if value >= 10**6 else (
+        10**3, "K")
+    return f"{'$' if style == 1 else ''}{value / unit:g}{letter}"
+
+
+def _make_company(rng: random.Random, p: _Pools, serial: int) -> tuple[list[str], str, int,
+                                                                        Location]:
+    """One company's twelve cells, written the same way in every row that names it.
+
+    Its domain is unique by construction (name combination + round number), so companies
+    never collide on their key and no global set of domains is needed.
+    """
+    prefix, suffix = p.company_names[(serial * p.name_step) % len(p.company_names)]
+    rounds = serial // len(p.company_names)
+    loc = rng.choices(p.locations, cum_weights=p.location_cum_weights)[0]
+    city, state, country, _ = loc
+    legal = rng.choices(_LEGAL_FORMS, weights=_LEGAL_WEIGHTS)[0]
+    if legal and country in ("Germany", "United Kingdom"):
+        legal = " GmbH" if country == "Germany" else " Ltd"
+    name = f"{prefix} {suffix}{legal}"
+    odd = rng.random()
+    if odd < 0.005:
+        name = f'{prefix} "{suffix}"{legal}'
+    elif odd < 0.015:
+        name = name.upper()
+    slug = f"{prefix}{suffix}".lower() + (str(rounds + 1) if rounds else "")
+    tld = rng.choices(("com", "io", "ai", "co", "net", "de", "co.uk"),
+                      weights=(70, 10, 5, 5, 4, 15 if country == "Germany" else 0,
+                               15 if country == "United Kingdom" else 0))[0]
+    domain = f"{slug}.{tld}"
+    website_form = rng.choices(_WEBSITE_FORMS, weights=_WEBSITE_WEIGHTS)[0]
+    website = website_form.format(domain.upper() if website_form.isupper() else domain)
+    sep = rng.choice(("; ", ";", ", ", ","))
+    industries = sep.join(rng.sample(_INDUSTRIES, rng.randint(1, 3)))
+    if rng.random() < 0.2:
+        industries = industries.lower()
+    founded = "" if rng.random() < 0.1 else str(rng.randint(1950, 2023))
+    written_country = rng.choice(COUNTRY_VARIANTS[country]) if rng.random() < 0.03 else country
+    linkedin = "" if rng.random() < 0.1 else rng.choice((
+        "https://www.linkedin.com/company/{}", "linkedin.com/company/{}",
+        "https://linkedin.com/company/{}/")).format(slug)
+    keywords = "" if rng.random() < 0.1 else rng.choice((", ", ";")).join(
+        rng.sample(_KEYWORDS, rng.randint(2, 6)))
+    technologies = "" if rng.random() < 0.1 else rng.choice((", ", "; ")).join(
+        rng.sample(_TECHNOLOGIES, rng.randint(2, 8)))
+    pattern = rng.choices(range(len(EMAIL_PATTERNS)), weights=_EMAIL_PATTERN_WEIGHTS)[0]
+    cells = [name, website, industries, _employees(rng), _revenue(rng), founded, city, state,
+             written_country, linkedin, keywords, technologies]
+    return cells, domain, pattern, loc
+
+
+def _phone(code: str, style: int, bits: int) -> str:
+    if style == 0:
+        return ""
+    s = str(2_000_000_000 + bits)  # ten digits
+    if code == "1":
+        if style == 1:
+            return f"+1 {s[:3]}-{s[3:6]}-{s[6:]}"
+        if style == 2:
+            return f"({s[:3]}) {s[3:6]}-{s[6:]}"
+        return f"{s[:3]}.{s[3:6]}.{s[6:]}" if style == 3 else f"+1{s}"
+    if style == 1:
+        return f"+{code} {s[1:3]} {s[3:7]} {s[7:]}"
+    if style == 2:
+        return f"+{code} {s[1:]}"
+    return f"00{code} {s[1:4]} {s[4:]}" if style == 3 else f"+{code}{s[1:]}"
+
+
+def _mess_up(rng: random.Random, kind: int, row: list[str]) -> None:
+    """One row-level flaw of the kind drawn; all are ones the normalizer must undo."""
+    if kind == COUNTRY:
+        row[10] = rng.choice(COUNTRY_VARIANTS[row[10]])
+    elif kind == CASE:
+        i = rng.choice((0, 1, 3, 8, 10))
+        row[i] = row[i].upper() if i in (1, 8, 10) else row[i].lower()
+    elif kind == SPACES:
+        i = rng.choice((0, 1, 3, 8, 11))
+        row[i] = row[i].replace(" ", "  ", 1) if " " in row[i] else f" {row[i]} "
+    elif kind == EMAIL_UPPER:
+        row[2] = row[2].upper() if rng.random() < 0.3 else row[2].title()
+    elif kind == NEWLINE:
+        row[3] = f"{row[3]}\n{rng.choice(_REGIONS)}"
+    elif kind == QUOTE:
+        nickname = _NICKNAMES.get(row[0])
+        if nickname:
+            row[0] = f'{row[0]} "{nickname}"'
+        else:
+            row[3] = f'{row[3]} ("{rng.choice(_REGIONS)}")'
+
+
+def _change_contact(rng: random.Random, p: _Pools, row: list[str], key: int) -> None:
+    """What a later export of the same contact changes; the contact key stays the same."""
+    op = rng.randrange(8)
+    if op == 0:
+        title, seniority, departments = rng.choices(p.titles, cum_weights=p.title_cum_weights)[0]
+        row[3], row[4], row[5] = title, rng.choice(("", seniority[0])), departments[1]
+    elif op == 1:
+        row[6] = "" if row[6] else f"+1 415-555-{rng.randrange(100, 200):04d}"
+    elif op == 2:
+        row[8], row[9], row[10], _ = rng.choices(p.locations, cum_weights=p.location_cum_weights)[0]
+    elif op == 3:
+        row[5] = ""
+    elif op == 4:
+        row[23] = ""
+    elif op == 5:  # the identity in another case: still the same key once lowercased
+        i = 2 if key == 0 else 7 if key == 1 else 0
+        row[i] = row[i].upper()
+    elif op == 6 and key == 0:
+        row[7] = ""
+    else:
+        row[4] = ""
+
+
+@dataclass
+class SampleCounts:
+    """What a file holds, counted while it is generated: the manifest's numbers."""
+
+    rows: int = 0
+    invalid_email: int = 0
+    no_identity: int = 0
+    too_many_cells: int = 0
+    exact_duplicates: int = 0
+    changed_duplicates: int = 0
+    contacts_by_email: int = 0
+    contacts_by_linkedin: int = 0
+    contacts_by_name: int = 0
+    companies: int = 0
+
+    @property
+    def rejected(self) -> int:
+        return self.invalid_email + self.no_identity + self.too_many_cells
+
+    @property
+    def merged(self) -> int:
+        return self.exact_duplicates + self.changed_duplicates
+
+    @property
+    def contacts(self) -> int:
+        return self.contacts_by_email + self.contacts_by_linkedin + self.contacts_by_name
+
+
+@dataclass
+class _Chunk:
+    """Per-chunk state. Companies belong to one chunk, so every set here stays small."""
+
+    companies: list[list[str]] = field(default_factory=list)
+    domains: list[str] = field(default_factory=list)
+    patterns: list[int] = field(default_factory=list)
+    locations: list[Location] = field(default_factory=list)
+    emails: set[str] = field(default_factory=set)
+    names: set[tuple[str, int]] = field(default_factory=set)
+    seen_rows: set[tuple[str, ...]] = field(default_factory=set)
+    sources: list[tuple[list[str], int, int]] = field(default_factory=list)  # row, key, company
+    used_companies: set[int] = field(default_factory=set)

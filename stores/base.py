@@ -1,0 +1,84 @@
+"""What assets and the API need from a store, whichever backend answers.
+
+Two roles: the *record store* keeps the rows (PostgreSQL, or DuckDB when embedded) and the
+*search store* finds ids (OpenSearch / Elasticsearch, or the same DuckDB). The API asks the
+search store for a page of ids and the exact total, then the record store for those rows in
+that order; the ingestion writes each normalized batch to both.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol
+
+import pyarrow as pa
+
+Service = Literal["contacts", "companies"]
+Record = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class SearchPage:
+    """One page of a VQL filter: ids in answer order, the exact total, the next cursor."""
+
+    ids: list[str]
+    total: int
+    next_cursor: str | None
+
+
+@dataclass(frozen=True)
+class ValueCount:
+    value: str
+    count: int
+
+
+class RecordStore(Protocol):
+    def upsert_companies(self, rows: pa.Table) -> None: ...
+
+    def upsert_contacts(self, rows: pa.Table) -> None: ...
+
+    def insert_rejects(self, rows: pa.Table) -> None: ...
+
+    def fetch(
+        self, service: Service, ids: Sequence[str], columns: Sequence[str] | None = None
+    ) -> list[Record]:
+        """Rows for ids, in the order given, with only `columns` (all when None)."""
+        ...
+
+    def ids_for_file(self, service: Service, source_file: str) -> set[str]: ...
+
+    def ping(self) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class SearchStore(Protocol):
+    def ensure_indices(self) -> None: ...
+
+    def bulk_upsert(self, service: Service, documents: pa.Table) -> None: ...
+
+    def refresh(self) -> None: ...
+
+    def search(self, query: Any) -> SearchPage:
+        """`query` is a parsed vql.Query (cursor already verified)."""
+        ...
+
+    def count(self, service: Service, where: Any) -> int: ...
+
+    def values(
+        self,
+        service: Service,
+        field: str,
+        search_text: str,
+        limit: int,
+        where: Any | None = None,
+    ) -> list[ValueCount]:
+        """Distinct values of a keyword field containing search_text, most frequent first."""
+        ...
+
+    def ids_for_file(self, service: Service, source_file: str) -> set[str]: ...
+
+    def ping(self) -> None: ...
+
+    def close(self) -> None: ...

@@ -1,0 +1,235 @@
+"""The field registry: which field of which service serves which kind of filter.
+
+One table drives everything: the parser checks requests against it, both compilers take
+column kinds from it, ``mapping`` derives the search index from it, and
+``GET /common/filters/:service`` renders it (:func:`filters_payload`). Adding a filterable
+field is one line here.
+
+Data types are those of the stores' columns (see the contracts): ``text`` (a string that is
+searched as words, also matched as a keyword and sorted case-insensitively), ``keyword`` (a
+string matched only as a whole value), ``list`` (a list of keyword-style strings), ``int``
+(whole numbers; ``int_bits`` says 32 or 64) and ``date`` (UTC timestamps).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+DataType = Literal["text", "keyword", "list", "int", "date"]
+SearchType = Literal["exact", "shuffle", "substring"]
+
+SEARCH_TYPES: tuple[SearchType, ...] = ("exact", "shuffle", "substring")
+SERVICES = ("contacts", "companies")
+
+
+@dataclass(frozen=True)
+class Field:
+    """One column of a service's search view and what VQL may do with it."""
+
+    name: str
+    label: str
+    data_type: DataType
+    text: tuple[SearchType, ...] = ()  # search types of text_matches; empty = not searchable
+    keyword: bool = False
+    range: bool = False
+    sortable: bool = False
+    listable: bool = True  # False for identifiers: listing their distinct values is useless
+    int_bits: int = 64
+
+    @property
+    def is_list(self) -> bool:
+        return self.data_type == "list"
+
+    @property
+    def analyzed(self) -> bool:
+        """Indexed as words (with keyword and n-gram sub-fields) in the search engine.
+
+        Every text column is, even when not yet searchable, so a field can become
+        searchable without a reindex; a list is when it allows text matches.
+        """
+        return self.data_type == "text" or bool(self.text)
+
+    @property
+    def value_type(self) -> str:
+        return {"int": "number", "date": "date"}.get(self.data_type, "string")
+
+    @property
+    def has_values(self) -> bool:
+        return self.keyword and self.listable
+
+    @property
+    def filter_type(self) -> str | None:
+        """The single ``type`` shown by the filters endpoint.
+
+        A field may serve several kinds; the most capable one is shown: ``text`` when words
+        can be searched (such a field usually also takes keyword_match, which
+        ``has_values`` then tells), else ``keyword``, else ``range``. Fields that serve no
+        filter and no sort are not shown at all.
+        """
+        if self.text:
+            return "text"
+        if self.keyword:
+            return "keyword"
+        if self.range:
+            return "range"
+        if self.sortable:
+            return "keyword" if self.data_type in ("text", "keyword") else "range"
+        return None
+
+
+@dataclass(frozen=True)
+class ServiceRegistry:
+    """The fields of one service, its answer columns and (contacts) its company columns."""
+
+    service: str
+    fields: tuple[Field, ...]
+    select_columns: tuple[str, ...]
+    company_select_columns: tuple[str, ...] = ()
+    _by_name: dict[str, Field] = field(init=False, repr=False, compare=False, hash=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_by_name", {f.name: f for f in self.fields})
+
+    def __iter__(self) -> Iterator[Field]:
+        return iter(self.fields)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._by_name
+
+    def get(self, name: str) -> Field | None:
+        return self._by_name.get(name)
+
+    def __getitem__(self, name: str) -> Field:
+        return self._by_name[name]
+
+    def names(self, kind: str) -> tuple[str, ...]:
+        """Field names serving ``kind``: text, keyword, range or sort."""
+        pick = {
+            "text": lambda f: bool(f.text),
+            "keyword": lambda f: f.keyword,
+            "range": lambda f: f.range,
+            "sort": lambda f: f.sortable,
+        }[kind]
+        return tuple(f.name for f in self.fields if pick(f))
+
+
+ALL: tuple[SearchType, ...] = SEARCH_TYPES
+
+
+def _f(name: str, label: str, data_type: DataType, **kw: Any) -> Field:
+    return Field(name, label, data_type, **kw)
+
+
+_CONTACTS = ServiceRegistry(
+    service="contacts",
+    fields=(
+        _f("id", "ID", "keyword", listable=False),
+        _f("first_name", "First name", "text", text=ALL, keyword=True, sortable=True),
+        _f("last_name", "Last name", "text", text=ALL, keyword=True, sortable=True),
+        _f("full_name", "Full name", "text", text=ALL),
+        _f("title", "Title", "text", text=ALL),
+        _f("seniority", "Seniority", "keyword", keyword=True, sortable=True),
+        _f("departments", "Departments", "list", keyword=True),
+        _f("email", "Email", "text", text=ALL, keyword=True, sortable=True),
+        _f("phone", "Phone", "keyword"),
+        _f("linkedin_url", "LinkedIn URL", "keyword"),
+        _f("city", "City", "text", text=ALL, keyword=True),
+        _f("state", "State", "text", text=ALL, keyword=True),
+        _f("country", "Country", "text", text=ALL, keyword=True, sortable=True),
+        _f("company_id", "Company ID", "keyword", keyword=True, listable=False),
+        _f("created_at", "Created at", "date", range=True, sortable=True),
+        _f("updated_at", "Updated at", "date", range=True, sortable=True),
+        _f("source_file", "Source file", "keyword"),
+        _f("load_run", "Load run", "keyword"),
+        _f("company_name", "Company name", "text", text=ALL, keyword=True, sortable=True),
+        _f("company_domain", "Company domain", "text", text=ALL, keyword=True),
+        _f("company_industries", "Company industries", "list", keyword=True),
+        _f("company_employees_count", "Company employees", "int", range=True, sortable=True),
+        _f("company_annual_revenue", "Company annual revenue", "int", range=True),
+        _f("company_founded_year", "Company founded year", "int", range=True, int_bits=32),
+        _f("company_city", "Company city", "text"),
+        _f("company_state", "Company state", "text"),
+        _f("company_country", "Company country", "text", keyword=True),
+    ),
+    select_columns=(
+        "id", "first_name", "last_name", "full_name", "title", "seniority", "departments",
+        "email", "phone", "linkedin_url", "city", "state", "country", "company_id",
+        "created_at", "updated_at", "company",
+    ),
+    company_select_columns=(
+        "id", "name", "domain", "website", "industries", "employees_count", "annual_revenue",
+        "founded_year", "city", "state", "country", "linkedin_url", "keywords",
+        "technologies", "created_at", "updated_at",
+    ),
+)
+
+_COMPANIES = ServiceRegistry(
+    service="companies",
+    fields=(
+        _f("id", "ID", "keyword", listable=False),
+        _f("name", "Name", "text", text=ALL, keyword=True, sortable=True),
+        _f("domain", "Domain", "text", text=ALL, keyword=True, sortable=True),
+        _f("website", "Website", "text", text=ALL),
+        _f("industries", "Industries", "list", text=ALL, keyword=True),
+        _f("employees_count", "Employees", "int", range=True, sortable=True),
+        _f("employees_count_min", "Employees (range low)", "int"),
+        _f("employees_count_max", "Employees (range high)", "int"),
+        _f("annual_revenue", "Annual revenue", "int", range=True, sortable=True),
+        _f("founded_year", "Founded year", "int", range=True, sortable=True, int_bits=32),
+        _f("city", "City", "text", text=ALL, keyword=True),
+        _f("state", "State", "text", text=ALL, keyword=True),
+        _f("country", "Country", "text", text=ALL, keyword=True, sortable=True),
+        _f("linkedin_url", "LinkedIn URL", "keyword"),
+        _f("keywords", "Keywords", "list", text=ALL, keyword=True),
+        _f("technologies", "Technologies", "list", text=ALL, keyword=True),
+        _f("created_at", "Created at", "date", range=True, sortable=True),
+        _f("updated_at", "Updated at", "date", range=True, sortable=True),
+        _f("source_file", "Source file", "keyword"),
+        _f("load_run", "Load run", "keyword"),
+    ),
+    select_columns=(
+        "id", "name", "domain", "website", "industries", "employees_count", "annual_revenue",
+        "founded_year", "city", "state", "country", "linkedin_url", "keywords",
+        "technologies", "created_at", "updated_at",
+    ),
+)
+
+REGISTRY: dict[str, ServiceRegistry] = {"contacts": _CONTACTS, "companies": _COMPANIES}
+
+
+def registry(service: str) -> ServiceRegistry:
+    """The registry of ``service``; KeyError names the known services."""
+    try:
+        return REGISTRY[service]
+    except KeyError:
+        raise KeyError(f"unknown service {service!r}; known: {', '.join(SERVICES)}") from None
+
+
+def filters_payload(service: str) -> dict[str, Any]:
+    """The answer of ``GET /common/filters/:service``: one entry per filterable field.
+
+    ``type`` is the most capable kind the field serves (see :attr:`Field.filter_type`);
+    ``search_types`` and ``fuzzy`` describe text_matches (empty / false otherwise);
+    ``has_values`` marks keyword fields whose distinct values the values endpoint lists.
+    """
+    reg = registry(service)
+    filters = []
+    for f in reg:
+        kind = f.filter_type
+        if kind is None:
+            continue
+        filters.append(
+            {
+                "key": f.name,
+                "label": f.label,
+                "type": kind,
+                "value_type": f.value_type,
+                "search_types": list(f.text),
+                "fuzzy": "shuffle" in f.text,
+                "sortable": f.sortable,
+                "has_values": f.has_values,
+            }
+        )
+    return {"service": service, "filters": filters}

@@ -1,0 +1,23 @@
+"""Word rules shared by the SQL compiler and anyone checking its results.
+
+The search engine splits text with its standard analyzer (Unicode word boundaries); SQL
+cannot, so SQL splits lowercased text on runs of characters that are not letters or digits.
+The query side of SQL matching is split here, in Python, by the same rule.
+"""
+
+from __future__ import annotations
+
+import re
+
+_WORD = re.compile(r"[^\W_]+")
+
+
+def words(text: str) -> list[str]:
+    """Lowercased words of ``text``: maximal runs of letters and digits."""
+    return _WORD.findall(text.lower())
+
+
+def auto_fuzziness(word: str) -> int:
+    """The edit distance ``fuzziness: AUTO`` allows for a query word of this length."""
+    n = len(word)
+    return 0 if n <= 2 else 1 if n <= 5 else 2
