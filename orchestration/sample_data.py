@@ -488,3 +488,292 @@ class _Chunk:
     seen_rows: set[tuple[str, ...]] = field(default_factory=set)
     sources: list[tuple[list[str], int, int]] = field(default_factory=list)  # row, key, company
     used_companies: set[int] = field(default_factory=set)
+
+
+class SampleGenerator:
+    """One random stream per seed, consumed in order: the same seed gives the same rows."""
+
+    def __init__(self, seed: int) -> None:
+        self._rng = random.Random(seed)
+        self._p = _pools()
+        self._company_serial = 0
+        self._row_serial = 0
+
+    def chunks(self, rows: int, counts: SampleCounts) -> Iterator[list[list[str]]]:
+        """Lists of at most CHUNK_ROWS rows; what they hold is added to counts."""
+        done = 0
+        while done < rows:
+            n = min(CHUNK_ROWS, rows - done)
+            yield self._chunk(n, counts)
+            done += n
+
+    def _chunk(self, n: int, counts: SampleCounts) -> list[list[str]]:
+        rng, p, ch = self._rng, self._p, _Chunk()
+        for _ in range(max(1, n // ROWS_PER_COMPANY)):
+            cells, domain, pattern, loc = _make_company(rng, p, self._company_serial)
+            self._company_serial += 1
+            ch.companies.append(cells)
+            ch.domains.append(domain)
+            ch.patterns.append(pattern)
+            ch.locations.append(loc)
+        m, choices, bits = len(ch.companies), rng.choices, rng.getrandbits
+        kinds = choices(range(14), weights=_KIND_WEIGHTS, k=n)
+        firsts = choices(p.first_names, k=n)
+        lasts = choices(p.last_names, k=n)
+        titles = choices(p.titles, cum_weights=p.title_cum_weights, k=n)
+        comps = choices(range(m), cum_weights=_company_cum_weights(m), k=n)
+        locs = choices(p.locations, cum_weights=p.location_cum_weights, k=n)
+        own_loc = choices((True, False), weights=(70, 30), k=n)
+        sen_style = choices((0, 1, 2), weights=(30, 45, 25), k=n)
+        dept_style = choices((0, 1, 2, 3), weights=(15, 45, 25, 15), k=n)
+        no_li = len(CONTACT_LINKEDIN_FORMS)
+        li_style = choices(range(no_li + 1), weights=_CONTACT_LINKEDIN_WEIGHTS, k=n)
+        phone_style = choices(range(5), weights=(25, 30, 20, 15, 10), k=n)
+        personal = choices((False, True), weights=(97, 3), k=n)
+        days = choices(p.days, k=n)
+        created_fmt = choices(CREATED_FORMATS, weights=_CREATED_WEIGHTS, k=n)
+        out: list[list[str]] = []
+        for i in range(n):
+            kind = kinds[i]
+            if kind >= DUP_EXACT and not ch.sources:
+                kind = CLEAN  # duplicates and bad rows lean on an earlier good row
+            if kind == DUP_CHANGED:
+                changed = self._changed_duplicate(ch)
+                if changed is not None:
+                    out.append(changed)
+                    counts.changed_duplicates += 1
+                    continue
+                kind = DUP_EXACT
+            if kind == DUP_EXACT:
+                out.append(list(rng.choice(ch.sources)[0]))
+                counts.exact_duplicates += 1
+                continue
+            serial = self._row_serial
+            self._row_serial += 1
+            first, ffold = firsts[i]
+            last, lfold = lasts[i]
+            title, seniority_forms, dept_forms = titles[i]
+            ci = ch.sources[-1][2] if kind in _BAD_KINDS else comps[i]
+            city, state, country, code = ch.locations[ci] if own_loc[i] else locs[i]
+            s = sen_style[i]
+            secs = bits(17) % 86400
+            slug = f"{ffold}-{lfold}-{(serial * 2654435761) & 0xFFFFFFFF:08x}"
+            li = li_style[i]
+            linkedin = "" if li == no_li else CONTACT_LINKEDIN_FORMS[li].format(slug)
+            key = 0  # how the contact is identified: 0 email, 1 LinkedIn URL, 2 name + company
+            email = ""
+            if kind == LINKEDIN_ONLY:
+                key = 1
+                linkedin = linkedin or CONTACT_LINKEDIN_FORMS[0].format(slug)
+            elif kind == NAME_ONLY:
+                name_key = (f"{first} {last}".lower(), ci)
+                if name_key not in ch.names:
+                    ch.names.add(name_key)
+                    key, linkedin = 2, ""
+            if key == 0:
+                if personal[i]:
+                    email = f"{ffold}.{lfold}{serial}@{rng.choice(PERSONAL_DOMAINS)}"
+                else:
+                    email = self._company_email(ch, ffold, lfold, ch.patterns[ci], ch.domains[ci])
+            if kind == BAD_EMAIL:
+                email = rng.choice((f"{ffold}.{lfold}.at.{ch.domains[ci]}", f"{ffold}.{lfold}@",
+                                    f"@{ch.domains[ci]}", f"{ffold}@@{ch.domains[ci]}"))
+            elif kind == NO_IDENTITY:
+                first = last = email = linkedin = ""
+            row = [first, last, email, title, "" if s == 0 else seniority_forms[s - 1],
+                   dept_forms[dept_style[i]], _phone(code, phone_style[i], bits(30)), linkedin,
+                   city, state, country, *ch.companies[ci],
+                   created_fmt[i].format(d=days[i], h=secs // 3600, m=secs // 60 % 60,
+                                         s=secs % 60, ms=secs % 1000)]
+            if kind == TOO_MANY:  # an unquoted comma in the title: one cell too many
+                head, _, tail = title.partition(", ")
+                row[3:4] = [head, tail or rng.choice(_REGIONS)]
+                counts.too_many_cells += 1
+            elif kind == BAD_EMAIL:
+                counts.invalid_email += 1
+            elif kind == NO_IDENTITY:
+                counts.no_identity += 1
+            else:
+                if COUNTRY <= kind <= QUOTE:
+                    _mess_up(rng, kind, row)
+                self._remember(ch, row, key, ci, counts)
+            out.append(row)
+        counts.rows += n
+        counts.companies += len(ch.used_companies)
+        return out
+
+    @staticmethod
+    def _company_email(ch: _Chunk, ffold: str, lfold: str, pattern: int, domain: str) -> str:
+        """An address in the company's own pattern, numbered when the name is taken."""
+        local = EMAIL_PATTERNS[pattern](ffold, lfold)
+        email, n = f"{local}@{domain}", 1
+        while email in ch.emails:
+            n += 1
+            email = f"{local}{n}@{domain}"
+        ch.emails.add(email)
+        return email
+
+    @staticmethod
+    def _remember(ch: _Chunk, row: list[str], key: int, company: int,
+                  counts: SampleCounts) -> None:
+        ch.sources.append((row, key, company))
+        ch.seen_rows.add(tuple(row))
+        ch.used_companies.add(company)
+        if key == 0:
+            counts.contacts_by_email += 1
+        elif key == 1:
+            counts.contacts_by_linkedin += 1
+        else:
+            counts.contacts_by_name += 1
+
+    def _changed_duplicate(self, ch: _Chunk) -> list[str] | None:
+        """Same contact key as an earlier row with some fields changed, or None if it can't."""
+        rng = self._rng
+        source, key, company = rng.choice(ch.sources)
+        for _ in range(4):
+            row = list(source)
+            for _ in range(rng.randint(1, 3)):
+                _change_contact(rng, self._p, row, key)
+            as_tuple = tuple(row)
+            if as_tuple not in ch.seen_rows:  # else the file would hold an exact duplicate
+                ch.seen_rows.add(as_tuple)
+                ch.sources.append((row, key, company))
+                return row
+        return None
+
+
+def generate_rows(rows: int, seed: int = 42) -> Iterator[list[str]]:
+    """The data rows (no header) that write_sample_files writes as a single file."""
+    for chunk in SampleGenerator(seed).chunks(rows, SampleCounts()):
+        yield from chunk
+
+
+@dataclass(frozen=True)
+class SampleManifest:
+    """The sidecar of one sample file: the counts an ingest of that file must report."""
+
+    file: str
+    seed: int
+    part: int
+    parts: int
+    rows: int
+    columns: list[str]
+    expected: dict[str, int]
+    bad_rows: dict[str, int]
+    duplicate_rows: dict[str, int]
+    contacts: dict[str, int]
+    distinct_contact_emails: int
+    distinct_companies: int
+    format: str = MANIFEST_FORMAT
+
+    @classmethod
+    def from_counts(cls, file: str, seed: int, part: int, parts: int,
+                    c: SampleCounts) -> SampleManifest:
+        return cls(
+            file=file, seed=seed, part=part, parts=parts, rows=c.rows, columns=HEADER,
+            expected={"read": c.rows, "loaded": c.contacts, "merged": c.merged,
+                      "rejected": c.rejected},
+            bad_rows={"invalid_email": c.invalid_email, "no_identity": c.no_identity,
+                      "too_many_cells": c.too_many_cells},
+            duplicate_rows={"exact": c.exact_duplicates, "changed": c.changed_duplicates},
+            contacts={"distinct": c.contacts, "by_email": c.contacts_by_email,
+                      "by_linkedin": c.contacts_by_linkedin, "by_name": c.contacts_by_name},
+            distinct_contact_emails=c.contacts_by_email, distinct_companies=c.companies)
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def manifest_path(csv_path: Path) -> Path:
+    """`<file>.manifest.json`, next to the file."""
+    return csv_path.with_name(csv_path.name + MANIFEST_SUFFIX)
+
+
+def read_manifest(csv_path: Path) -> SampleManifest:
+    return SampleManifest(**json.loads(manifest_path(csv_path).read_text(encoding="utf-8")))
+
+
+def sample_file_names(rows: int, seed: int = 42, max_rows_per_file: int | None = None,
+                      prefix: str = "contacts", compress: bool = False) -> list[tuple[str, int]]:
+    """(file name, rows in it) for each file write_sample_files would write, in order."""
+    if rows <= 0:
+        return []
+    ext = ".csv.gz" if compress else ".csv"
+    per_file = max_rows_per_file if max_rows_per_file and max_rows_per_file > 0 else rows
+    sizes = [min(per_file, rows - start) for start in range(0, rows, per_file)]
+    if len(sizes) == 1:
+        return [(f"{prefix}-{seed}-{rows}{ext}", rows)]
+    return [(f"{prefix}-{seed}-{rows}-part{i:03d}{ext}", size)
+            for i, size in enumerate(sizes, start=1)]
+
+
+def write_sample_files(
+    rows: int,
+    out_dir: Path,
+    seed: int = 42,
+    *,
+    max_rows_per_file: int | None = None,
+    line_ending: Literal["\n", "\r\n"] = "\n",
+    bom: bool = False,
+    compress: bool = False,
+    prefix: str = "contacts",
+    write_manifest: bool = True,
+    progress: Callable[[int], None] | None = None,
+) -> list[Path]:
+    """Write `rows` sample rows: one file, or parts of at most max_rows_per_file rows.
+
+    A file is written under a hidden temporary name and renamed once complete, after its
+    manifest, so a landing-zone sensor watching out_dir never picks up half a file. Duplicates
+    only repeat rows of the same file, so each manifest holds for its file alone. progress, if
+    given, is called with the rows written so far after each chunk; rows=0 writes nothing.
+    """
+    if rows < 0:
+        raise ValueError(f"rows must be >= 0, got {rows}")
+    if line_ending not in ("\n", "\r\n"):
+        raise ValueError(f"line_ending must be LF or CRLF, got {line_ending!r}")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    generator = SampleGenerator(seed)
+    names = sample_file_names(rows, seed, max_rows_per_file, prefix, compress)
+    written: list[Path] = []
+    total = 0
+    for part, (name, part_rows) in enumerate(names, start=1):
+        final, tmp = out_dir / name, out_dir / f".{name}.partial"
+        counts = SampleCounts()
+        with _open_text(tmp, compress, bom) as handle:
+            writer = csv.writer(handle, lineterminator=line_ending)
+            writer.writerow(HEADER)
+            for chunk in generator.chunks(part_rows, counts):
+                writer.writerows(chunk)
+                total += len(chunk)
+                if progress is not None:
+                    progress(total)
+        if write_manifest:
+            manifest = SampleManifest.from_counts(name, seed, part, len(names), counts)
+            manifest_path(final).write_text(manifest.to_json(), encoding="utf-8")
+        os.replace(tmp, final)
+        written.append(final)
+    return written
+
+
+def _open_text(path: Path, compress: bool, bom: bool) -> io.TextIOWrapper:
+    """UTF-8 text out; gzip output carries no name or mtime, so it is reproducible too."""
+    encoding = "utf-8-sig" if bom else "utf-8"
+    raw = open(path, "wb", buffering=1 << 20)  # noqa: SIM115 - closed with the wrapper
+    if not compress:
+        return io.TextIOWrapper(raw, encoding=encoding, newline="")
+    zipped = gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0, compresslevel=6)
+    return _GzipText(zipped, raw, encoding)
+
+
+class _GzipText(io.TextIOWrapper):
+    """Text over gzip that also closes the file under it (GzipFile leaves a fileobj open)."""
+
+    def __init__(self, zipped: gzip.GzipFile, raw: io.BufferedWriter, encoding: str) -> None:
+        super().__init__(zipped, encoding=encoding, newline="")  # type: ignore[arg-type]
+        self._raw = raw
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            self._raw.close()

@@ -14,7 +14,6 @@ import re
 import shutil
 import tempfile
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -240,7 +239,9 @@ class _s3_errors:  # noqa: N801 - used as a context manager, reads like a keywor
     def __enter__(self) -> None:
         return None
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: Any) -> bool:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: Any
+    ) -> bool:
         if exc is None or isinstance(exc, StoreError):
             return False
         from botocore.exceptions import (

@@ -28,7 +28,9 @@ def test_postgres_has_levenshtein_for_fuzzy_sql(pg_database: str) -> None:
         assert conn.execute("SELECT levenshtein('engineer', 'enginer')").fetchone() == (1,)
 
 
-def test_opensearch_ngram_substring_and_lowercase_keyword(opensearch: Any, unique_name: str) -> None:
+def test_opensearch_ngram_substring_and_lowercase_keyword(
+    opensearch: Any, unique_name: str
+) -> None:
     body = {
         "settings": {
             "number_of_shards": 1,

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import io
 import time
-from urllib.parse import parse_qs, unquote, urlsplit
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
 
 import pytest
 
@@ -19,7 +19,7 @@ from stores.landing import (
     landing_key,
     upload_key,
 )
-from stores.settings import S3Settings
+from stores.settings import S3Settings, Secret
 from tests.conftest import Services
 
 
@@ -36,10 +36,9 @@ def zone(request: pytest.FixtureRequest, tmp_path: Path, unique_name: str) -> La
             prefix=f"{unique_name}/",
             region=e["S3_REGION"],
             endpoint=e["S3_ENDPOINT"],
-            access_key=None,
-            secret_key=None,
-        ),
-        client=request.getfixturevalue("s3"),
+            access_key=Secret(e["S3_ACCESS_KEY"]),
+            secret_key=Secret(e["S3_SECRET_KEY"]),
+        )
     )
 
 
