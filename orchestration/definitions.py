@@ -1,7 +1,35 @@
-"""The one Dagster Definitions of Connectra, loaded by workspace.yaml and `dagster dev`."""
+"""The one Dagster Definitions of Connectra, loaded by workspace.yaml and `dagster dev`.
+
+Built when Dagster loads the code location (not at import), since the sensor's interval and
+the queue size come from the settings.
+"""
 
 from __future__ import annotations
 
 import dagster as dg
 
-defs = dg.Definitions()
+from assets.ingest import landed_file, loaded_file
+from orchestration.jobs import ingest_file_job
+from orchestration.resources import ConnectraResource
+from orchestration.sensors import build_landing_sensor
+from stores.settings import Settings, load_settings
+
+
+def build_definitions(settings: Settings) -> dg.Definitions:
+    sensor = build_landing_sensor(
+        ingest_file_job,
+        interval_seconds=max(1, round(settings.ticker_interval_minutes * 60)),
+        queue_size=settings.job_in_queue_size,
+        settle_seconds=2.0 if settings.s3 is None else 0.0,
+    )
+    return dg.Definitions(
+        assets=[landed_file, loaded_file],
+        jobs=[ingest_file_job],
+        sensors=[sensor],
+        resources={"connectra": ConnectraResource()},
+    )
+
+
+@dg.definitions
+def defs() -> dg.Definitions:
+    return build_definitions(load_settings())

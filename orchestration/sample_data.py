@@ -12,6 +12,7 @@ their chunk (state is bounded by the chunk, not the file) and rows stream to dis
 
 from __future__ import annotations
 
+import bisect
 import csv
 import datetime as dt
 import functools
@@ -26,7 +27,7 @@ import unicodedata
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import BinaryIO, Literal
 
 CHUNK_ROWS = 10_000
 ROWS_PER_COMPANY = 20
@@ -87,8 +88,9 @@ _LOCATIONS: dict[str, tuple[float, str, tuple[str, ...]]] = {
         "Denver|Colorado", "Atlanta|Georgia", "Miami|Florida", "Portland|Oregon",
         "Salt Lake City|Utah", "Raleigh|North Carolina", "Dallas|Texas", "San Diego|California",
         "Nashville|Tennessee", "Minneapolis|Minnesota", "Philadelphia|Pennsylvania")),
-    "United Kingdom": (10, "44", ("London|England", "Manchester|England", "Edinburgh|Scotland",
-                                  "Bristol|England", "Cambridge|England", "Belfast|Northern Ireland")),
+    "United Kingdom": (10, "44", (
+        "London|England", "Manchester|England", "Edinburgh|Scotland", "Bristol|England",
+        "Cambridge|England", "Belfast|Northern Ireland")),
     "Germany": (7, "49", ("Berlin|Berlin", "München|Bavaria", "Hamburg|Hamburg",
                           "Köln|North Rhine-Westphalia", "Frankfurt am Main|Hesse",
                           "Düsseldorf|North Rhine-Westphalia")),
@@ -107,7 +109,7 @@ _LOCATIONS: dict[str, tuple[float, str, tuple[str, ...]]] = {
     "Japan": (1, "81", ("Tokyo|Tokyo", "Osaka|Osaka")),
     "Israel": (1, "972", ("Tel Aviv|Tel Aviv District",)),
 }
-_FIRST_NAMES = (
+_FIRST_NAMES = (  # noqa: SIM905 - a word list reads better as text
     "James Mary John Patricia Robert Jennifer Michael Linda William Elizabeth David Barbara "
     "Richard Susan Joseph Jessica Thomas Sarah Charles Karen Christopher Lisa Daniel Nancy "
     "Matthew Betty Anthony Margaret Mark Sandra Donald Ashley Steven Kimberly Paul Emily Andrew "
@@ -120,7 +122,7 @@ _FIRST_NAMES = (
     "Pieter Sven Anja Hans Claire Pierre Marco Giulia Diego Lucia Carlos Ana Aisha Mateo Leah "
     "José Zoë François Chloé Björn Søren Łukasz Jürgen"
 ).split()
-_LAST_NAMES = (
+_LAST_NAMES = (  # noqa: SIM905 - a word list reads better as text
     "Smith Johnson Williams Brown Jones Garcia Miller Davis Rodriguez Martinez Hernandez Lopez "
     "Gonzalez Wilson Anderson Thomas Taylor Moore Jackson Martin Lee Perez Thompson White Harris "
     "Sanchez Clark Ramirez Lewis Robinson Walker Young Allen King Wright Scott Torres Nguyen Hill "
@@ -167,11 +169,11 @@ _TITLE_TEMPLATES: dict[str, tuple[float, tuple[str, ...]]] = {
     "vp": (6, ("VP of {f}", "Vice President, {f}", "VP {f}", "SVP, {f}")),
     "c_suite": (4, ("{c}",)),
 }
-_EXECUTIVE_TITLES = (("CEO", "c_suite", 2), ("Chief Executive Officer", "c_suite", 1),
-                     ("Founder", "founder", 1), ("Co-Founder & CEO", "founder", 1),
-                     ("Owner", "owner", 1), ("Partner", "partner", 0.5),
-                     ("Managing Partner", "partner", 0.5))
-_COMPANY_PREFIXES = (
+_EXECUTIVE_TITLES = (("CEO", "c_suite", 0.8), ("Chief Executive Officer", "c_suite", 0.4),
+                     ("Founder", "founder", 0.5), ("Co-Founder & CEO", "founder", 0.5),
+                     ("Owner", "owner", 0.4), ("Partner", "partner", 0.2),
+                     ("Managing Partner", "partner", 0.2))
+_COMPANY_PREFIXES = (  # noqa: SIM905 - a word list reads better as text
     "Acme Apex Arbor Atlas Aurora Beacon Birch Blue Bright Cascade Cedar Cobalt Comet Crescent "
     "Crimson Delta Ember Evergreen Falcon Fern Firefly Forge Frontier Garnet Glacier Golden "
     "Granite Harbor Helix Horizon Indigo Iron Jade Juniper Keystone Kinetic Lantern Lumen Lunar "
@@ -180,7 +182,7 @@ _COMPANY_PREFIXES = (
     "Sage Sapphire Sierra Silver Solar Spark Spruce Starling Sterling Stone Summit Tidal Timber "
     "Titan Trident Umber Union Vantage Vector Velvet Verde Vertex Violet Vista Willow Wren Zenith"
 ).split()
-_COMPANY_SUFFIXES = (
+_COMPANY_SUFFIXES = (  # noqa: SIM905 - a word list reads better as text
     "Analytics Bio Capital Cloud Consulting Data Dynamics Energy Foods Health Industries Insights "
     "Labs Learning Logistics Media Medical Networks Partners Payments Robotics Security Software "
     "Solutions Systems Technologies Therapeutics Ventures Works Group Studio Logic Metrics "
@@ -212,8 +214,8 @@ _WEBSITE_WEIGHTS = (40, 20, 8, 12, 8, 6, 3, 3)
 _EMPLOYEE_BUCKETS = ((1, 10), (11, 50), (51, 200), (201, 500), (501, 1000), (1001, 5000),
                      (5001, 10000), (10001, 50000))
 _EMPLOYEE_WEIGHTS = (15, 30, 25, 12, 8, 6, 2, 2)
-_REVENUE_RANGES = ("$500K-$1M", "$1M-$10M", "1M-10M", "$10M-$50M", "$50M - $100M",
-                   "$100M-$500M", "$1B-$10B")
+_REVENUE_BOUNDS = (10**5, 5 * 10**5, 10**6, 10**7, 5 * 10**7, 10**8, 5 * 10**8, 10**9, 10**10,
+                   10**11, 10**12)
 CONTACT_LINKEDIN_FORMS = ("https://www.linkedin.com/in/{}", "http://www.linkedin.com/in/{}",
                           "linkedin.com/in/{}", "https://linkedin.com/in/{}/",
                           "www.linkedin.com/in/{}")
@@ -308,35 +310,47 @@ def _company_cum_weights(m: int) -> list[float]:
     return list(itertools.accumulate((k + 1) ** -0.7 for k in range(m)))
 
 
-def _employees(rng: random.Random) -> str:
+def _employees(rng: random.Random) -> tuple[str, int]:
+    """The headcount as written, and a value to scale the revenue by."""
     lo, hi = rng.choices(_EMPLOYEE_BUCKETS, weights=_EMPLOYEE_WEIGHTS)[0]
     style = rng.choices(range(5), weights=(45, 15, 10, 25, 5))[0]
-    if style == 3:
-        return rng.choice(("{}-{}", "{:,}-{:,}", "{} - {}")).format(lo, hi)
-    if style == 4:
-        return ""
     value = rng.randint(lo, hi)
-    if style == 1 and value >= 1000:
-        return f"{value:,}"
-    if style == 2 and value >= 1000:
-        return f"{value // 100 / 10:g}k"  # "1.2k": exact, the company's count is 1200
-    return str(value)
-
-
-def _revenue(rng: random.Random) -> str:
-    style = rng.choices(range(6), weights=(25, 25, 10, 10, 15, 15))[0]
+    if style == 3:
+        return rng.choice(("{}-{}", "{:,}-{:,}", "{} - {}")).format(lo, hi), value
     if style == 4:
-        return rng.choice(_REVENUE_RANGES)
+        return "", value
+    if style == 1 and value >= 1000:
+        return f"{value:,}", value
+    if style == 2 and value >= 1000:
+        value = value // 100 * 100
+        return f"{value / 1000:g}k", value  # "1.2k" is exactly the company's 1200
+    return str(value), value
+
+
+def _short_money(value: int) -> str:
+    unit, letter = (10**9, "B") if value >= 10**9 else (10**6, "M") if value >= 10**6 else (
+        10**3, "K")
+    return f"{value / unit:g}{letter}"
+
+
+def _revenue(rng: random.Random, headcount: int) -> str:
+    """Revenue in line with the headcount (50k to 400k a head), in two significant digits."""
+    style = rng.choices(range(6), weights=(25, 25, 10, 10, 15, 15))[0]
     if style == 5:
         return ""
-    value = rng.randint(10, 99) * 10 ** rng.choices(range(4, 10), weights=(5, 15, 25, 25, 20, 10))[0]
+    value = headcount * rng.randint(50, 400) * 1000
+    scale = 10 ** (len(str(value)) - 2)
+    value = round(value / scale) * scale
+    if style == 4 and value >= _REVENUE_BOUNDS[0]:
+        i = bisect.bisect_right(_REVENUE_BOUNDS, value)
+        lo, hi = _REVENUE_BOUNDS[i - 1], _REVENUE_BOUNDS[i]
+        dollar = rng.choice(("$", ""))
+        return f"{dollar}{_short_money(lo)}{rng.choice(('-', ' - '))}{dollar}{_short_money(hi)}"
     if style == 0:
         return str(value)
     if style == 2:
         return f"${value:,}"
-    unit, letter = (10**9, "B") if value >= 10**9 else (10**6, "M") if value >= 10**6 else (
-        10**3, "K")
-    return f"{'$' if style == 1 else ''}{value / unit:g}{letter}"
+    return f"{'$' if style == 1 else ''}{_short_money(value)}"
 
 
 def _make_company(rng: random.Random, p: _Pools, serial: int) -> tuple[list[str], str, int,
@@ -380,7 +394,8 @@ def _make_company(rng: random.Random, p: _Pools, serial: int) -> tuple[list[str]
     technologies = "" if rng.random() < 0.1 else rng.choice((", ", "; ")).join(
         rng.sample(_TECHNOLOGIES, rng.randint(2, 8)))
     pattern = rng.choices(range(len(EMAIL_PATTERNS)), weights=_EMAIL_PATTERN_WEIGHTS)[0]
-    cells = [name, website, industries, _employees(rng), _revenue(rng), founded, city, state,
+    employees, headcount = _employees(rng)
+    cells = [name, website, industries, employees, _revenue(rng, headcount), founded, city, state,
              written_country, linkedin, keywords, technologies]
     return cells, domain, pattern, loc
 
@@ -396,10 +411,10 @@ def _phone(code: str, style: int, bits: int) -> str:
             return f"({s[:3]}) {s[3:6]}-{s[6:]}"
         return f"{s[:3]}.{s[3:6]}.{s[6:]}" if style == 3 else f"+1{s}"
     if style == 1:
-        return f"+{code} {s[1:3]} {s[3:7]} {s[7:]}"
+        return f"+{code} {s[:2]} {s[2:6]} {s[6:]}"
     if style == 2:
-        return f"+{code} {s[1:]}"
-    return f"00{code} {s[1:4]} {s[4:]}" if style == 3 else f"+{code}{s[1:]}"
+        return f"+{code} {s}"
+    return f"00{code} {s[:3]} {s[3:]}" if style == 3 else f"+{code}{s}"
 
 
 def _mess_up(rng: random.Random, kind: int, row: list[str]) -> None:
@@ -557,7 +572,7 @@ class SampleGenerator:
             city, state, country, code = ch.locations[ci] if own_loc[i] else locs[i]
             s = sen_style[i]
             secs = bits(17) % 86400
-            slug = f"{ffold}-{lfold}-{(serial * 2654435761) & 0xFFFFFFFF:08x}"
+            slug = f"{ffold}-{lfold}-{((serial + 1) * 2654435761) & 0xFFFFFFFF:08x}"
             li = li_style[i]
             linkedin = "" if li == no_li else CONTACT_LINKEDIN_FORMS[li].format(slug)
             key = 0  # how the contact is identified: 0 email, 1 LinkedIn URL, 2 name + company
@@ -768,7 +783,7 @@ def _open_text(path: Path, compress: bool, bom: bool) -> io.TextIOWrapper:
 class _GzipText(io.TextIOWrapper):
     """Text over gzip that also closes the file under it (GzipFile leaves a fileobj open)."""
 
-    def __init__(self, zipped: gzip.GzipFile, raw: io.BufferedWriter, encoding: str) -> None:
+    def __init__(self, zipped: gzip.GzipFile, raw: BinaryIO, encoding: str) -> None:
         super().__init__(zipped, encoding=encoding, newline="")  # type: ignore[arg-type]
         self._raw = raw
 

@@ -19,6 +19,7 @@ from dotenv import dotenv_values
 
 Profile = Literal["embedded", "production"]
 SearchEngine = Literal["elasticsearch", "opensearch", "duckdb"]
+EMBEDDED_API_KEY_FILE = "api_key"
 _TRUE = {"1", "true", "yes", "on", "require"}
 _FALSE = {"0", "false", "no", "off", "", "disable"}
 
@@ -116,6 +117,7 @@ class Settings:
     api_port: int = 8000
     dagster_port: int = 3000
     cors_origins: tuple[str, ...] = field(default_factory=tuple)
+    cursor_secret: Secret | None = None
 
     @property
     def profile(self) -> Profile:
@@ -163,11 +165,15 @@ def settings_from_mapping(env: Mapping[str, str]) -> Settings:
             " is not set (unset both for the embedded DuckDB profile)"
         )
     embedded = postgres is None
+    home = Path(env.get("CONNECTRA_HOME") or ".connectra").expanduser().resolve()
     keys = tuple(Secret(k.strip()) for k in env.get("API_KEY", "").split(",") if k.strip())
+    if not keys and embedded and (home / EMBEDDED_API_KEY_FILE).is_file():
+        # The key `connectra up` generated on the first embedded start.
+        keys = (Secret((home / EMBEDDED_API_KEY_FILE).read_text().strip()),)
     if not keys and not embedded:
         reader.problems.append("API_KEY is required outside the embedded profile")
     settings = Settings(
-        home=Path(env.get("CONNECTRA_HOME") or ".connectra").expanduser().resolve(),
+        home=home,
         api_keys=keys,
         max_requests_per_minute=reader.integer("MAX_REQUESTS_PER_MINUTE", 1000, minimum=1),
         postgres=postgres,
@@ -183,6 +189,7 @@ def settings_from_mapping(env: Mapping[str, str]) -> Settings:
         api_port=reader.integer("API_PORT", 8000, minimum=1, maximum=65535),
         dagster_port=reader.integer("DAGSTER_PORT", 3000, minimum=1, maximum=65535),
         cors_origins=tuple(o.strip() for o in env.get("CORS_ORIGINS", "").split(",") if o.strip()),
+        cursor_secret=Secret(env["CURSOR_SECRET"]) if env.get("CURSOR_SECRET") else None,
     )
     if reader.problems:
         raise ConfigError(reader.problems)

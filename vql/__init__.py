@@ -1,1 +1,74 @@
-"""vql"""
+"""VQL, Connectra's JSON query language: wire model, validation, field registry, compilers.
+
+Pure: no I/O, nothing of ours imported. A request is parsed into an immutable tree
+(:func:`parse_query`), which compiles to the search-engine DSL (:func:`compile_search`)
+or to SQL for DuckDB / PostgreSQL (:func:`compile_sql`). Paging past page x limit = 10,000
+goes through opaque cursors (:class:`CursorCodec`).
+"""
+
+from __future__ import annotations
+
+from vql.cursor import CursorCodec
+from vql.cursor_values import sort_values_from_hit, sort_values_from_row
+from vql.errors import CursorError, ErrorDetail, VQLError, VQLParseError, VQLUnsupportedError
+from vql.mapping import index_body, search_path, values_path
+from vql.nodes import (
+    CompanyConfig,
+    ExactMatch,
+    KeywordMatch,
+    Query,
+    RangeMatch,
+    ShuffleMatch,
+    Sort,
+    SortKey,
+    SortValues,
+    SubstringMatch,
+    Where,
+)
+from vql.ordering import effective_sort, query_sort
+from vql.parser import parse_query, parse_where
+from vql.registry import REGISTRY, Field, ServiceRegistry, filters_payload, registry
+from vql.search import compile_search, compile_search_where
+from vql.sql import compile_sql, compile_sql_where
+from vql.sql_dialects import DuckDBDialect, to_duckdb, to_postgres
+
+__all__ = [
+    "REGISTRY",
+    "CompanyConfig",
+    "CursorCodec",
+    "CursorError",
+    "DuckDBDialect",
+    "ErrorDetail",
+    "ExactMatch",
+    "Field",
+    "KeywordMatch",
+    "Query",
+    "RangeMatch",
+    "ServiceRegistry",
+    "ShuffleMatch",
+    "Sort",
+    "SortKey",
+    "SortValues",
+    "SubstringMatch",
+    "VQLError",
+    "VQLParseError",
+    "VQLUnsupportedError",
+    "Where",
+    "compile_search",
+    "compile_search_where",
+    "compile_sql",
+    "compile_sql_where",
+    "effective_sort",
+    "filters_payload",
+    "index_body",
+    "parse_query",
+    "parse_where",
+    "query_sort",
+    "registry",
+    "search_path",
+    "sort_values_from_hit",
+    "sort_values_from_row",
+    "to_duckdb",
+    "to_postgres",
+    "values_path",
+]

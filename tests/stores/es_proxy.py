@@ -85,14 +85,14 @@ class _Handler(BaseHTTPRequestHandler):
             payload = _root_answer()
             self._answer(200, {"Content-Type": to_vendor_media_type("application/json")}, payload)
             return
-        headers = {
-            k: v for k, v in self.headers.items() if k.lower() not in _HOP_BY_HOP
-        }
+        headers = {k: v for k, v in self.headers.items() if k.lower() not in _HOP_BY_HOP}
         for name in ("Content-Type", "Accept"):
             for key in [k for k in headers if k.lower() == name.lower()]:
                 headers[key] = to_plain_media_type(headers[key])
-        connection = http.client.HTTPConnection(self.server.upstream_host, self.server.upstream_port,
-                                                timeout=self.server.timeout_seconds)
+        server = self.server
+        connection = http.client.HTTPConnection(
+            server.upstream_host, server.upstream_port, timeout=server.timeout_seconds
+        )
         try:
             connection.request(self.command, self.path, body=body or None, headers=headers)
             response = connection.getresponse()

@@ -1,0 +1,33 @@
+{{ config(materialized='table') }}
+-- One row per contact of the batch, the last non-empty value winning per field; the full
+-- name is rebuilt from the merged first and last names.
+WITH merged AS (
+    SELECT
+        contact_id AS id,
+        arg_max(first_name, _line) FILTER (WHERE first_name IS NOT NULL) AS first_name,
+        arg_max(last_name, _line) FILTER (WHERE last_name IS NOT NULL) AS last_name,
+        arg_max(title, _line) FILTER (WHERE title IS NOT NULL) AS title,
+        arg_max(seniority, _line) FILTER (WHERE seniority IS NOT NULL) AS seniority,
+        arg_max(departments, _line) FILTER (WHERE departments IS NOT NULL) AS departments,
+        arg_max(email, _line) FILTER (WHERE email IS NOT NULL) AS email,
+        arg_max(phone, _line) FILTER (WHERE phone IS NOT NULL) AS phone,
+        arg_max(linkedin_url, _line) FILTER (WHERE linkedin_url IS NOT NULL) AS linkedin_url,
+        arg_max(city, _line) FILTER (WHERE city IS NOT NULL) AS city,
+        arg_max(state, _line) FILTER (WHERE state IS NOT NULL) AS state,
+        arg_max(country, _line) FILTER (WHERE country IS NOT NULL) AS country,
+        arg_max(company_id, _line) FILTER (WHERE company_id IS NOT NULL) AS company_id,
+        arg_max(created_at, _line) FILTER (WHERE created_at IS NOT NULL) AS created_at
+    FROM {{ ref('valid_rows') }}
+    WHERE NOT getvariable('companies_only')
+    GROUP BY contact_id
+)
+SELECT
+    id, first_name, last_name,
+    nullif(trim(concat_ws(' ', first_name, last_name)), '') AS full_name,
+    title, seniority, departments, email, phone, linkedin_url, city, state, country,
+    company_id,
+    coalesce(created_at, getvariable('loaded_at')) AS created_at,
+    getvariable('loaded_at') AS updated_at,
+    getvariable('source_file') AS source_file,
+    getvariable('load_run') AS load_run
+FROM merged

@@ -1,0 +1,2 @@
+{{ config(materialized='view') }}
+SELECT * FROM {{ ref('parsed_rows') }} WHERE reject_reason IS NULL

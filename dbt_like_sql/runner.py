@@ -1,0 +1,289 @@
+"""A small dbt-like runner: SQL models with refs, seeds and macros, run on DuckDB.
+
+A project is a folder with `models/*.sql` (one SELECT per file, named after the file),
+`seeds/*.csv` (lookup tables, loaded as all-text tables) and `macros/*.sql` (DuckDB
+`CREATE MACRO` statements). Inside a model, `{{ ref('name') }}` names another model or a
+seed, `{{ source('name') }}` an input the caller registers for each run, `{{ this }}` the
+model itself, and `{{ config(materialized='...', unique_key='...') }}` says how to keep it:
+
+- `view` / `table`: replaced on every run;
+- `incremental` (needs `unique_key`): kept across runs on the same connection; each run's
+  rows are merged in by key, a new non-null value winning over the kept one per column
+  (the same COALESCE(new, old) rule the stores apply), and the run reports how many keys
+  were inserted and how many updated.
+
+Models that depend on no source (lookups derived from seeds) are built once per session;
+the others are rebuilt on every run, in dependency order.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+PROJECT_DIR = Path(__file__).resolve().parent
+_TAG = re.compile(r"\{\{\s*(\w+)\s*\((.*?)\)\s*\}\}|\{\{\s*this\s*\}\}", re.S)
+_ARG = re.compile(r"\s*(?:(\w+)\s*=\s*)?'([^']*)'\s*(?:,|$)")
+_NAME = re.compile(r"[a-z_][a-z0-9_]*")
+_MATERIALIZATIONS = ("view", "table", "incremental")
+
+
+class SqlProjectError(Exception):
+    """The project itself is wrong: an unknown ref, a cycle, a bad config."""
+
+
+def quote_ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+@dataclass(frozen=True)
+class Model:
+    name: str
+    template: str
+    refs: frozenset[str]
+    sources: frozenset[str]
+    materialized: str = "table"
+    unique_key: str | None = None
+
+    @classmethod
+    def parse(cls, name: str, template: str) -> Model:
+        if not _NAME.fullmatch(name):
+            raise SqlProjectError(f"model name {name!r} is not a lowercase identifier")
+        refs: set[str] = set()
+        sources: set[str] = set()
+        config: dict[str, str] = {}
+        for match in _TAG.finditer(template):
+            function, raw_args = match.group(1), match.group(2)
+            if function is None:  # {{ this }}
+                continue
+            positional, keywords = _parse_args(name, raw_args)
+            if function == "ref" and len(positional) == 1 and not keywords:
+                refs.add(positional[0])
+            elif function == "source" and len(positional) == 1 and not keywords:
+                sources.add(positional[0])
+            elif function == "config" and not positional:
+                config.update(keywords)
+            else:
+                raise SqlProjectError(f"model {name}: unsupported tag {match.group(0)!r}")
+        materialized = config.pop("materialized", "table")
+        unique_key = config.pop("unique_key", None)
+        if config:
+            raise SqlProjectError(f"model {name}: unknown config keys {sorted(config)}")
+        if materialized not in _MATERIALIZATIONS:
+            raise SqlProjectError(f"model {name}: materialized must be one of {_MATERIALIZATIONS}")
+        if materialized == "incremental" and not unique_key:
+            raise SqlProjectError(f"model {name}: an incremental model needs a unique_key")
+        return cls(name, template, frozenset(refs), frozenset(sources), materialized, unique_key)
+
+    def render(self, source_relations: Mapping[str, str]) -> str:
+        def replace(match: re.Match[str]) -> str:
+            function = match.group(1)
+            if function is None:
+                return quote_ident(self.name)
+            if function == "config":
+                return ""
+            (argument,), _ = _parse_args(self.name, match.group(2))
+            if function == "ref":
+                return quote_ident(argument)
+            return quote_ident(source_relations[argument])
+
+        return _TAG.sub(replace, self.template).strip().rstrip(";")
+
+
+def _parse_args(model: str, raw: str) -> tuple[list[str], dict[str, str]]:
+    positional: list[str] = []
+    keywords: dict[str, str] = {}
+    position = 0
+    raw = raw.strip()
+    while position < len(raw):
+        match = _ARG.match(raw, position)
+        if match is None:
+            raise SqlProjectError(f"model {model}: cannot read arguments {raw!r}")
+        if match.group(1):
+            keywords[match.group(1)] = match.group(2)
+        else:
+            positional.append(match.group(2))
+        position = match.end()
+    return positional, keywords
+
+
+def topological_order(models: Mapping[str, Model], seeds: Iterable[str] = ()) -> list[str]:
+    """Models after everything they ref; ties broken by name so the order is stable."""
+    known = set(models) | set(seeds)
+    for model in models.values():
+        missing = sorted(model.refs - known)
+        if missing:
+            raise SqlProjectError(f"model {model.name} refs unknown {', '.join(missing)}")
+    order: list[str] = []
+    done: set[str] = set(seeds)
+    visiting: list[str] = []
+
+    def visit(name: str) -> None:
+        if name in done:
+            return
+        if name in visiting:
+            cycle = visiting[visiting.index(name) :] + [name]
+            raise SqlProjectError("models ref each other in a cycle: " + " -> ".join(cycle))
+        visiting.append(name)
+        for dependency in sorted(models[name].refs):
+            visit(dependency)
+        visiting.pop()
+        done.add(name)
+        order.append(name)
+
+    for name in sorted(models):
+        visit(name)
+    return order
+
+
+@dataclass(frozen=True)
+class SqlProject:
+    models: dict[str, Model]
+    seeds: dict[str, Path]
+    macros: tuple[str, ...]
+    order: tuple[str, ...]
+
+    @classmethod
+    def load(cls, path: Path = PROJECT_DIR) -> SqlProject:
+        models = {
+            p.stem: Model.parse(p.stem, p.read_text(encoding="utf-8"))
+            for p in sorted((path / "models").glob("*.sql"))
+        }
+        seeds = {p.stem: p for p in sorted((path / "seeds").glob("*.csv"))}
+        clash = sorted(set(models) & set(seeds))
+        if clash:
+            raise SqlProjectError(f"names used by both a model and a seed: {clash}")
+        macros = tuple(
+            p.read_text(encoding="utf-8") for p in sorted((path / "macros").glob("*.sql"))
+        )
+        return cls(models, seeds, macros, tuple(topological_order(models, seeds)))
+
+    @classmethod
+    def from_sql(cls, models: Mapping[str, str], macros: Iterable[str] = ()) -> SqlProject:
+        """A project held in memory (for tests and one-off transforms)."""
+        parsed = {name: Model.parse(name, sql) for name, sql in models.items()}
+        return cls(parsed, {}, tuple(macros), tuple(topological_order(parsed)))
+
+    def depends_on_source(self) -> set[str]:
+        """Models that read a source, directly or through refs: rebuilt on every run."""
+        result: set[str] = set()
+        for name in self.order:
+            model = self.models[name]
+            if model.sources or model.refs & result or model.materialized == "incremental":
+                result.add(name)
+        return result
+
+    def session(self, con: duckdb.DuckDBPyConnection) -> SqlSession:
+        return SqlSession(self, con)
+
+
+@dataclass
+class IncrementalStats:
+    inserted: int = 0
+    updated: int = 0
+
+
+@dataclass
+class RunResult:
+    incremental: dict[str, IncrementalStats] = field(default_factory=dict)
+
+
+class SqlSession:
+    """One project on one DuckDB connection: macros, seeds and static models set up once."""
+
+    def __init__(self, project: SqlProject, con: duckdb.DuckDBPyConnection) -> None:
+        self.project = project
+        self.con = con
+        self._per_run = project.depends_on_source()
+        for sql in project.macros:
+            con.execute(sql)
+        for name, path in project.seeds.items():
+            con.execute(
+                f"CREATE OR REPLACE TEMP TABLE {quote_ident(name)} AS "
+                "SELECT * FROM read_csv(?, header = true, all_varchar = true)",
+                [str(path)],
+            )
+        for name in project.order:
+            if name not in self._per_run:
+                self._build(project.models[name], {}, RunResult())
+
+    def run(
+        self, sources: Mapping[str, Any], variables: Mapping[str, Any] | None = None
+    ) -> RunResult:
+        """Registers the sources (Arrow tables), sets the variables, runs the models."""
+        for name, value in (variables or {}).items():
+            if not _NAME.fullmatch(name):
+                raise SqlProjectError(f"variable name {name!r} is not an identifier")
+            self.con.execute(f"SET VARIABLE {name} = ?", [value])
+        relations = {}
+        for name, data in sources.items():
+            relation = f"source__{name}"
+            self.con.register(relation, data)
+            relations[name] = relation
+        result = RunResult()
+        try:
+            for name in self.project.order:
+                if name in self._per_run:
+                    self._build(self.project.models[name], relations, result)
+        finally:
+            for relation in relations.values():
+                self.con.unregister(relation)
+        return result
+
+    def _build(self, model: Model, sources: Mapping[str, str], result: RunResult) -> None:
+        missing = sorted(model.sources - set(sources))
+        if missing:
+            raise SqlProjectError(f"model {model.name} needs sources {missing}")
+        sql = model.render(sources)
+        target = quote_ident(model.name)
+        if model.materialized == "view":
+            self.con.execute(f"CREATE OR REPLACE TEMP VIEW {target} AS {sql}")
+        elif model.materialized == "table":
+            self.con.execute(f"CREATE OR REPLACE TEMP TABLE {target} AS {sql}")
+        else:
+            result.incremental[model.name] = self._merge(model, sql)
+
+    def _merge(self, model: Model, sql: str) -> IncrementalStats:
+        assert model.unique_key is not None
+        con, target, key = self.con, quote_ident(model.name), quote_ident(model.unique_key)
+        incoming = quote_ident(f"{model.name}__incoming")
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {incoming} AS {sql}")
+        con.execute(f"CREATE TEMP TABLE IF NOT EXISTS {target} AS FROM {incoming} LIMIT 0")
+        columns = [row[0] for row in con.execute(f"DESCRIBE {incoming}").fetchall()]
+        if model.unique_key not in columns:
+            raise SqlProjectError(f"model {model.name} has no column {model.unique_key}")
+        others = [quote_ident(c) for c in columns if c != model.unique_key]
+        updated = 0
+        if others:
+            merged = ", ".join(f"coalesce(i.{c}, t.{c}) AS {c}" for c in others)
+            matched = quote_ident(f"{model.name}__matched")
+            con.execute(
+                f"CREATE OR REPLACE TEMP TABLE {matched} AS SELECT i.{key}, {merged} "
+                f"FROM {incoming} i JOIN {target} t ON i.{key} = t.{key}"
+            )
+            updated = _count(con, matched)
+            if updated:
+                con.execute(f"DELETE FROM {target} WHERE {key} IN (SELECT {key} FROM {matched})")
+                con.execute(f"INSERT INTO {target} BY NAME FROM {matched}")
+            con.execute(f"DROP TABLE {matched}")
+        else:
+            row = con.execute(
+                f"SELECT count(*) FROM {incoming} WHERE {key} IN (SELECT {key} FROM {target})"
+            ).fetchone()
+            updated = int(row[0]) if row else 0
+        row = con.execute(
+            f"INSERT INTO {target} BY NAME FROM {incoming} i "
+            f"WHERE NOT EXISTS (SELECT 1 FROM {target} t WHERE t.{key} = i.{key})"
+        ).fetchone()
+        con.execute(f"DROP TABLE {incoming}")
+        return IncrementalStats(inserted=int(row[0]) if row else 0, updated=updated)
+
+
+def _count(con: duckdb.DuckDBPyConnection, relation: str) -> int:
+    row = con.execute(f"SELECT count(*) FROM {relation}").fetchone()
+    return int(row[0]) if row else 0

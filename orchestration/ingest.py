@@ -1,0 +1,211 @@
+"""Loading one landed file, as plain functions the assets, the CLI and tests call.
+
+The file streams through in batches: read (stores.csvfile) -> normalize (dbt_like_sql on
+DuckDB) -> write to the record store and the search store at once. Batch n+1 is read and
+normalized while batch n is being written, and at most one batch is in flight, so memory is
+bounded by two batches whatever the file's size.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import IO, Any
+
+from dbt_like_sql.normalize import FileNormalizer, NormalizedBatch
+from stores.csvfile import HeaderReport, open_csv
+from stores.factory import Stores
+from stores.landing import LandingZone
+
+# BATCH_SIZE_FOR_INSERTION rows is one write unit of the Go version; reading and normalizing
+# that few rows at a time would spend more on per-batch overhead than on rows, so a read
+# batch holds this many write units, written in one transaction / one bulk stream.
+READ_BATCH_FACTOR = 40
+
+
+@dataclass(frozen=True)
+class FileReport:
+    key: str
+    version: str
+    size: int
+    header: HeaderReport
+
+    def metadata(self) -> dict[str, Any]:
+        h = self.header
+        return {
+            "file_key": self.key,
+            "file_version": self.version,
+            "size_bytes": self.size,
+            "encoding": h.encoding,
+            "compressed": h.compressed,
+            "delimiter": h.delimiter,
+            "layout": h.layout,
+            "columns_mapped": h.mapped,
+            "columns_ignored": list(h.ignored),
+        }
+
+
+@dataclass
+class LoadProgress:
+    key: str
+    size: int
+    started: float = field(default_factory=time.monotonic)
+    bytes_read: int = 0
+    rows_read: int = 0
+    rows_loaded: int = 0
+    rows_merged: int = 0
+    rows_rejected: int = 0
+    batches: int = 0
+
+    @property
+    def accounted_for(self) -> bool:
+        return self.rows_read == self.rows_loaded + self.rows_merged + self.rows_rejected
+
+    @property
+    def rows_per_second(self) -> float:
+        return self.rows_read / max(time.monotonic() - self.started, 1e-6)
+
+    @property
+    def share_done(self) -> float:
+        return min(1.0, self.bytes_read / self.size) if self.size else 1.0
+
+    def add(self, batch: NormalizedBatch) -> None:
+        self.batches += 1
+        self.rows_read += batch.rows_read
+        self.rows_loaded += batch.rows_loaded
+        self.rows_merged += batch.rows_merged
+        self.rows_rejected += batch.rows_rejected
+
+    def describe(self) -> str:
+        return (
+            f"{self.key}: {self.rows_read:,} rows read ({self.share_done:.0%} of the file, "
+            f"{self.rows_per_second:,.0f} rows/s): {self.rows_loaded:,} loaded, "
+            f"{self.rows_merged:,} merged, {self.rows_rejected:,} rejected"
+        )
+
+    def metadata(self) -> dict[str, Any]:
+        return {
+            "rows_read": self.rows_read,
+            "rows_loaded": self.rows_loaded,
+            "rows_merged": self.rows_merged,
+            "rows_rejected": self.rows_rejected,
+            "batches": self.batches,
+            "seconds": round(time.monotonic() - self.started, 3),
+            "rows_per_second": round(self.rows_per_second, 1),
+        }
+
+
+@dataclass(frozen=True)
+class Agreement:
+    """Whether the record store and the search store hold the same ids for a file."""
+
+    records: int
+    documents: int
+    only_in_records: int
+    only_in_search: int
+
+    @property
+    def passed(self) -> bool:
+        return self.only_in_records == 0 and self.only_in_search == 0
+
+    def metadata(self) -> dict[str, Any]:
+        return {
+            "ids_in_records": self.records,
+            "ids_in_search": self.documents,
+            "only_in_records": self.only_in_records,
+            "only_in_search": self.only_in_search,
+        }
+
+
+class _CountingStream:
+    """Counts the bytes read from the landed file, for 'share of the file done'."""
+
+    def __init__(self, inner: IO[bytes]) -> None:
+        self.inner = inner
+        self.count = 0
+
+    def read(self, size: int = -1, /) -> bytes:
+        data = self.inner.read(size)
+        self.count += len(data)
+        return data
+
+
+def check_file(landing: LandingZone, key: str) -> FileReport:
+    """Opens the file and reads its header: raises CsvFileError saying why it cannot load."""
+    landed = landing.stat(key)
+    stream = landing.open(key)
+    try:
+        header = open_csv(stream, batch_rows=1).header
+    finally:
+        stream.close()
+    return FileReport(key=key, version=landed.version, size=landed.size, header=header)
+
+
+def write_batch(stores: Stores, batch: NormalizedBatch, pool: ThreadPoolExecutor) -> list[Future[None]]:
+    """Starts writing one normalized batch to both stores; returns the two writes."""
+
+    def records() -> None:
+        stores.records.upsert_companies(batch.companies)
+        stores.records.upsert_contacts(batch.contacts)
+        stores.records.insert_rejects(batch.rejects)
+
+    def search() -> None:
+        stores.search.bulk_upsert("companies", batch.companies)
+        stores.search.bulk_upsert("contacts", batch.contact_documents)
+
+    return [pool.submit(records), pool.submit(search)]
+
+
+def load_file(
+    landing: LandingZone,
+    key: str,
+    stores: Stores,
+    load_run: str,
+    batch_rows: int,
+    progress: Callable[[LoadProgress], None] = lambda p: None,
+) -> LoadProgress:
+    """Streams one landed file into both stores; returns the counts of what happened."""
+    landed = landing.stat(key)
+    state = LoadProgress(key=key, size=landed.size)
+    stream = _CountingStream(landing.open(key))
+    loaded_at = datetime.now(UTC)
+    in_flight: list[Future[None]] = []
+    try:
+        csv_file = open_csv(stream, batch_rows=batch_rows * READ_BATCH_FACTOR)
+        with (
+            FileNormalizer(key, load_run, loaded_at, header=csv_file.header) as normalizer,
+            ThreadPoolExecutor(2, thread_name_prefix="connectra-write") as pool,
+        ):
+            for raw in csv_file:
+                batch = normalizer.process(raw)
+                for write in in_flight:  # the previous batch must be in before the next
+                    write.result()
+                in_flight = write_batch(stores, batch, pool)
+                state.add(batch)
+                state.bytes_read = stream.count
+                progress(state)
+            for write in in_flight:
+                write.result()
+    finally:
+        stream.inner.close()
+    stores.search.refresh()
+    state.bytes_read = landed.size
+    return state
+
+
+def stores_agree(stores: Stores, key: str) -> Agreement:
+    in_records = stores.records.ids_for_file("contacts", key) | stores.records.ids_for_file(
+        "companies", key
+    )
+    in_search = stores.search.ids_for_file("contacts", key) | stores.search.ids_for_file(
+        "companies", key
+    )
+    return Agreement(
+        records=len(in_records),
+        documents=len(in_search),
+        only_in_records=len(in_records - in_search),
+        only_in_search=len(in_search - in_records),
+    )

@@ -1,0 +1,57 @@
+"""The Dagster instance (dagster.yaml) that matches the settings' profile.
+
+Production keeps Dagster's runs, events and schedules in PostgreSQL (the same database as
+the records; Dagster's tables do not collide with ours) and reads the URL from the
+environment at run time, so no password is written to disk. Embedded uses SQLite under
+CONNECTRA_HOME. Both queue runs with at most PARALLEL_JOBS running at once, and retry a run
+whose worker died (step failures are retried by the assets' own retry policies instead).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from stores.settings import Settings
+
+DAGSTER_PG_URL_ENV = "CONNECTRA_DAGSTER_PG_URL"
+
+
+def instance_config(settings: Settings) -> dict[str, Any]:
+    config: dict[str, Any] = {
+        "run_coordinator": {
+            "module": "dagster._core.run_coordinator",
+            "class": "QueuedRunCoordinator",
+            "config": {"max_concurrent_runs": settings.parallel_jobs},
+        },
+        "run_retries": {"enabled": True, "max_retries": 2, "retry_on_asset_or_op_failure": False},
+        "sensors": {"use_threads": True, "num_workers": 2},
+        "telemetry": {"enabled": False},
+        "nux": {"enabled": False},
+    }
+    if settings.postgres is not None:
+        config["storage"] = {
+            "postgres": {"postgres_url": {"env": DAGSTER_PG_URL_ENV}},
+        }
+    return config
+
+
+def dagster_env(settings: Settings) -> dict[str, str]:
+    """Variables the Dagster processes need beyond the settings' own."""
+    env = {"DAGSTER_HOME": str(settings.dagster_home)}
+    if settings.postgres is not None:
+        env[DAGSTER_PG_URL_ENV] = settings.postgres.libpq_url()
+    return env
+
+
+def write_instance_yaml(settings: Settings) -> Path:
+    home = settings.dagster_home
+    home.mkdir(parents=True, exist_ok=True)
+    path = home / "dagster.yaml"
+    path.write_text(
+        "# Written by Connectra from its settings (orchestration/instance.py).\n"
+        + yaml.safe_dump(instance_config(settings), sort_keys=False)
+    )
+    return path

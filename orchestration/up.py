@@ -1,0 +1,210 @@
+"""`connectra up`: the whole system in one command, on the embedded or production profile.
+
+Prepares the stores (schema, indices), the Dagster instance and the API key, lands sample
+data on a first start, then runs three processes side by side: the Dagster webserver (UI and
+GraphQL), the Dagster daemon (the landing sensor and the run queue) and the API (waitress).
+Ctrl-C, SIGTERM or the death of any one of them stops them all.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+
+import yaml
+
+from orchestration.instance import dagster_env, write_instance_yaml
+from stores.settings import EMBEDDED_API_KEY_FILE, Settings, load_settings
+
+
+def ensure_api_key(settings: Settings) -> str:
+    """API_KEY when set; else a key generated once and kept in CONNECTRA_HOME."""
+    if settings.api_keys:
+        return settings.api_keys[0].get()
+    path = settings.home / EMBEDDED_API_KEY_FILE
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(24) + "\n")
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def write_workspace(settings: Settings) -> Path:
+    path = settings.dagster_home / "workspace.yaml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    workspace = {
+        "load_from": [
+            {
+                "python_module": {
+                    "module_name": "orchestration.definitions",
+                    "location_name": "connectra",
+                }
+            }
+        ]
+    }
+    path.write_text(yaml.safe_dump(workspace, sort_keys=False))
+    return path
+
+
+def prepare_stores(settings: Settings) -> None:
+    """Schema and indices, idempotently (what `connectra migrate` does)."""
+    from stores.factory import open_stores
+
+    if settings.postgres is not None:
+        from stores.postgres import migrate
+
+        migrate(settings.postgres.url())
+    stores = open_stores(settings)
+    try:
+        stores.search.ensure_indices()
+    finally:
+        stores.close()
+
+
+def land_sample_data(settings: Settings, rows: int, log: Callable[[str], None]) -> None:
+    """On a first start (empty landing zone), lands `rows` generated rows for the sensor."""
+    from orchestration.sample_data import write_sample_files
+    from stores.landing import landing_zone
+
+    landing = landing_zone(settings)
+    if rows <= 0 or landing.list():
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        for path in write_sample_files(rows, Path(tmp), write_manifest=False):
+            with path.open("rb") as stream:
+                landed = landing.put(f"samples/{path.name}", stream)
+            log(f"landed {rows:,} sample rows as {landed.key}")
+
+
+def _wait_http(url: str, seconds: float, alive: Callable[[], bool]) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and alive():
+        try:
+            with urllib.request.urlopen(url, timeout=2):  # noqa: S310 - our own loopback URL
+                return True
+        except OSError:
+            time.sleep(0.5)
+    return False
+
+
+class Supervisor:
+    """Starts child processes in their own process groups and stops them all together."""
+
+    def __init__(self, env: dict[str, str], log: Callable[[str], None]) -> None:
+        self.env = env
+        self.log = log
+        self.children: dict[str, subprocess.Popen[bytes]] = {}
+
+    def start(self, name: str, argv: list[str], logfile: Path) -> None:
+        out = logfile.open("ab")
+        self.children[name] = subprocess.Popen(
+            argv, env=self.env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        out.close()
+
+    def dead(self) -> list[str]:
+        return [name for name, p in self.children.items() if p.poll() is not None]
+
+    def stop(self, grace: float = 20.0) -> None:
+        for proc in self.children.values():
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGTERM)
+        deadline = time.monotonic() + grace
+        for proc in self.children.values():
+            try:
+                proc.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+        # Run workers and code servers are grandchildren in the same process groups.
+        for proc in self.children.values():
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+
+def up(sample_rows: int, log: Callable[[str], None] = print) -> int:
+    settings = load_settings()
+    settings.home.mkdir(parents=True, exist_ok=True)
+    api_key = ensure_api_key(settings)
+    log(f"profile: {settings.profile} (CONNECTRA_HOME={settings.home})")
+    prepare_stores(settings)
+    write_instance_yaml(settings)
+    workspace = write_workspace(settings)
+    land_sample_data(settings, sample_rows, log)
+
+    env = {**os.environ, **dagster_env(settings), "API_KEY": api_key}
+    env["CONNECTRA_HOME"] = str(settings.home)
+    bin_dir = Path(sys.executable).parent
+    logs = settings.home / "logs"
+    logs.mkdir(exist_ok=True)
+    host, api_port, dagster_port = settings.api_host, settings.api_port, settings.dagster_port
+    supervisor = Supervisor(env, log)
+    stop_requested = False
+
+    def request_stop(signum: int, frame: object) -> None:
+        nonlocal stop_requested
+        stop_requested = True
+
+    signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGTERM, request_stop)
+    dagster = [
+        "-w", str(workspace),
+    ]  # fmt: skip
+    supervisor.start(
+        "dagster-webserver",
+        [str(bin_dir / "dagster-webserver"), *dagster, "-h", "127.0.0.1", "-p", str(dagster_port)],
+        logs / "dagster-webserver.log",
+    )
+    supervisor.start(
+        "dagster-daemon", [str(bin_dir / "dagster-daemon"), "run", *dagster], logs / "daemon.log"
+    )
+    supervisor.start(
+        "api",
+        [str(bin_dir / "connectra"), "api", "--host", host, "--port", str(api_port)],
+        logs / "api.log",
+    )
+    try:
+        alive = lambda: not supervisor.dead() and not stop_requested  # noqa: E731
+        api_url = f"http://{host}:{api_port}"
+        dagster_url = f"http://127.0.0.1:{dagster_port}"
+        if not (
+            _wait_http(f"{api_url}/health", 120, alive)
+            and _wait_http(f"{dagster_url}/server_info", 180, alive)
+        ):
+            if not stop_requested:
+                log(f"could not start {', '.join(supervisor.dead()) or 'in time'}; see {logs}")
+                return 1
+            return 0
+        log("")
+        log(f"  API         {api_url}")
+        log(f"  Dagster UI  {dagster_url}")
+        log(f"  API key     {api_key}")
+        log(f"  landing     {settings.s3 and settings.s3.bucket or settings.landing_dir}")
+        log(f"  logs        {logs}")
+        log("")
+        log("  try:")
+        log(
+            f"  curl -s -H 'X-API-Key: {api_key}' -H 'Content-Type: application/json' "
+            f"-d '{{\"limit\": 3}}' {api_url}/contacts/filter"
+        )
+        log("")
+        log("Ctrl-C stops everything.")
+        while alive():
+            time.sleep(0.5)
+        if not stop_requested:
+            log(f"{', '.join(supervisor.dead())} exited; stopping; see {logs}")
+            return 1
+        return 0
+    finally:
+        log("stopping ...")
+        supervisor.stop()

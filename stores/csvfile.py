@@ -1,0 +1,527 @@
+"""Reading a landed CSV file: bytes in, Arrow batches of canonical string columns out.
+
+The file arrives as a binary stream (a local file or an S3 body) and may be large, so it is
+read in bounded memory: gzip is undone as a stream, the encoding is decided once from a
+leading sample, and rows are collected into batches of at most `batch_rows`.
+
+Row boundaries, line numbers and cell counts come from Python's csv module, which is exact
+about quoted commas, quotes and newlines. Lines without a quote character cannot hold any
+quoting, so for them the cell count is a delimiter count (the same answer, much faster).
+The cells themselves are then parsed from the batch's text by Arrow's C++ CSV parser, which
+follows the same (non-strict) quoting rules; a disagreement, never seen in practice, falls
+back to the csv module. Nothing here interprets values: that is the normalizer's job.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import gzip
+import io
+import re
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Protocol
+
+import pyarrow as pa
+import pyarrow.csv as pacsv
+
+__all__ = [
+    "CANONICAL_COLUMNS",
+    "CsvBatch",
+    "CsvFile",
+    "CsvFileError",
+    "HeaderReport",
+    "RowReject",
+    "open_csv",
+]
+
+SAMPLE_BYTES = 1 << 20
+MAX_LINE_CHARS = 8 << 20
+_DELIMITERS = (",", ";", "\t", "|")
+_QUOTE = '"'
+
+
+class CsvFileError(ValueError):
+    """The file as a whole cannot be read: not CSV, empty, corrupt, or no known header."""
+
+
+class BinaryReadable(Protocol):
+    def read(self, size: int = ..., /) -> bytes: ...
+
+
+@dataclass(frozen=True)
+class HeaderReport:
+    """What the header said and how the file was decoded; goes into the run's metadata."""
+
+    columns: tuple[str, ...]
+    mapped: dict[str, str]
+    ignored: tuple[str, ...]
+    encoding: str
+    compressed: bool
+    delimiter: str
+    layout: str  # "contacts" or "companies"
+    header_line: int
+
+    @property
+    def companies_only(self) -> bool:
+        return self.layout == "companies"
+
+
+@dataclass(frozen=True)
+class RowReject:
+    line: int
+    reason: str
+    raw: str
+
+
+@dataclass
+class CsvBatch:
+    """Rows of canonical string columns plus `_line` and `_raw`, and the rows refused here."""
+
+    rows: pa.Table
+    rejects: list[RowReject] = field(default_factory=list)
+
+    @property
+    def rows_read(self) -> int:
+        return self.rows.num_rows + len(self.rejects)
+
+
+# --- header -----------------------------------------------------------------------------
+
+CONTACT_COLUMNS = (
+    "first_name", "last_name", "full_name", "title", "seniority", "departments", "email",
+    "phone", "linkedin_url", "city", "state", "country", "created_at",
+)  # fmt: skip
+COMPANY_COLUMNS = (
+    "company_name", "company_website", "company_domain", "company_industries",
+    "company_employees_count", "company_annual_revenue", "company_founded_year",
+    "company_city", "company_state", "company_country", "company_linkedin_url",
+    "company_keywords", "company_technologies",
+)  # fmt: skip
+CANONICAL_COLUMNS = CONTACT_COLUMNS + COMPANY_COLUMNS
+
+# Columns that only a person has: their presence makes a file a contacts file.
+_PERSON_COLUMNS = frozenset(
+    {"first_name", "last_name", "full_name", "title", "seniority", "departments", "email",
+     "phone", "linkedin_url"}
+)  # fmt: skip
+
+# Header spellings seen in exports (after lowercasing, spaces/dashes/dots as underscores).
+_ALIASES: dict[str, tuple[str, ...]] = {
+    "first_name": ("firstname", "first", "given_name", "fname"),
+    "last_name": ("lastname", "last", "surname", "family_name", "lname"),
+    "full_name": ("fullname", "name", "contact_name", "person_name"),
+    "title": ("job_title", "jobtitle", "position", "role", "designation"),
+    "seniority": ("seniority_level", "level"),
+    "departments": ("department", "dept", "function", "functions"),
+    "email": ("email_address", "e_mail", "e_mail_address", "mail", "work_email",
+              "business_email", "emailaddress"),
+    "phone": ("phone_number", "mobile", "mobile_phone", "telephone", "tel", "work_phone",
+              "direct_phone"),
+    "linkedin_url": ("linkedin", "linkedin_profile", "linkedin_profile_url",
+                     "person_linkedin_url"),
+    "state": ("province", "region", "state_province"),
+    "country": ("country_name",),
+    "created_at": ("created", "date_created", "created_date", "creation_date"),
+    "company_name": ("company", "organization", "organization_name", "organisation", "org",
+                     "account_name", "employer"),
+    "company_website": ("website", "company_url", "company_website_url", "web", "url"),
+    "company_domain": ("domain", "company_domain_name", "website_domain"),
+    "company_industries": ("company_industry", "industry", "industries"),
+    "company_employees_count": ("company_employees", "company_employee_count", "employees",
+                                "employee_count", "employees_count", "num_employees",
+                                "number_of_employees", "company_size", "headcount"),
+    "company_annual_revenue": ("company_revenue", "annual_revenue", "revenue"),
+    "company_founded_year": ("founded_year", "year_founded", "founded", "company_founded"),
+    "company_linkedin_url": ("company_linkedin", "company_linkedin_profile"),
+    "company_keywords": ("keywords",),
+    "company_technologies": ("company_technology", "technologies", "technology",
+                             "tech_stack"),
+}  # fmt: skip
+
+# In a companies-only file the bare attribute names belong to the company.
+_COMPANY_LAYOUT_ALIASES = {
+    "name": "company_name", "city": "company_city", "state": "company_state",
+    "province": "company_state", "region": "company_state", "country": "company_country",
+    "country_name": "company_country", "linkedin_url": "company_linkedin_url",
+    "linkedin": "company_linkedin_url",
+}  # fmt: skip
+
+_CONTACT_LAYOUT_ALIASES = {
+    key: canonical
+    for canonical in CANONICAL_COLUMNS
+    for key in (canonical, *_ALIASES.get(canonical, ()))
+}
+_SEPARATORS = re.compile(r"[\s\-./]+")
+
+
+def header_key(name: str) -> str:
+    """'E-Mail Address' -> 'e_mail_address': how header names are compared."""
+    return _SEPARATORS.sub("_", name.strip().strip("\ufeff").lower()).strip("_")
+
+
+def recognized_count(names: list[str]) -> int:
+    return sum(1 for n in names if header_key(n) in _CONTACT_LAYOUT_ALIASES)
+
+
+@dataclass(frozen=True)
+class HeaderMapping:
+    mapped: dict[int, str]  # header position -> canonical column
+    ignored: tuple[int, ...]
+    layout: str
+
+
+def map_header(names: list[str]) -> HeaderMapping:
+    """Canonical column per header position; a repeated column keeps its first position."""
+    keys = [header_key(n) for n in names]
+    is_contacts = any(
+        _CONTACT_LAYOUT_ALIASES.get(k) in _PERSON_COLUMNS for k in keys if k != "name"
+    )
+    aliases = dict(_CONTACT_LAYOUT_ALIASES)
+    if not is_contacts:
+        aliases.update(_COMPANY_LAYOUT_ALIASES)
+    mapped: dict[int, str] = {}
+    ignored: list[int] = []
+    for position, key in enumerate(keys):
+        canonical = aliases.get(key)
+        if canonical is None or canonical in mapped.values():
+            ignored.append(position)
+        else:
+            mapped[position] = canonical
+    return HeaderMapping(mapped, tuple(ignored), "contacts" if is_contacts else "companies")
+
+
+# --- decoding ---------------------------------------------------------------------------
+
+_UNDECODABLE_HANDLER = "connectra.undecodable"
+_LATIN1_HANDLER = "connectra.latin1_fallback"
+_SURROGATES = re.compile("[\udc80-\udcff]")
+_surrogateescape = codecs.lookup_error("surrogateescape")
+
+
+class _DecodeErrorCount:
+    """Bumped on every undecodable byte; a reader compares it to know a check is needed."""
+
+    value = 0
+
+
+def _undecodable(exc: UnicodeError) -> tuple[str, int]:
+    _DecodeErrorCount.value += 1
+    replacement, end = _surrogateescape(exc)
+    return str(replacement), end
+
+
+def _latin1_fallback(exc: UnicodeError) -> tuple[str, int]:
+    # cp1252 leaves five bytes undefined; Latin-1 gives every byte a character.
+    if isinstance(exc, UnicodeDecodeError):
+        return exc.object[exc.start : exc.end].decode("latin-1"), exc.end
+    raise exc
+
+
+codecs.register_error(_UNDECODABLE_HANDLER, _undecodable)
+codecs.register_error(_LATIN1_HANDLER, _latin1_fallback)
+
+
+def detect_encoding(sample: bytes, complete: bool) -> str:
+    """UTF-8 (with or without BOM) when the sample decodes as UTF-8, else Windows-1252."""
+    if sample.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(sample, final=complete)
+    except UnicodeDecodeError:
+        return "cp1252"
+    return "utf-8"
+
+
+_BINARY_SIGNATURES: tuple[tuple[bytes, str], ...] = (
+    (b"PK\x03\x04", "a ZIP archive (an .xlsx workbook or a .zip?), not a CSV file"),
+    (b"PK\x05\x06", "an empty ZIP archive, not a CSV file"),
+    (b"\x89PNG", "a PNG image, not a CSV file"),
+    (b"\xff\xd8\xff", "a JPEG image, not a CSV file"),
+    (b"GIF8", "a GIF image, not a CSV file"),
+    (b"%PDF", "a PDF document, not a CSV file"),
+    (b"\xd0\xcf\x11\xe0", "an OLE document (an old .xls workbook?), not a CSV file"),
+    (b"PAR1", "a Parquet file, not a CSV file"),
+    (b"BZh", "bzip2-compressed; only gzip compression is supported"),
+    (b"\xfd7zXZ\x00", "xz-compressed; only gzip compression is supported"),
+    (b"\x28\xb5\x2f\xfd", "zstd-compressed; only gzip compression is supported"),
+    (b"\xff\xfe", "UTF-16 text; save the file as UTF-8"),
+    (b"\xfe\xff", "UTF-16 text; save the file as UTF-8"),
+)
+
+
+def _refuse_binary(sample: bytes) -> None:
+    for signature, what in _BINARY_SIGNATURES:
+        if sample.startswith(signature):
+            raise CsvFileError(f"the file is {what}")
+    if b"\x00" in sample:
+        raise CsvFileError("the file holds NUL bytes: it is binary data, not a CSV file")
+    controls = sum(sample.count(bytes([b])) for b in range(32) if b not in (9, 10, 13))
+    if controls * 100 > len(sample):
+        raise CsvFileError("the file is mostly control bytes: it is binary data, not a CSV file")
+
+
+class _PrefixedStream(io.RawIOBase):
+    """Bytes already read (to sniff them) followed by the rest of the source."""
+
+    def __init__(self, prefix: bytes, source: BinaryReadable) -> None:
+        self._prefix = memoryview(prefix)
+        self._source = source
+        self._readinto = getattr(source, "readinto", None)
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: memoryview | bytearray) -> int:  # type: ignore[override]
+        size = len(buffer)
+        if self._prefix:
+            count = min(size, len(self._prefix))
+            buffer[:count] = self._prefix[:count]
+            self._prefix = self._prefix[count:]
+            return count
+        if self._readinto is not None:
+            return int(self._readinto(buffer) or 0)
+        data = self._source.read(size)
+        if len(data) > size:  # a source that ignores the size; keep the excess for later
+            self._prefix = memoryview(data[size:])
+            data = data[:size]
+        buffer[: len(data)] = data
+        return len(data)
+
+
+def _read_upto(stream: BinaryReadable, size: int) -> bytes:
+    parts: list[bytes] = []
+    remaining = size
+    while remaining > 0:
+        chunk = stream.read(remaining)
+        if not chunk:
+            break
+        parts.append(chunk)
+        remaining -= len(chunk)
+    return b"".join(parts)
+
+
+_GZIP_ERRORS = (gzip.BadGzipFile, EOFError, zlib.error)
+
+
+def open_csv(
+    stream: BinaryReadable, *, batch_rows: int = 50_000, sample_bytes: int = SAMPLE_BYTES
+) -> CsvFile:
+    """Sniffs compression, encoding and header; raises CsvFileError when that fails."""
+    head = _read_upto(stream, 64 << 10)
+    if not head:
+        raise CsvFileError("the file is empty")
+    compressed = head[:2] == b"\x1f\x8b"
+    prefixed = _PrefixedStream(head, stream)
+    body: BinaryReadable = prefixed
+    if compressed:
+        body = gzip.GzipFile(fileobj=prefixed, mode="rb")
+    else:
+        _refuse_binary(head)
+    try:
+        sample = _read_upto(body, sample_bytes)
+    except _GZIP_ERRORS as exc:
+        raise CsvFileError(f"the gzip stream is corrupt: {exc}") from exc
+    if not sample:
+        raise CsvFileError("the file is empty" + (" once decompressed" if compressed else ""))
+    _refuse_binary(sample)
+    encoding = detect_encoding(sample, complete=len(sample) < sample_bytes)
+    errors = _LATIN1_HANDLER if encoding == "cp1252" else _UNDECODABLE_HANDLER
+    buffered = io.BufferedReader(_PrefixedStream(sample, body), 1 << 20)
+    text = io.TextIOWrapper(buffered, encoding=encoding, errors=errors, newline="")
+    text._CHUNK_SIZE = 1 << 16  # type: ignore[attr-defined]  # fewer, larger decode steps
+    return CsvFile(text, encoding=encoding, compressed=compressed, batch_rows=batch_rows)
+
+
+# --- rows -------------------------------------------------------------------------------
+
+
+def _physical_lines(text: io.TextIOWrapper) -> Iterator[str]:
+    """Lines with their endings (CRLF, LF or CR); an endless line means this is not CSV."""
+    for line in iter(partial(text.readline, MAX_LINE_CHARS), ""):
+        if len(line) >= MAX_LINE_CHARS and line[-1] not in "\r\n":
+            raise CsvFileError(f"a line is longer than {MAX_LINE_CHARS} characters: not CSV")
+        yield line
+
+
+def _printable(raw: str) -> str:
+    """Raw text with undecodable bytes shown as U+FFFD, so it can be stored as UTF-8."""
+    return raw.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
+class CsvFile:
+    """An opened CSV file: `header` is known, iterating yields CsvBatch objects once."""
+
+    def __init__(
+        self, text: io.TextIOWrapper, *, encoding: str, compressed: bool, batch_rows: int
+    ) -> None:
+        if batch_rows < 1:
+            raise ValueError("batch_rows must be at least 1")
+        self._text = text
+        self._batch_rows = batch_rows
+        self._lines = _physical_lines(text)
+        self._pending: list[str] = []
+        self._tap: list[str] = []
+        self._line_no = 0
+        self._errors_before = _DecodeErrorCount.value
+        self.header, self._mapping = self._read_header(encoding, compressed)
+        self._ncols = len(self.header.columns)
+
+    # The csv reader pulls lines through here: first a line handed to it, then (inside a
+    # quoted newline) more lines of the file. `_tap` keeps them, for the row's raw text.
+    def _feed(self) -> Iterator[str]:
+        while True:
+            if self._pending:
+                line = self._pending.pop()
+            else:
+                following = next(self._lines, None)
+                if following is None:
+                    return
+                line = following
+            self._tap.append(line)
+            yield line
+
+    def _read_header(self, encoding: str, compressed: bool) -> tuple[HeaderReport, HeaderMapping]:
+        try:
+            for line in self._lines:
+                self._line_no += 1
+                if line.strip():
+                    break
+            else:
+                raise CsvFileError("the file holds no header line (it is blank)")
+        except _GZIP_ERRORS as exc:
+            raise CsvFileError(f"the gzip stream is corrupt: {exc}") from exc
+        if self._errors_before != _DecodeErrorCount.value and _SURROGATES.search(line):
+            raise CsvFileError("the header line holds bytes that are not valid UTF-8")
+        delimiter = max(
+            _DELIMITERS,
+            key=lambda d: (recognized_count(next(csv.reader([line], delimiter=d))), d == ","),
+        )
+        self._reader = csv.reader(self._feed(), delimiter=delimiter, quotechar=_QUOTE)
+        header_line = self._line_no
+        self._pending.append(line)
+        self._tap.clear()
+        names = next(self._reader)
+        self._line_no += self._reader.line_num - 1
+        mapping = map_header(names)
+        if not mapping.mapped:
+            shown = ", ".join(repr(n) for n in names[:8]) + (", ..." if len(names) > 8 else "")
+            raise CsvFileError(
+                f"no recognizable header on line {header_line}: found {shown}; expected "
+                "contact or company columns such as email, first_name, company_name"
+            )
+        report = HeaderReport(
+            columns=tuple(names),
+            mapped={names[i]: c for i, c in mapping.mapped.items()},
+            ignored=tuple(names[i] for i in mapping.ignored),
+            encoding=encoding,
+            compressed=compressed,
+            delimiter=delimiter,
+            layout=mapping.layout,
+            header_line=header_line,
+        )
+        return report, mapping
+
+    def __iter__(self) -> Iterator[CsvBatch]:
+        try:
+            yield from self._batches()
+        except _GZIP_ERRORS as exc:
+            raise CsvFileError(
+                f"the gzip stream is corrupt after line {self._line_no}: {exc}"
+            ) from exc
+
+    def _batches(self) -> Iterator[CsvBatch]:
+        delimiter = self.header.delimiter
+        ncols = self._ncols
+        reader = self._reader
+        raws: list[str] = []
+        starts: list[int] = []
+        rejects: list[RowReject] = []
+        limit = self._batch_rows
+        for line in self._lines:
+            start = self._line_no + 1
+            if _QUOTE not in line:
+                self._line_no = start
+                raw = line.rstrip("\r\n")
+                if not raw or raw.isspace():
+                    continue
+                cells = raw.count(delimiter) + 1
+            else:
+                self._pending.append(line)
+                self._tap.clear()
+                before = reader.line_num
+                try:
+                    cells = len(next(reader))
+                except csv.Error:
+                    cells = -1
+                self._line_no = start - 1 + reader.line_num - before
+                raw = "".join(self._tap).rstrip("\r\n")
+            if self._errors_before != _DecodeErrorCount.value and _SURROGATES.search(raw):
+                rejects.append(RowReject(start, "undecodable", _printable(raw)))
+            elif cells == -1:
+                rejects.append(RowReject(start, "malformed_row", raw))
+            elif cells != ncols:
+                rejects.append(RowReject(start, "wrong_cell_count", raw))
+            else:
+                raws.append(raw)
+                starts.append(start)
+            if len(raws) + len(rejects) >= limit:
+                yield CsvBatch(self._table(raws, starts), rejects)
+                raws, starts, rejects = [], [], []
+        if raws or rejects:
+            yield CsvBatch(self._table(raws, starts), rejects)
+
+    def _table(self, raws: list[str], starts: list[int]) -> pa.Table:
+        count = len(raws)
+        mapped = self._mapping.mapped
+        parsed = self._parse_cells(raws) if count else {}
+        arrays: list[pa.Array] = []
+        by_name = {c: i for i, c in mapped.items()}
+        for name in CANONICAL_COLUMNS:
+            index = by_name.get(name)
+            arrays.append(parsed[index] if index is not None else pa.nulls(count, pa.string()))
+        arrays.append(pa.array(starts, pa.int64()))
+        arrays.append(pa.array(raws, pa.string()))
+        return pa.Table.from_arrays(arrays, schema=ROW_SCHEMA)
+
+    def _parse_cells(self, raws: list[str]) -> dict[int, pa.Array]:
+        """Cells of the wanted columns, keyed by header position."""
+        wanted = sorted(self._mapping.mapped)
+        names = [f"f{i}" for i in range(self._ncols)]
+        data = ("\n".join(raws) + "\n").encode("utf-8")
+        try:
+            table = pacsv.read_csv(
+                pa.BufferReader(data),
+                read_options=pacsv.ReadOptions(column_names=names, use_threads=True),
+                parse_options=pacsv.ParseOptions(
+                    delimiter=self.header.delimiter,
+                    quote_char=_QUOTE,
+                    double_quote=True,
+                    escape_char=False,
+                    newlines_in_values=True,
+                    ignore_empty_lines=False,
+                ),
+                convert_options=pacsv.ConvertOptions(
+                    include_columns=[names[i] for i in wanted],
+                    column_types={names[i]: pa.string() for i in wanted},
+                    strings_can_be_null=False,
+                    quoted_strings_can_be_null=False,
+                ),
+            )
+        except pa.ArrowInvalid:
+            table = None
+        if table is not None and table.num_rows == len(raws):
+            return {i: table.column(names[i]).combine_chunks() for i in wanted}
+        # Each raw text is one complete record, so the csv module gives one row per text.
+        rows = list(csv.reader(raws, delimiter=self.header.delimiter, quotechar=_QUOTE))
+        columns = list(zip(*rows, strict=True))
+        return {i: pa.array(columns[i], pa.string()) for i in wanted}
+
+
+ROW_SCHEMA = pa.schema(
+    [pa.field(name, pa.string()) for name in CANONICAL_COLUMNS]
+    + [pa.field("_line", pa.int64()), pa.field("_raw", pa.string())]
+)

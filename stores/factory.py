@@ -1,0 +1,53 @@
+"""The stores a profile uses, built from Settings in one place.
+
+Production: PostgreSQL keeps the records, OpenSearch / Elasticsearch finds ids. Embedded:
+one DuckDB file plays both roles. Cursors are signed with one secret per deployment, so a
+cursor handed out by one API process is accepted by another.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from dataclasses import dataclass
+
+from stores.base import RecordStore, SearchStore
+from stores.settings import Settings
+from vql import CursorCodec
+
+
+@dataclass(frozen=True)
+class Stores:
+    records: RecordStore
+    search: SearchStore
+    cursors: CursorCodec
+
+    def close(self) -> None:
+        self.records.close()
+        if self.search is not self.records:
+            self.search.close()
+
+
+def cursor_secret(settings: Settings) -> bytes:
+    """CURSOR_SECRET when set, else derived from the API keys (stable across processes)."""
+    if settings.cursor_secret is not None:
+        return settings.cursor_secret.get().encode()
+    material = "\n".join(sorted(k.get() for k in settings.api_keys)) or str(settings.home)
+    return hmac.new(b"connectra-cursor-v1", material.encode(), hashlib.sha256).digest()
+
+
+def open_stores(settings: Settings, index_prefix: str = "") -> Stores:
+    cursors = CursorCodec(cursor_secret(settings))
+    if settings.postgres is not None and settings.search is not None:
+        from stores.postgres import PostgresRecordStore
+        from stores.search import make_search_store
+
+        return Stores(
+            records=PostgresRecordStore(settings.postgres.url()),
+            search=make_search_store(settings.search, index_prefix, cursors=cursors),
+            cursors=cursors,
+        )
+    from stores.duckdb import DuckDBStore
+
+    store = DuckDBStore(settings.duckdb_path, cursors=cursors)
+    return Stores(records=store, search=store, cursors=cursors)

@@ -1,0 +1,154 @@
+"""The PostgreSQL schema as SQLAlchemy Core objects: what the code queries and writes.
+
+`metadata` holds the tables as they are at the newest migration; the migration scripts are
+frozen copies of each step, and a test checks that migrating an empty database yields exactly
+this metadata. The `contacts_search` view lives in its own MetaData (`views`), so that
+`metadata.create_all` never creates it as a table, yet the SQL compiler of VQL can select from
+it like any other table.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    Index,
+    Integer,
+    MetaData,
+    Table,
+    Text,
+    UniqueConstraint,
+    func,
+    select,
+)
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.dialects.postgresql import ARRAY, UUID
+from sqlalchemy.sql.expression import Select
+
+metadata = MetaData()
+views = MetaData()
+
+TextList = ARRAY(Text)
+
+
+def _timestamps() -> list[Column[object]]:
+    return [
+        Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+        Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+        Column("source_file", Text),
+        Column("load_run", Text),
+    ]
+
+
+companies = Table(
+    "companies",
+    metadata,
+    Column("id", UUID(as_uuid=False), primary_key=True),
+    Column("name", Text),
+    Column("domain", Text),
+    Column("website", Text),
+    Column("industries", TextList),
+    Column("employees_count", BigInteger),
+    Column("employees_count_min", BigInteger),
+    Column("employees_count_max", BigInteger),
+    Column("annual_revenue", BigInteger),
+    Column("founded_year", Integer),
+    Column("city", Text),
+    Column("state", Text),
+    Column("country", Text),
+    Column("linkedin_url", Text),
+    Column("keywords", TextList),
+    Column("technologies", TextList),
+    *_timestamps(),
+    Index("ix_companies_source_file", "source_file"),
+)
+
+contacts = Table(
+    "contacts",
+    metadata,
+    Column("id", UUID(as_uuid=False), primary_key=True),
+    Column("first_name", Text),
+    Column("last_name", Text),
+    Column("full_name", Text),
+    Column("title", Text),
+    Column("seniority", Text),
+    Column("departments", TextList),
+    Column("email", Text),
+    Column("phone", Text),
+    Column("linkedin_url", Text),
+    Column("city", Text),
+    Column("state", Text),
+    Column("country", Text),
+    # No foreign key: contacts and companies load in parallel batches and in either order;
+    # a contact whose company is not there yet simply shows null company_* in the view.
+    Column("company_id", UUID(as_uuid=False)),
+    *_timestamps(),
+    Index("ix_contacts_company_id", "company_id"),
+    Index("ix_contacts_source_file", "source_file"),
+)
+
+ingest_rejects = Table(
+    "ingest_rejects",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=True),
+    Column("source_file", Text, nullable=False),
+    Column("load_run", Text, nullable=False),
+    Column("line", BigInteger, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("raw", Text),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    # A retried load run writes the same rejects again; this key makes that a no-op.
+    UniqueConstraint("source_file", "load_run", "line", "reason", name="uq_ingest_rejects_row"),
+    Index("ix_ingest_rejects_load_run", "load_run"),
+)
+
+# The contacts columns plus these company attributes make the contacts search view
+# (notes/contracts.md): name in the view -> column of companies.
+COMPANY_VIEW_COLUMNS: dict[str, str] = {
+    "company_name": "name",
+    "company_domain": "domain",
+    "company_industries": "industries",
+    "company_employees_count": "employees_count",
+    "company_annual_revenue": "annual_revenue",
+    "company_founded_year": "founded_year",
+    "company_city": "city",
+    "company_state": "state",
+    "company_country": "country",
+}
+
+
+def contacts_search_select() -> Select[tuple[object, ...]]:
+    """The view's query: every contact, with its company's attributes when it has one."""
+    company_columns = [companies.c[col].label(name) for name, col in COMPANY_VIEW_COLUMNS.items()]
+    joined = contacts.outerjoin(companies, companies.c.id == contacts.c.company_id)
+    return select(*contacts.c, *company_columns).select_from(joined)
+
+
+def contacts_search_sql() -> str:
+    """The view body as PostgreSQL text (the migration that creates it holds a frozen copy)."""
+    compiled = contacts_search_select().compile(dialect=postgresql.dialect())  # type: ignore[no-untyped-call]
+    return str(compiled)
+
+
+contacts_search = Table(
+    "contacts_search",
+    views,
+    *(Column(c.name, c.type) for c in contacts.c),
+    *(Column(name, companies.c[col].type) for name, col in COMPANY_VIEW_COLUMNS.items()),
+)
+
+TABLES: dict[str, Table] = {"companies": companies, "contacts": contacts}
+
+# Columns that record where a row came from rather than what it says: a reload refreshes
+# them, but they do not count as a change of the record (updated_at stays).
+PROVENANCE_COLUMNS = ("source_file", "load_run")
+TIMESTAMP_COLUMNS = ("created_at", "updated_at")
+
+
+def data_columns(table: Table) -> list[str]:
+    """Columns whose change is a change of the record (drives updated_at)."""
+    skip = {"id", *PROVENANCE_COLUMNS, *TIMESTAMP_COLUMNS}
+    return [c.name for c in table.c if c.name not in skip]
+
+

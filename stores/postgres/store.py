@@ -1,0 +1,220 @@
+"""PostgresRecordStore: the production record store (stores.base.RecordStore).
+
+One SQLAlchemy engine holds the connection pool (psycopg 3 underneath); reads go through
+Core statements, bulk writes reach the raw psycopg connection of the same pooled connection
+for COPY. Every batch is one transaction. Driver errors leave this class only as StoreErrors
+(stores/postgres/errors.py).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from typing import Any, Literal
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import ARRAY, UUID
+from sqlalchemy.engine import URL
+
+from stores.base import Record, Service
+from stores.errors import TerminalStoreError
+from stores.postgres.errors import BACKEND, translated
+from stores.postgres.schema import TABLES, ingest_rejects
+from stores.postgres.staging import conform, csv_chunks, with_ordinal
+from stores.postgres.upsert import WritePlan, merge_statement, write_plan
+from stores.postgres.urls import engine_url
+from stores.postgres.values import json_record
+from stores.settings import PostgresSettings
+
+CountedTable = Literal["contacts", "companies", "ingest_rejects"]
+
+
+class PostgresRecordStore:
+    """Rows of contacts and companies in PostgreSQL; the schema comes from `migrate(url)`."""
+
+    def __init__(
+        self,
+        url: str | URL,
+        *,
+        pool_size: int = 5,
+        max_overflow: int = 5,
+        pool_timeout_s: float = 10.0,
+        statement_timeout_s: float = 30.0,
+        connect_timeout_s: int = 5,
+        application_name: str = "connectra",
+    ) -> None:
+        self.engine = sa.create_engine(
+            engine_url(url),
+            pool_size=pool_size,
+            max_overflow=max_overflow,
+            pool_timeout=pool_timeout_s,
+            pool_pre_ping=True,  # a server restart leaves stale pooled connections behind
+            hide_parameters=True,  # rows hold personal data; keep them out of error text
+            connect_args={
+                "connect_timeout": connect_timeout_s,
+                "application_name": application_name,
+                "options": f"-c statement_timeout={int(statement_timeout_s * 1000)}"
+                " -c TimeZone=UTC",
+            },
+        )
+        self._secrets = [self.engine.url.password or ""]
+
+    @classmethod
+    def from_settings(cls, settings: PostgresSettings, **options: Any) -> PostgresRecordStore:
+        return cls(settings.url(), **options)
+
+    # -- writes -----------------------------------------------------------------------------
+
+    def upsert_companies(self, rows: pa.Table) -> None:
+        self._upsert(TABLES["companies"], rows)
+
+    def upsert_contacts(self, rows: pa.Table) -> None:
+        self._upsert(TABLES["contacts"], rows)
+
+    def _upsert(self, table: sa.Table, rows: pa.Table) -> None:
+        rows = conform(rows, table)
+        if rows.num_rows == 0:
+            return
+        plan = write_plan(table.name, tuple(rows.column_names))
+        repeats = _most_repeats(rows.column("id"))
+        with translated(self._secrets), self.engine.begin() as connection:
+            self._stage(connection, plan, rows)
+            if repeats == 1:
+                connection.execute(plan.write)
+            for round_no in range(1, repeats + 1) if repeats > 1 else ():
+                connection.execute(merge_statement(table, plan.stage, round_no))
+
+    def insert_rejects(self, rows: pa.Table) -> None:
+        """Appends rejected input rows; the same reject of the same run is stored once."""
+        rows = conform(rows, ingest_rejects, needs_id=False)
+        if rows.num_rows == 0:
+            return
+        missing = {"source_file", "load_run", "line", "reason"} - set(rows.column_names)
+        if missing:
+            needed = ", ".join(sorted(missing))
+            raise TerminalStoreError(BACKEND, f"rejects need column(s) {needed}")
+        plan = write_plan(ingest_rejects.name, tuple(rows.column_names))
+        with translated(self._secrets), self.engine.begin() as connection:
+            self._stage(connection, plan, rows)
+            connection.execute(plan.write)
+
+    def _stage(self, connection: sa.Connection, plan: WritePlan, rows: pa.Table) -> None:
+        """Creates the temp staging table (dropped at commit) and COPYs the rows into it."""
+        connection.exec_driver_sql(plan.create_stage)
+        raw = connection.connection.driver_connection
+        assert raw is not None
+        with raw.cursor() as cursor, cursor.copy(plan.copy) as copy:
+            for chunk in csv_chunks(with_ordinal(rows)):
+                copy.write(chunk)
+
+    # -- reads ------------------------------------------------------------------------------
+
+    def fetch(
+        self, service: Service, ids: Sequence[str], columns: Sequence[str] | None = None
+    ) -> list[Record]:
+        """Rows for ids, in the order given (an id given twice comes twice); unknown ids and
+        strings that are not UUIDs are absent."""
+        table = _table(service)
+        selected = _columns(table, columns)
+        wanted = [i for i in ids if _is_uuid(i)]
+        if not wanted:
+            return []
+        given = sa.func.unnest(sa.cast(sa.bindparam("ids", wanted, ARRAY(sa.Text)), ARRAY(UUID)))
+        order = given.table_valued("id", with_ordinality="ord").render_derived(name="given")
+        statement = (
+            sa.select(*(selected or [table.c.id]))
+            .select_from(order.join(table, table.c.id == order.c.id))
+            .order_by(order.c.ord)
+        )
+        with translated(self._secrets), self.engine.connect() as connection:
+            rows = connection.execute(statement).mappings()
+            if not selected:  # columns=[]: which ids exist, nothing else
+                return [{} for _ in rows]
+            return [json_record(row) for row in rows]
+
+    def companies_by_ids(
+        self, ids: Iterable[str | None], columns: Sequence[str] | None = None
+    ) -> dict[str, Record]:
+        """The companies of these ids, keyed by id, in one query (a page of contacts -> their
+        companies without one query per contact). `id` is always among the columns."""
+        unique = list(dict.fromkeys(i for i in ids if i))
+        wanted = None if columns is None else ["id", *(c for c in columns if c != "id")]
+        rows = self.fetch("companies", unique, wanted)
+        return {row["id"]: row for row in rows}
+
+    def companies_for_contacts(
+        self, contacts: Iterable[Record], columns: Sequence[str] | None = None
+    ) -> dict[str, Record]:
+        """companies_by_ids for the company_id of each contact row."""
+        return self.companies_by_ids((c.get("company_id") for c in contacts), columns)
+
+    def ids_for_file(self, service: Service, source_file: str) -> set[str]:
+        """Ids whose newest load came from this file."""
+        table = _table(service)
+        statement = sa.select(table.c.id).where(table.c.source_file == source_file)
+        with translated(self._secrets), self.engine.connect() as connection:
+            return {str(i) for i in connection.execute(statement).scalars()}
+
+    def rejects(
+        self, *, source_file: str | None = None, load_run: str | None = None
+    ) -> list[Record]:
+        """Stored rejects of a file and/or a run, in line order."""
+        statement = sa.select(ingest_rejects).order_by(
+            ingest_rejects.c.source_file, ingest_rejects.c.line, ingest_rejects.c.id
+        )
+        if source_file is not None:
+            statement = statement.where(ingest_rejects.c.source_file == source_file)
+        if load_run is not None:
+            statement = statement.where(ingest_rejects.c.load_run == load_run)
+        with translated(self._secrets), self.engine.connect() as connection:
+            return [json_record(row) for row in connection.execute(statement).mappings()]
+
+    def count_rows(self, table: CountedTable) -> int:
+        target = ingest_rejects if table == "ingest_rejects" else _table(table)
+        statement = sa.select(sa.func.count()).select_from(target)
+        with translated(self._secrets), self.engine.connect() as connection:
+            return int(connection.execute(statement).scalar_one())
+
+    def ping(self) -> None:
+        with translated(self._secrets), self.engine.connect() as connection:
+            connection.execute(sa.select(1))
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def _table(service: str) -> sa.Table:
+    try:
+        return TABLES[service]
+    except KeyError:
+        raise TerminalStoreError(BACKEND, f"unknown service {service!r}") from None
+
+
+def _columns(table: sa.Table, columns: Sequence[str] | None) -> list[sa.Column[Any]]:
+    """Selected columns, only from the table's own (identifiers never come from callers)."""
+    if columns is None:
+        return list(table.c)
+    unknown = [c for c in columns if c not in table.c]
+    if unknown:
+        raise TerminalStoreError(
+            BACKEND, f"{table.name} has no column(s) {', '.join(map(repr, unknown))}"
+        )
+    return [table.c[c] for c in columns]
+
+
+def _is_uuid(value: str) -> bool:
+    try:
+        uuid.UUID(value)
+    except (ValueError, TypeError, AttributeError):
+        return False
+    return True
+
+
+def _most_repeats(ids: pa.ChunkedArray) -> int:
+    """How many times the most repeated id occurs (1: every id is unique)."""
+    if pc.count_distinct(ids, mode="all").as_py() == len(ids):
+        return 1
+    counts = pc.value_counts(ids).field("counts")
+    return int(pc.max(counts).as_py())

@@ -1,0 +1,292 @@
+"""The search store on OpenSearch or Elasticsearch: VQL in, ids and exact totals out.
+
+Everything here is written once for both engines; the dialect (chosen from settings, or
+detected from `GET /` on first use, so a process can start while the engine is down) hides
+the two client libraries. Every driver exception leaves this class as a stores.errors
+StoreError; VQL errors (a cursor for another engine family) pass through unchanged.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
+
+import pyarrow as pa
+
+from stores.base import SearchPage, Service, ValueCount
+from stores.errors import StoreError
+from stores.search.bulk import BulkOptions, BulkWriter
+from stores.search.dialect import DIALECTS, Dialect, OpenSearchDialect
+from stores.search.errors import translate
+from stores.search.indices import SERVICES, alias_name, drop_indices, ensure_index
+from stores.settings import SearchSettings
+from vql.cursor import CursorCodec
+from vql.cursor_values import sort_values_from_hit
+from vql.errors import ErrorDetail, VQLUnsupportedError
+from vql.mapping import index_body, search_path, values_path
+from vql.nodes import Query, Where
+from vql.registry import registry
+from vql.search import compile_search, compile_search_where
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+SCAN_PAGE = 5_000
+PIT_KEEP_ALIVE = "2m"
+_LUCENE_REGEX_SAFE = frozenset("abcdefghijklmnopqrstuvwxyz0123456789")
+
+
+class SearchEngineStore:
+    """stores.base.SearchStore on a search engine, behind `{index_prefix}contacts` etc.
+
+    `cursors` signs next_cursor values; it must be the codec the API parses requests with.
+    Without one, pages carry no next_cursor (page/limit paging still works).
+    `replicas` None picks 0 on a single data node and 1 otherwise, at index creation.
+    """
+
+    def __init__(
+        self,
+        settings: SearchSettings,
+        index_prefix: str = "",
+        *,
+        cursors: CursorCodec | None = None,
+        replicas: int | None = None,
+        timeout_seconds: float = 30.0,
+        bulk_options: BulkOptions | None = None,
+    ) -> None:
+        self.settings = settings
+        self.index_prefix = index_prefix
+        self.cursors = cursors
+        self.replicas = replicas
+        self.timeout_seconds = timeout_seconds
+        self.bulk_options = bulk_options or BulkOptions()
+        self._dialect: Dialect | None = None
+        self._lock = threading.Lock()
+        self._ensured = False
+
+    # -- plumbing ---------------------------------------------------------------------------
+
+    @property
+    def dialect(self) -> Dialect:
+        """The client dialect, detected from the server on first use."""
+        if self._dialect is None:
+            with self._lock:
+                if self._dialect is None:
+                    self._dialect = self._connect()
+        return self._dialect
+
+    @property
+    def engine(self) -> str:
+        return self.dialect.engine
+
+    def _connect(self) -> Dialect:
+        engine = self.settings.engine
+        if engine in DIALECTS:
+            return DIALECTS[engine](self.settings, self.timeout_seconds, max_retries=1)
+        # opensearch-py makes no product check, so it can ask any of the two what it is.
+        probe = OpenSearchDialect(self.settings, self.timeout_seconds, max_retries=1)
+        try:
+            info = probe.info()
+        except Exception as exc:
+            probe.close()
+            raise translate(probe, exc, "detect the search engine") from exc
+        if info.get("version", {}).get("distribution") == "opensearch":
+            return probe
+        probe.close()
+        return DIALECTS["elasticsearch"](self.settings, self.timeout_seconds, max_retries=1)
+
+    def _call(self, operation: str, call: Callable[[Dialect], T]) -> T:
+        dialect = self.dialect
+        try:
+            return call(dialect)
+        except StoreError:
+            raise
+        except Exception as exc:
+            raise translate(dialect, exc, operation) from exc
+
+    def _search(self, operation: str, index: str | None, body: dict[str, Any]) -> Any:
+        return self._call(operation, lambda d: d.search(index, body))
+
+    def alias(self, service: str) -> str:
+        if service not in SERVICES:
+            raise ValueError(f"unknown service {service!r}; known: {', '.join(SERVICES)}")
+        return alias_name(self.index_prefix, service)
+
+    # -- indices ----------------------------------------------------------------------------
+
+    def ensure_indices(self) -> None:
+        """Creates the versioned indices and their aliases unless they exist (race-safe)."""
+        replicas = self.replicas if self.replicas is not None else self._default_replicas()
+        for service in SERVICES:
+            ensure_index(
+                self.dialect, self.index_prefix, service, lambda s: index_body(s, replicas)
+            )
+        self._ensured = True
+
+    def _default_replicas(self) -> int:
+        return 0 if self._call("read cluster health", lambda d: d.data_nodes()) <= 1 else 1
+
+    def drop_indices(self) -> None:
+        """Deletes this prefix's indices: for tests and teardown, never called by the API."""
+        self._call("delete indices", lambda d: drop_indices(d, self.index_prefix))
+        self._ensured = False
+
+    def refresh(self) -> None:
+        targets = ",".join(self.alias(s) for s in SERVICES)
+        self._call("refresh", lambda d: d.refresh(targets))
+
+    # -- writes -----------------------------------------------------------------------------
+
+    def bulk_upsert(self, service: Service, documents: pa.Table) -> None:
+        """Partial upserts by id (a new non-null value wins; nulls never erase)."""
+        alias = self.alias(service)
+        if not self._ensured:
+            self.ensure_indices()
+        sent = BulkWriter(self.dialect, self.bulk_options).write(alias, documents)
+        log.debug("bulk upsert: %d documents into %s", sent, alias)
+
+    # -- reads ------------------------------------------------------------------------------
+
+    def search(self, query: Query) -> SearchPage:
+        body = compile_search(query)
+        paged_by_cursor = query.cursor is not None
+        if paged_by_cursor:
+            body["size"] = query.limit + 1  # one extra hit tells whether another page exists
+        response = self._search("search", self.alias(query.service), body)
+        hits = response["hits"]["hits"]
+        total = int(response["hits"]["total"]["value"])
+        if paged_by_cursor:
+            more = len(hits) > query.limit
+            hits = hits[: query.limit]
+        else:
+            more = query.offset + len(hits) < total
+        next_cursor = None
+        if more and hits and self.cursors is not None:
+            next_cursor = self.cursors.encode(query, sort_values_from_hit(query, hits[-1]))
+        return SearchPage([hit["_id"] for hit in hits], total, next_cursor)
+
+    def count(self, service: Service, where: Where | None) -> int:
+        query = compile_search_where(where) if where is not None else {"match_all": {}}
+        return self._call("count", lambda d: d.count(self.alias(service), query))
+
+    def values(
+        self,
+        service: Service,
+        field: str,
+        search_text: str,
+        limit: int,
+        where: Where | None = None,
+    ) -> list[ValueCount]:
+        """Distinct values containing search_text (case-insensitive), most frequent first."""
+        spec = registry(service).get(field)
+        if spec is None or not spec.has_values:
+            listable = [f.name for f in registry(service) if f.has_values]
+            message = f"{field!r} has no value list; allowed: {', '.join(listable)}"
+            raise VQLUnsupportedError([ErrorDetail("/filter_key", message, "unsupported")])
+        terms: dict[str, Any] = {
+            "field": values_path(service, field),
+            "size": max(1, limit),
+            "order": [{"_count": "desc"}, {"_key": "asc"}],
+        }
+        text = search_text.strip().lower()
+        if text:
+            terms["include"] = f".*{lucene_regex_literal(text)}.*"
+        body = {
+            "size": 0,
+            "track_total_hits": False,
+            "query": compile_search_where(where) if where is not None else {"match_all": {}},
+            "aggs": {"values": {"terms": terms}},
+        }
+        response = self._search("values", self.alias(service), body)
+        buckets = response["aggregations"]["values"]["buckets"]
+        return [ValueCount(str(b["key"]), int(b["doc_count"])) for b in buckets]
+
+    def ids_for_file(self, service: Service, source_file: str) -> set[str]:
+        """Every id whose document came (last) from source_file, read in id order."""
+        query = {"bool": {"filter": [{"term": {"source_file": source_file}}]}}
+        ids: set[str] = set()
+        for page in self._scan(service, query):
+            ids.update(hit["_id"] for hit in page)
+        return ids
+
+    def _scan(self, service: Service, query: dict[str, Any]) -> Iterator[list[dict[str, Any]]]:
+        """Pages of hits sorted by id with search_after, inside a point in time if offered.
+
+        Sorting on the unique id keeps search_after exact even without a point in time
+        (an endpoint some proxies and older servers lack); the point in time adds a
+        consistent snapshot while writes go on.
+        """
+        alias = self.alias(service)
+        id_path = search_path(service, "id", "sort")
+        body: dict[str, Any] = {
+            "query": query,
+            "sort": [{id_path: {"order": "asc"}}],
+            "size": SCAN_PAGE,
+            "_source": False,
+            "track_total_hits": False,
+        }
+        pit_id = self._open_pit(alias)
+        try:
+            while True:
+                if pit_id is not None:
+                    body["pit"] = {"id": pit_id, "keep_alive": PIT_KEEP_ALIVE}
+                index = None if pit_id is not None else alias
+                response = self._search("scan", index, body)
+                pit_id = response.get("pit_id", pit_id)
+                hits = response["hits"]["hits"]
+                if hits:
+                    yield hits
+                if len(hits) < SCAN_PAGE:
+                    return
+                body["search_after"] = hits[-1]["sort"]
+        finally:
+            if pit_id is not None:
+                self._close_pit(pit_id)
+
+    def _open_pit(self, alias: str) -> str | None:
+        dialect = self.dialect
+        try:
+            return dialect.open_pit(alias, PIT_KEEP_ALIVE)
+        except Exception as exc:
+            failure = dialect.failure(exc)
+            if failure is not None and failure.kind == "http" and failure.status in (400, 405):
+                log.debug("no point in time on this server (%s); scanning without", failure)
+                return None  # the endpoint does not exist here: scan without a snapshot
+            raise translate(dialect, exc, "open point in time") from exc
+
+    def _close_pit(self, pit_id: str) -> None:
+        try:
+            self.dialect.close_pit(pit_id)
+        except Exception as exc:  # noqa: BLE001 - it expires by itself; never mask the result
+            log.debug("closing a point in time failed (%s); it expires on its own", exc)
+
+    # -- health -----------------------------------------------------------------------------
+
+    def ping(self) -> None:
+        self._call("ping", lambda d: d.info())
+
+    def close(self) -> None:
+        if self._dialect is not None:
+            self._dialect.close()
+            self._dialect = None
+
+
+def lucene_regex_literal(text: str) -> str:
+    """`text` as a literal inside a Lucene regular expression (terms `include`).
+
+    Lucene's syntax reserves more characters than Python's (`@ & < > ~ #` with all flags
+    on) and lets any character be escaped, so everything but ASCII letters and digits is.
+    """
+    return "".join(c if c in _LUCENE_REGEX_SAFE else "\\" + c for c in text)
+
+
+def make_search_store(
+    settings: SearchSettings,
+    index_prefix: str = "",
+    *,
+    cursors: CursorCodec | None = None,
+    replicas: int | None = None,
+) -> SearchEngineStore:
+    """A store for settings; the engine is detected on first use when settings.engine is None."""
+    return SearchEngineStore(settings, index_prefix, cursors=cursors, replicas=replicas)

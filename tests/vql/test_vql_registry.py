@@ -1,0 +1,127 @@
+"""The field registry, the filters payload it renders and the index mapping derived from it."""
+
+from __future__ import annotations
+
+import pytest
+
+import vql
+from vql.mapping import field_mapping
+
+# DESIGN.md section 6, the registry table, verbatim.
+TABLE = {
+    "contacts": {
+        "text": "first_name, last_name, full_name, title, email, city, state, country, "
+                "company_name, company_domain",
+        "keyword": "first_name, last_name, email, seniority, departments, city, state, country, "
+                   "company_id, company_name, company_domain, company_industries, company_country",
+        "range": "company_employees_count, company_annual_revenue, company_founded_year, "
+                 "created_at, updated_at",
+        "sort": "first_name, last_name, email, seniority, country, company_name, "
+                "company_employees_count, created_at, updated_at",
+    },
+    "companies": {
+        "text": "name, domain, website, city, state, country, industries, keywords, technologies",
+        "keyword": "name, domain, industries, city, state, country, keywords, technologies",
+        "range": "employees_count, annual_revenue, founded_year, created_at, updated_at",
+        "sort": "name, domain, country, employees_count, annual_revenue, founded_year, "
+                "created_at, updated_at",
+    },
+}
+
+
+@pytest.mark.parametrize("service", ["contacts", "companies"])
+@pytest.mark.parametrize("kind", ["text", "keyword", "range", "sort"])
+def test_registry_holds_the_design_table(service: str, kind: str) -> None:
+    expected = {name.strip() for name in TABLE[service][kind].split(",")}
+    assert set(vql.registry(service).names(kind)) == expected
+
+
+def test_registry_lookup() -> None:
+    assert vql.REGISTRY["contacts"] is vql.registry("contacts")
+    assert "company_name" in vql.registry("contacts")
+    with pytest.raises(KeyError, match="known: contacts, companies"):
+        vql.registry("people")
+
+
+def test_filters_payload() -> None:
+    payload = vql.filters_payload("contacts")
+    assert payload["service"] == "contacts"
+    by_key = {f["key"]: f for f in payload["filters"]}
+    assert by_key["title"] == {
+        "key": "title", "label": "Title", "type": "text", "value_type": "string",
+        "search_types": ["exact", "shuffle", "substring"], "fuzzy": True, "sortable": False,
+        "has_values": False,
+    }
+    assert by_key["first_name"]["type"] == "text"
+    assert by_key["first_name"]["has_values"] is True  # also a keyword field
+    assert by_key["seniority"] == {
+        "key": "seniority", "label": "Seniority", "type": "keyword", "value_type": "string",
+        "search_types": [], "fuzzy": False, "sortable": True, "has_values": True,
+    }
+    assert by_key["company_id"]["has_values"] is False  # an identifier
+    assert by_key["company_employees_count"]["type"] == "range"
+    assert by_key["company_employees_count"]["value_type"] == "number"
+    assert by_key["created_at"]["value_type"] == "date"
+    # Columns that serve no filter and no sort are not offered.
+    assert not {"id", "phone", "linkedin_url", "source_file", "company_city"} & set(by_key)
+    assert set(by_key) == {f.name for f in vql.registry("contacts") if f.filter_type}
+
+
+def test_index_body_contacts() -> None:
+    body = vql.index_body("contacts", replicas=0)
+    assert body["settings"]["index"]["number_of_replicas"] == 0
+    assert body["settings"]["analysis"] == {
+        "normalizer": {"vql_lowercase": {"type": "custom", "filter": ["lowercase"]}},
+        "tokenizer": {"vql_trigram": {"type": "ngram", "min_gram": 3, "max_gram": 3,
+                                      "token_chars": []}},
+        "analyzer": {"vql_trigram": {"type": "custom", "tokenizer": "vql_trigram",
+                                     "filter": ["lowercase"]}},
+    }
+    props = body["mappings"]["properties"]
+    assert body["mappings"]["dynamic"] == "strict"
+    assert set(props) == {f.name for f in vql.registry("contacts")}
+    assert props["title"] == {
+        "type": "text",
+        "analyzer": "standard",
+        "position_increment_gap": 100,
+        "fields": {
+            "keyword": {"type": "keyword", "normalizer": "vql_lowercase", "ignore_above": 512},
+            "ngram": {"type": "text", "analyzer": "vql_trigram", "position_increment_gap": 100},
+        },
+    }
+    keyword = {"type": "keyword", "normalizer": "vql_lowercase", "ignore_above": 512}
+    for name in ("id", "company_id", "seniority", "departments", "company_industries"):
+        assert props[name] == keyword
+    assert props["company_employees_count"] == {"type": "long"}
+    assert props["company_founded_year"] == {"type": "integer"}
+    assert props["created_at"] == {"type": "date"}
+    assert props["company_country"]["type"] == "text"
+
+
+def test_index_body_companies_lists_that_are_searched_are_text() -> None:
+    props = vql.index_body("companies", replicas=1)["mappings"]["properties"]
+    assert props["industries"]["type"] == "text"
+    assert props["industries"]["fields"]["keyword"]["type"] == "keyword"
+    assert props["employees_count_min"] == {"type": "long"}
+    assert field_mapping(vql.registry("companies")["linkedin_url"])["type"] == "keyword"
+
+
+@pytest.mark.parametrize(
+    ("service", "field", "kind", "path"),
+    [
+        ("contacts", "title", "text", "title"),
+        ("contacts", "title", "substring", "title.ngram"),
+        ("contacts", "first_name", "keyword", "first_name.keyword"),
+        ("contacts", "first_name", "sort", "first_name.keyword"),
+        ("contacts", "seniority", "keyword", "seniority"),
+        ("contacts", "seniority", "sort", "seniority"),
+        ("contacts", "company_industries", "keyword", "company_industries"),
+        ("contacts", "created_at", "sort", "created_at"),
+        ("contacts", "company_employees_count", "range", "company_employees_count"),
+        ("companies", "industries", "keyword", "industries.keyword"),
+    ],
+)
+def test_search_paths(service: str, field: str, kind: str, path: str) -> None:
+    assert vql.search_path(service, field, kind) == path  # type: ignore[arg-type]
+    if kind == "keyword":
+        assert vql.values_path(service, field) == path

@@ -1,0 +1,191 @@
+"""Golden tests of the SQL compiler: literal SQL for both dialects, values only as params."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+import vql
+
+DUCK_WORDS = r"regexp_split_to_array(lower(contacts_search.title), '[^\p{L}\p{N}]+')"
+PG_WORDS = "regexp_split_to_array(lower(contacts_search.title), '[^[:alnum:]]+')"
+
+
+def flat(sql: str) -> str:
+    return " ".join(sql.split())
+
+
+def duck(body: dict[str, Any], source: sa.Table) -> tuple[str, list[Any]]:
+    sql, params = vql.to_duckdb(vql.compile_sql(vql.parse_query(body, "contacts"), source))
+    return flat(sql), params
+
+
+def duck_where(where: dict[str, Any], source: sa.Table) -> tuple[str, list[Any]]:
+    condition = vql.compile_sql_where(vql.parse_where("contacts", where), source)
+    sql, params = vql.to_duckdb(sa.select(source.c.id).where(condition))
+    prefix = "SELECT contacts_search.id FROM contacts_search WHERE "
+    assert flat(sql).startswith(prefix)
+    return flat(sql)[len(prefix):], params
+
+
+def test_design_example(design_example: str, contacts_source: sa.Table) -> None:
+    sql, params = duck(json.loads(design_example), contacts_source)
+    fuzzy = (
+        f"(EXISTS (SELECT 1 FROM unnest({DUCK_WORDS}) AS u(t) WHERE CASE WHEN "
+        "(abs(length(u.t) - ?) <= ?) THEN (levenshtein(u.t, ?) <= ?) ELSE false END))"
+    )
+    assert sql == (
+        "SELECT contacts_search.id AS id, epoch_ms(contacts_search.created_at) AS sort_0 "
+        f"FROM contacts_search WHERE {fuzzy} AND {fuzzy} "
+        "AND lower(contacts_search.seniority) IN (?, ?) "
+        "AND lower(contacts_search.country) IN (?) "
+        "AND contacts_search.company_employees_count >= ? "
+        "AND contacts_search.company_employees_count <= ? "
+        "ORDER BY epoch_ms(contacts_search.created_at) DESC NULLS LAST, contacts_search.id ASC "
+        "LIMIT ?"
+    )
+    assert params == [8, 2, "software", 2, 8, 2, "engineer", 2, "senior", "lead",
+                      "united states", 100, 1000, 25]
+
+
+def test_keyword_scalar_list_and_must_not(contacts_source: sa.Table) -> None:
+    sql, params = duck_where({"keyword_match": {
+        "must": {"departments": ["Sales", "IT"]}, "must_not": {"company_id": "ABC"}}},
+        contacts_source)
+    assert sql == (
+        "(EXISTS (SELECT 1 FROM unnest(contacts_search.departments) AS e(v) "
+        "WHERE lower(e.v) IN (?, ?))) "
+        "AND NOT coalesce(lower(contacts_search.company_id) IN (?), false)"
+    )
+    assert params == ["sales", "it", "abc"]
+
+
+def test_should_and_ranges(contacts_source: sa.Table) -> None:
+    sql, params = duck_where({"range_query": {"should": {
+        "created_at": {"gte": "2024-01-01T10:00:00+02:00"},
+        "company_founded_year": {"gt": 1990, "lte": 2000}}}}, contacts_source)
+    assert sql == (
+        "contacts_search.created_at >= ? OR contacts_search.company_founded_year > ? "
+        "AND contacts_search.company_founded_year <= ?"
+    )
+    assert params == [datetime(2024, 1, 1, 8, 0), 1990, 2000]  # naive UTC for TIMESTAMP
+
+
+def test_dates_are_aware_for_timezone_columns() -> None:
+    source = sa.table("contacts_search", sa.column("id"),
+                      sa.column("created_at", sa.DateTime(timezone=True)))
+    where = vql.parse_where("contacts", {"range_query": {"must": {
+        "created_at": {"lt": "2024-01-01"}}}})
+    _, params = vql.to_duckdb(sa.select(source.c.id).where(vql.compile_sql_where(where, source)))
+    assert params == [datetime(2024, 1, 1, tzinfo=UTC)]
+
+
+def text_where(**condition: Any) -> dict[str, Any]:
+    return {"text_matches": {"must": [{"filter_key": "title", **condition}]}}
+
+
+def test_exact_phrase(contacts_source: sa.Table) -> None:
+    sql, params = duck_where(text_where(text_value="Head of-Sales", search_type="exact"),
+                             contacts_source)
+    assert sql == (
+        "strpos((' ' || regexp_replace(lower(contacts_search.title), '[^\\p{L}\\p{N}]+', ' ', "
+        "'g') || ' '), ?) > ?"
+    )
+    assert params == [" head of sales ", 0]
+
+
+def test_sloppy_phrase(contacts_source: sa.Table) -> None:
+    sql, params = duck_where(text_where(text_value="sales head", search_type="exact", slop=2),
+                             contacts_source)
+    window = f"list_contains(list_slice({DUCK_WORDS}, greatest(?, g.o + ?), g.o + ?), ?)"
+    assert sql == (
+        f"EXISTS (SELECT 1 FROM generate_series(?, len({DUCK_WORDS})) AS g(o) "
+        f"WHERE {window} AND {window})"
+    )
+    assert params == [-1, 1, 0, 2, "sales", 1, 1, 3, "head"]
+
+
+def test_shuffle_and_substring(contacts_source: sa.Table) -> None:
+    sql, params = duck_where(text_where(text_value="new York new", search_type="shuffle",
+                                        operator="or"), contacts_source)
+    assert sql == f"list_contains({DUCK_WORDS}, ?) OR list_contains({DUCK_WORDS}, ?)"
+    assert params == ["new", "york"]
+    sql, params = duck_where(text_where(text_value="Eng ", search_type="substring"),
+                             contacts_source)
+    assert sql == "strpos(lower(contacts_search.title), ?) > ?"
+    assert params == ["eng ", 0]
+
+
+def test_text_on_lists(contacts_source: sa.Table) -> None:
+    companies = sa.table("companies", sa.column("id"), sa.column("industries",
+                                                                 sa.ARRAY(sa.String())))
+    where = vql.parse_where("companies", {"text_matches": {"must": [
+        {"filter_key": "industries", "text_value": "it serv", "search_type": "shuffle"},
+        {"filter_key": "industries", "text_value": "servi", "search_type": "substring"}]}})
+    sql, params = vql.to_duckdb(sa.select(companies.c.id).where(
+        vql.compile_sql_where(where, companies)))
+    words = (r"regexp_split_to_array(lower(array_to_string(companies.industries, ?)), "
+             r"'[^\p{L}\p{N}]+')")
+    assert flat(sql) == (
+        f"SELECT companies.id FROM companies WHERE list_contains({words}, ?) "
+        f"AND list_contains({words}, ?) AND (EXISTS (SELECT 1 FROM "
+        "unnest(companies.industries) AS e(v) WHERE strpos(lower(e.v), ?) > ?))"
+    )
+    assert params == [" ", "it", " ", "serv", "servi", 0]
+
+
+def test_postgres_rendering(contacts_source: sa.Table) -> None:
+    query = vql.parse_query({
+        "where": {"text_matches": {"must": [
+            {"filter_key": "title", "text_value": "cto", "search_type": "shuffle", "fuzzy": True},
+            {"filter_key": "title", "text_value": "vp sales", "search_type": "exact", "slop": 1},
+        ]}},
+        "order_by": [{"order_by": "email", "order_direction": "desc"}], "page": 3, "limit": 10,
+    }, "contacts")
+    sql, params = vql.to_postgres(vql.compile_sql(query, contacts_source))
+    sql = flat(sql)
+    assert ("levenshtein_less_equal(u.t, %(param_1)s::VARCHAR, %(param_2)s::INTEGER) <= "
+            "%(param_2)s::INTEGER") in sql
+    assert (f"FROM generate_series(%(generate_series_1)s::INTEGER, cardinality({PG_WORDS})) "
+            "AS g(o)") in sql
+    assert (f"(%(param_3)s::VARCHAR = ANY(({PG_WORDS})[greatest(%(greatest_1)s::INTEGER, "
+            "g.o + %(o_1)s::INTEGER):g.o + %(o_2)s::INTEGER]))") in sql
+    assert sql.endswith(
+        "ORDER BY (lower(contacts_search.email) COLLATE \"C\") DESC NULLS LAST, "
+        "contacts_search.id ASC LIMIT %(param_5)s::INTEGER OFFSET %(param_6)s::INTEGER"
+    )
+    assert sql.startswith("SELECT contacts_search.id AS id, "
+                          "(lower(contacts_search.email) COLLATE \"C\") AS sort_0 FROM")
+    assert params["param_1"] == "cto" and params["param_2"] == 1
+    assert (params["param_5"], params["param_6"]) == (10, 20)
+    dated = vql.parse_query({"order_by": [{"order_by": "updated_at"}]}, "contacts")
+    assert "CAST(floor(EXTRACT(EPOCH FROM contacts_search.updated_at) * 1000) AS BIGINT)" in (
+        vql.to_postgres(vql.compile_sql(dated, contacts_source))[0])
+
+
+def test_keyset_cursor(contacts_source: sa.Table, codec: vql.CursorCodec) -> None:
+    request = {"order_by": [{"order_by": "company_employees_count", "order_direction": "desc"},
+                            {"order_by": "seniority"}], "limit": 5}
+    first = vql.parse_query(request, "contacts", codec)
+    values = vql.sort_values_from_row(first, ("id-9", 120, None))
+    assert values.values == (120, None, "id-9")
+    nxt = vql.parse_query({**request, "cursor": codec.encode(first, values)}, "contacts", codec)
+    sql, params = vql.to_duckdb(vql.compile_sql(nxt, contacts_source))
+    count = "contacts_search.company_employees_count"
+    assert flat(sql).split(" WHERE ")[1].split(" ORDER BY ")[0] == (
+        f"{count} < ? OR {count} IS NULL OR {count} = ? AND lower(contacts_search.seniority) "
+        "IS NULL AND contacts_search.id > ?"
+    )
+    assert params[:3] == [120, 120, "id-9"]
+    assert "OFFSET" not in sql
+
+
+def test_missing_source_column_is_a_programming_error() -> None:
+    source = sa.table("contacts_search", sa.column("id"))
+    where = vql.parse_where("contacts", {"keyword_match": {"must": {"country": "x"}}})
+    with pytest.raises(ValueError, match="no column 'country'"):
+        vql.compile_sql_where(where, source)

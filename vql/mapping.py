@@ -1,0 +1,106 @@
+"""Search index layout: the one place that names index fields and sub-fields.
+
+The stores create indices with :func:`index_body`; the search compiler asks
+:func:`search_path` which (sub-)field serves a kind of condition. Both read the registry,
+so a field's mapping and the way it is queried cannot drift apart.
+
+Layout (OpenSearch 2.x and Elasticsearch 7+/8+ both accept it; the analysis parts come
+from the bundled analysis-common module):
+
+- text fields: ``text`` with the ``standard`` analyzer (word search), plus sub-fields
+  ``keyword`` (lowercase normalizer, ``ignore_above`` 512; keyword filters and sorting) and
+  ``ngram`` (trigrams of the lowercased value, spaces and punctuation included; substring
+  search as a phrase of consecutive trigrams);
+- keyword fields and lists of keywords: ``keyword`` with the lowercase normalizer;
+- numbers: ``long`` or ``integer``; dates: ``date`` (millisecond precision).
+
+The mapping is ``dynamic: strict``: a document with a field not listed here is refused
+rather than silently indexed with a guessed type.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from vql.registry import Field, registry
+
+PathKind = Literal["text", "keyword", "substring", "range", "sort"]
+
+NORMALIZER = "vql_lowercase"
+TRIGRAM = "vql_trigram"
+KEYWORD_SUBFIELD = "keyword"
+NGRAM_SUBFIELD = "ngram"
+IGNORE_ABOVE = 512
+LIST_POSITION_GAP = 100  # phrases (slop <= 50) never span two list elements
+
+ANALYSIS: dict[str, Any] = {
+    "normalizer": {NORMALIZER: {"type": "custom", "filter": ["lowercase"]}},
+    "tokenizer": {
+        TRIGRAM: {"type": "ngram", "min_gram": 3, "max_gram": 3, "token_chars": []},
+    },
+    "analyzer": {
+        TRIGRAM: {"type": "custom", "tokenizer": TRIGRAM, "filter": ["lowercase"]},
+    },
+}
+
+
+def field_mapping(field: Field) -> dict[str, Any]:
+    """The mapping of one registry field."""
+    if field.analyzed:
+        return {
+            "type": "text",
+            "analyzer": "standard",
+            "position_increment_gap": LIST_POSITION_GAP,
+            "fields": {
+                KEYWORD_SUBFIELD: {
+                    "type": "keyword",
+                    "normalizer": NORMALIZER,
+                    "ignore_above": IGNORE_ABOVE,
+                },
+                NGRAM_SUBFIELD: {
+                    "type": "text",
+                    "analyzer": TRIGRAM,
+                    "position_increment_gap": LIST_POSITION_GAP,
+                },
+            },
+        }
+    if field.data_type == "int":
+        return {"type": "integer" if field.int_bits == 32 else "long"}
+    if field.data_type == "date":
+        return {"type": "date"}
+    return {"type": "keyword", "normalizer": NORMALIZER, "ignore_above": IGNORE_ABOVE}
+
+
+def index_body(service: str, replicas: int) -> dict[str, Any]:
+    """Settings and mappings of a new index for ``service`` (number of replicas given by
+    the caller: 0 on a single node)."""
+    properties = {f.name: field_mapping(f) for f in registry(service)}
+    return {
+        "settings": {
+            "index": {"number_of_replicas": replicas, "max_result_window": 10_000},
+            "analysis": ANALYSIS,
+        },
+        "mappings": {"dynamic": "strict", "properties": properties},
+    }
+
+
+def search_path(service: str, field_name: str, kind: PathKind) -> str:
+    """The index path a condition of ``kind`` on ``field_name`` queries.
+
+    ``text``: the analyzed field (exact / shuffle); ``substring``: its n-gram sub-field;
+    ``keyword`` and ``sort``: the lowercase keyword (sub-)field for strings, the field
+    itself for numbers and dates; ``range``: the field itself.
+    """
+    field = registry(service)[field_name]
+    if kind == "text":
+        return field.name
+    if kind == "substring":
+        return f"{field.name}.{NGRAM_SUBFIELD}"
+    if kind in ("keyword", "sort") and field.analyzed:
+        return f"{field.name}.{KEYWORD_SUBFIELD}"
+    return field.name
+
+
+def values_path(service: str, field_name: str) -> str:
+    """Where distinct values of a keyword field are aggregated (filter-values endpoint)."""
+    return search_path(service, field_name, "keyword")

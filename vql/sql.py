@@ -1,0 +1,274 @@
+"""Compile a parsed query to SQL (SQLAlchemy Core) for DuckDB and PostgreSQL.
+
+``source`` is a table or view whose columns are named like the registry's fields (the
+``contacts_search`` view, the ``companies`` table). Identifiers come from the registry only;
+every value is a bound parameter. Engine differences are rendered by :mod:`vql.sql_dialects`.
+
+Semantics, and where they differ from the search engine (the same ids on structured
+filters; text matching is close, not identical):
+
+- Words. The index splits text with the ``standard`` analyzer (Unicode word boundaries:
+  ``o'neil``, ``john.doe`` and ``3.5`` stay one word); SQL lowercases and splits on every
+  run of characters that are not letters or digits (``o``, ``neil``). On PostgreSQL which
+  characters are letters follows the database's locale (ASCII only under the C locale);
+  DuckDB uses Unicode classes. Lowercasing follows each engine's rules (equal for
+  ordinary text).
+- exact: the query's words as consecutive words of the value; with ``slop`` > 0, each query
+  word found within ``slop`` positions of its place in the phrase, in any order, as
+  Lucene's sloppy phrase (offsets spread at most ``slop``). Unlike Lucene, a repeated
+  query word may match the same value word twice.
+- shuffle: every (``and``) or any (``or``) query word is a word of the value. fuzzy: each
+  query word within AUTO edit distance (0 for 1-2 letters, 1 for 3-5, 2 beyond) of some
+  word of the value, by plain Levenshtein (the DSL sets ``fuzzy_transpositions: false`` to
+  agree); the engine also caps a fuzzy word at 50 expansions (``max_expansions``), SQL
+  does not.
+- substring: ``strpos(lower(value), lower(needle)) > 0``; the index matches consecutive
+  trigrams, which is the same thing.
+- Lists: keyword, exact and substring match any single element; shuffle and fuzzy look at
+  the words of all elements together, as the index does (one field, many values).
+- keyword: ``lower(value)`` equals a lowercased query value. The index keeps keyword values
+  up to 512 characters; longer values neither match nor sort there.
+- range: numbers compared as integers; date bounds at millisecond precision against the
+  stored timestamps (the index stores milliseconds; SQL may hold microseconds). Date
+  columns declared ``DateTime(timezone=True)`` get aware UTC bounds, others naive UTC.
+- Order: text keys by ``lower(value)`` in byte order (``COLLATE "C"`` on PostgreSQL),
+  numbers by value, dates by epoch milliseconds; NULLs last in both directions; the id
+  ascending last. SQL has no relevance: with text matches and no ``order_by`` the engine
+  orders by ``_score`` but SQL by ``created_at`` desc then id, so such pages differ and
+  their cursors are not interchangeable.
+- must_not excludes records where the condition holds; a missing value never holds, so
+  records without the field stay (as in the engine).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.sql.expression import ColumnElement, FromClause, Select
+
+from vql.cursor_values import check_cursor
+from vql.nodes import (
+    Condition,
+    ExactMatch,
+    KeywordMatch,
+    Query,
+    RangeMatch,
+    ShuffleMatch,
+    SortKey,
+    SortValue,
+    SubstringMatch,
+    Where,
+)
+from vql.registry import Field, registry
+from vql.sql_dialects import (
+    byte_order,
+    epoch_millis,
+    has_word,
+    spaced_words,
+    within_edits,
+    word_count,
+    word_in_window,
+    words,
+)
+from vql.text import auto_fuzziness
+from vql.text import words as query_words
+
+Predicate = ColumnElement[bool]
+
+
+def _exists(rows: FromClause, *conditions: Predicate) -> Predicate:
+    """EXISTS over a table function of the current row (correlated to everything else)."""
+    found: Select[Any] = sa.select(sa.literal_column("1")).select_from(rows)
+    return sa.exists(found.correlate_except(rows).where(*conditions))
+
+
+class SqlCompiler:
+    """One method per condition kind, over the columns of ``source``."""
+
+    def __init__(self, service: str, source: FromClause) -> None:
+        self.registry = registry(service)
+        self.source = source
+
+    def column(self, name: str) -> ColumnElement[Any]:
+        try:
+            return self.source.c[name]
+        except KeyError:
+            raise ValueError(f"the SQL source has no column {name!r}") from None
+
+    def field(self, name: str) -> Field:
+        return self.registry[name]
+
+    @staticmethod
+    def as_text(expr: ColumnElement[Any]) -> ColumnElement[Any]:
+        """Strings as they are; other types (uuid) cast, so lower() applies."""
+        return expr if isinstance(expr.type, sa.String) else sa.cast(expr, sa.String())
+
+    def per_value(self, field: Field, test: Any) -> Predicate:
+        """``test(value)`` on the column, or on any element of a list column."""
+        col = self.column(field.name)
+        if not field.is_list:
+            result: Predicate = test(self.as_text(col))
+            return result
+        element = sa.func.unnest(col).table_valued(sa.column("v", sa.String())).render_derived(
+            name="e"
+        )
+        return _exists(element, test(element.c.v))
+
+    def all_text(self, field: Field) -> ColumnElement[Any]:
+        """The value as one text; a list's elements joined by spaces (words of all)."""
+        col = self.column(field.name)
+        if field.is_list:
+            return sa.func.array_to_string(col, " ")
+        return self.as_text(col)
+
+    # -- the boolean group -------------------------------------------------------------
+    def where(self, where: Where) -> Predicate:
+        parts: list[Predicate] = [self.condition(c) for c in where.must]
+        parts += [sa.not_(sa.func.coalesce(self.condition(c), sa.false())) for c in where.must_not]
+        if where.should:
+            parts.append(sa.or_(*(self.condition(c) for c in where.should)))
+        return sa.and_(sa.true(), *parts) if parts else sa.true()
+
+    def condition(self, node: Condition) -> Predicate:
+        result: Predicate = getattr(self, node.kind)(node)
+        return result
+
+    # -- conditions ----------------------------------------------------------------------
+    def keyword(self, node: KeywordMatch) -> Predicate:
+        values = list(dict.fromkeys(v.lower() for v in node.values))
+        return self.per_value(self.field(node.field), lambda v: sa.func.lower(v).in_(values))
+
+    def range(self, node: RangeMatch) -> Predicate:
+        col = self.column(node.field)
+        parts = []
+        for op, value in node.bounds():
+            bound = self.date_param(col, value) if isinstance(value, datetime) else value
+            parts.append(
+                {"gte": col >= bound, "gt": col > bound, "lte": col <= bound, "lt": col < bound}[op]
+            )
+        return sa.and_(*parts)
+
+    @staticmethod
+    def date_param(col: ColumnElement[Any], value: datetime) -> datetime:
+        aware = isinstance(col.type, sa.DateTime) and bool(col.type.timezone)
+        return value if aware else value.replace(tzinfo=None)
+
+    def exact(self, node: ExactMatch) -> Predicate:
+        phrase = query_words(node.text)
+        slop = node.slop
+        if slop == 0:
+            needle = " " + " ".join(phrase) + " "
+            return self.per_value(
+                self.field(node.field), lambda v: sa.func.strpos(spaced_words(v), needle) > 0
+            )
+
+        def sloppy(value: ColumnElement[Any]) -> Predicate:
+            # Some anchor o where query word i sits at a position in [o + i, o + i + slop].
+            toks = words(value)
+            anchor = sa.func.generate_series(1 - slop, word_count(toks)).table_valued(
+                sa.column("o", sa.Integer())
+            ).render_derived(name="g")
+            o = anchor.c.o
+            checks = [
+                word_in_window(toks, sa.func.greatest(1, o + i), o + (i + slop), w)
+                for i, w in enumerate(phrase)
+            ]
+            return _exists(anchor, *checks)
+
+        return self.per_value(self.field(node.field), sloppy)
+
+    def shuffle(self, node: ShuffleMatch) -> Predicate:
+        field = self.field(node.field)
+        toks = words(self.all_text(field))
+        unique = dict.fromkeys(query_words(node.text))
+        tests = [self.word_match(toks, w, node.fuzzy) for w in unique]
+        return sa.and_(*tests) if node.operator == "and" else sa.or_(*tests)
+
+    @staticmethod
+    def word_match(toks: ColumnElement[Any], word: str, fuzzy: bool) -> Predicate:
+        k = auto_fuzziness(word) if fuzzy else 0
+        if k == 0:
+            result: Predicate = has_word(toks, word)
+            return result
+        tok = sa.func.unnest(toks).table_valued(sa.column("t", sa.String())).render_derived(
+            name="u"
+        )
+        t = tok.c.t
+        # The length guard keeps levenshtein off hopeless (and over-long) words.
+        close = sa.case(
+            (sa.func.abs(sa.func.length(t) - len(word)) <= k, within_edits(t, word, k)),
+            else_=sa.false(),
+        )
+        return _exists(tok, close)
+
+    def substring(self, node: SubstringMatch) -> Predicate:
+        needle = node.text.lower()
+        return self.per_value(
+            self.field(node.field), lambda v: sa.func.strpos(sa.func.lower(v), needle) > 0
+        )
+
+    # -- order and cursor ----------------------------------------------------------------
+    def sort_expr(self, key: SortKey) -> ColumnElement[Any]:
+        col = self.column(key.field)
+        if key.kind == "keyword":
+            return byte_order(sa.func.lower(self.as_text(col)))
+        if key.kind == "date":
+            return epoch_millis(col)
+        return col
+
+    def key_param(self, key: SortKey, expr: ColumnElement[Any], value: SortValue) -> Any:
+        if key.kind == "id" and isinstance(expr.type, sa.Uuid) and expr.type.as_uuid:
+            return uuid.UUID(str(value))
+        return value
+
+    def after(self, keys: tuple[SortKey, ...], values: tuple[SortValue, ...]) -> Predicate:
+        """Rows strictly after ``values`` in the order of ``keys`` (NULLs last)."""
+        exprs = [self.sort_expr(k) for k in keys]
+        disjuncts: list[Predicate] = []
+        equal_so_far: list[Predicate] = []
+        for key, expr, value in zip(keys, exprs, values, strict=True):
+            if value is not None:
+                param = self.key_param(key, expr, value)
+                beyond = expr < param if key.descending else expr > param
+                if key.kind != "id":  # NULLs sort last, so they come after any value
+                    beyond = sa.or_(beyond, expr.is_(None))
+                disjuncts.append(sa.and_(*equal_so_far, beyond))
+                equal_so_far.append(expr == param)
+            else:
+                equal_so_far.append(expr.is_(None))
+        return sa.or_(*disjuncts) if disjuncts else sa.false()
+
+
+def compile_sql_where(where: Where, source: FromClause) -> Predicate:
+    """The where condition alone (count and filter-values queries)."""
+    return SqlCompiler(where.service, source).where(where)
+
+
+def compile_sql(query: Query, source: FromClause) -> Select[Any]:
+    """``SELECT id, sort_0, ... FROM source WHERE ... ORDER BY ... LIMIT/OFFSET``.
+
+    The ``sort_i`` columns are the order's keys before the id (what
+    ``sort_values_from_row`` turns into the next cursor). With a cursor, a keyset
+    condition replaces the offset.
+    """
+    compiler = SqlCompiler(query.service, source)
+    keys = check_cursor(query, "sql")
+    exprs = [compiler.sort_expr(k) for k in keys]
+    columns = [compiler.column("id").label("id")]
+    columns += [e.label(f"sort_{i}") for i, e in enumerate(exprs[:-1])]
+    condition = compiler.where(query.where)
+    if query.cursor is not None:
+        condition = sa.and_(condition, compiler.after(keys, query.cursor.values))
+    order = []
+    for key, expr in zip(keys, exprs, strict=True):
+        ordered = expr.desc() if key.descending else expr.asc()
+        order.append(ordered if key.kind == "id" else ordered.nulls_last())
+    stmt = sa.select(*columns).select_from(source).where(condition).order_by(*order)
+    stmt = stmt.limit(query.limit)
+    if query.offset:
+        stmt = stmt.offset(query.offset)
+    return stmt
+

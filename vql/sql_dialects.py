@@ -1,0 +1,214 @@
+"""What differs between the two SQL engines, as small SQL constructs compiled per dialect.
+
+The SQL compiler builds one dialect-neutral SQLAlchemy tree; the constructs below render as
+DuckDB or PostgreSQL SQL when the tree is compiled. There is no DuckDB driver for
+SQLAlchemy here, so :class:`DuckDBDialect` (PostgreSQL's grammar, ``qmark`` parameters) only
+compiles; :func:`to_duckdb` turns a select into ``(sql, params)`` for ``duckdb`` itself.
+
+Only constant patterns of our own are written into SQL; every value is a bound parameter.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql.base import PGDialect
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.expression import ClauseElement, FunctionElement
+
+# Runs of characters that are not letters or digits separate words.
+DUCKDB_NON_WORD = r"'[^\p{L}\p{N}]+'"  # RE2: Unicode classes
+POSTGRES_NON_WORD = "'[^[:alnum:]]+'"  # PostgreSQL regex: letters per the database's locale
+
+
+class DuckDBDialect(PGDialect):
+    """PostgreSQL's SQL grammar with DuckDB's name and positional ``?`` parameters."""
+
+    name = "duckdb"
+    supports_statement_cache = False
+
+    def __init__(self, **kw: Any) -> None:
+        kw.setdefault("paramstyle", "qmark")
+        super().__init__(**kw)
+
+
+_DUCKDB = DuckDBDialect()
+
+
+def to_duckdb(statement: ClauseElement) -> tuple[str, list[Any]]:
+    """SQL text and positional parameters for ``duckdb.DuckDBPyConnection.execute``."""
+    compiled = statement.compile(dialect=_DUCKDB, compile_kwargs={"render_postcompile": True})
+    names: list[str] = getattr(compiled, "positiontup", None) or []
+    params = compiled.params
+    return str(compiled), [params[name] for name in names]
+
+
+def to_postgres(statement: ClauseElement) -> tuple[str, dict[str, Any]]:
+    """SQL text (psycopg ``%(name)s`` style) and parameters, for logs and tests; stores
+    execute the select itself through a SQLAlchemy engine."""
+    from sqlalchemy.dialects.postgresql.psycopg import PGDialect_psycopg
+
+    compiled = statement.compile(
+        dialect=PGDialect_psycopg(), compile_kwargs={"render_postcompile": True}
+    )
+    return str(compiled), dict(compiled.params)
+
+
+def _args(compiler: SQLCompiler, element: FunctionElement[Any], **kw: Any) -> list[str]:
+    return [compiler.process(arg, **kw) for arg in element.clauses]
+
+
+class words(FunctionElement[Any]):  # noqa: N801 - SQL function style, like sa.func
+    """The array of lowercased words of a text expression."""
+
+    type = sa.ARRAY(sa.String())
+    inherit_cache = True
+
+
+@compiles(words)
+def _words_pg(element: words, compiler: SQLCompiler, **kw: Any) -> str:
+    (text,) = _args(compiler, element, **kw)
+    return f"regexp_split_to_array(lower({text}), {POSTGRES_NON_WORD})"
+
+
+@compiles(words, "duckdb")
+def _words_duckdb(element: words, compiler: SQLCompiler, **kw: Any) -> str:
+    (text,) = _args(compiler, element, **kw)
+    return f"regexp_split_to_array(lower({text}), {DUCKDB_NON_WORD})"
+
+
+class spaced_words(FunctionElement[Any]):  # noqa: N801
+    """' w1 w2 ... ': the lowercased words joined by single spaces, padded by spaces, so a
+    phrase is a plain substring search for ' q1 q2 '."""
+
+    type = sa.String()
+    inherit_cache = True
+
+
+def _spaced(text: str, pattern: str) -> str:
+    return f"(' ' || regexp_replace(lower({text}), {pattern}, ' ', 'g') || ' ')"
+
+
+@compiles(spaced_words)
+def _spaced_pg(element: spaced_words, compiler: SQLCompiler, **kw: Any) -> str:
+    return _spaced(_args(compiler, element, **kw)[0], POSTGRES_NON_WORD)
+
+
+@compiles(spaced_words, "duckdb")
+def _spaced_duckdb(element: spaced_words, compiler: SQLCompiler, **kw: Any) -> str:
+    return _spaced(_args(compiler, element, **kw)[0], DUCKDB_NON_WORD)
+
+
+class word_count(FunctionElement[Any]):  # noqa: N801
+    type = sa.Integer()
+    inherit_cache = True
+
+
+@compiles(word_count)
+def _count_pg(element: word_count, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"cardinality({_args(compiler, element, **kw)[0]})"
+
+
+@compiles(word_count, "duckdb")
+def _count_duckdb(element: word_count, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"len({_args(compiler, element, **kw)[0]})"
+
+
+class has_word(FunctionElement[Any]):  # noqa: N801
+    """has_word(array, word): the array holds the word."""
+
+    type = sa.Boolean()
+    inherit_cache = True
+
+
+@compiles(has_word)
+def _has_pg(element: has_word, compiler: SQLCompiler, **kw: Any) -> str:
+    arr, word = _args(compiler, element, **kw)
+    return f"({word} = ANY({arr}))"
+
+
+@compiles(has_word, "duckdb")
+def _has_duckdb(element: has_word, compiler: SQLCompiler, **kw: Any) -> str:
+    arr, word = _args(compiler, element, **kw)
+    return f"list_contains({arr}, {word})"
+
+
+class word_in_window(FunctionElement[Any]):  # noqa: N801
+    """word_in_window(array, lo, hi, word): the word is at a 1-based position in [lo, hi]."""
+
+    type = sa.Boolean()
+    inherit_cache = True
+
+
+@compiles(word_in_window)
+def _window_pg(element: word_in_window, compiler: SQLCompiler, **kw: Any) -> str:
+    arr, lo, hi, word = _args(compiler, element, **kw)
+    return f"({word} = ANY(({arr})[{lo}:{hi}]))"
+
+
+@compiles(word_in_window, "duckdb")
+def _window_duckdb(element: word_in_window, compiler: SQLCompiler, **kw: Any) -> str:
+    arr, lo, hi, word = _args(compiler, element, **kw)
+    return f"list_contains(list_slice({arr}, {lo}, {hi}), {word})"
+
+
+class within_edits(FunctionElement[Any]):  # noqa: N801
+    """within_edits(a, b, k): Levenshtein distance of a and b is at most k (PostgreSQL:
+    fuzzystrmatch, which the store installs; its bounded variant stops early)."""
+
+    type = sa.Boolean()
+    inherit_cache = True
+
+
+@compiles(within_edits)
+def _edits_pg(element: within_edits, compiler: SQLCompiler, **kw: Any) -> str:
+    a, b, k = _args(compiler, element, **kw)
+    return f"(levenshtein_less_equal({a}, {b}, {k}) <= {k})"
+
+
+@compiles(within_edits, "duckdb")
+def _edits_duckdb(element: within_edits, compiler: SQLCompiler, **kw: Any) -> str:
+    a, b, k = _args(compiler, element, **kw)
+    return f"(levenshtein({a}, {b}) <= {k})"
+
+
+class epoch_millis(FunctionElement[Any]):  # noqa: N801
+    """Milliseconds since the epoch of a timestamp: the search engine's date sort key.
+
+    Both engines compute it from the timestamp's UTC/nominal value, whatever the session
+    time zone, so the key is the same with and without time zone types.
+    """
+
+    type = sa.BigInteger()
+    inherit_cache = True
+
+
+@compiles(epoch_millis)
+def _millis_pg(element: epoch_millis, compiler: SQLCompiler, **kw: Any) -> str:
+    (ts,) = _args(compiler, element, **kw)
+    return f"CAST(floor(EXTRACT(EPOCH FROM {ts}) * 1000) AS BIGINT)"
+
+
+@compiles(epoch_millis, "duckdb")
+def _millis_duckdb(element: epoch_millis, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"epoch_ms({_args(compiler, element, **kw)[0]})"
+
+
+class byte_order(FunctionElement[Any]):  # noqa: N801
+    """A string compared and sorted by its bytes (code points), like a keyword sort."""
+
+    type = sa.String()
+    inherit_cache = True
+
+
+@compiles(byte_order)
+def _bytes_pg(element: byte_order, compiler: SQLCompiler, **kw: Any) -> str:
+    return f'({_args(compiler, element, **kw)[0]} COLLATE "C")'
+
+
+@compiles(byte_order, "duckdb")
+def _bytes_duckdb(element: byte_order, compiler: SQLCompiler, **kw: Any) -> str:
+    # DuckDB compares strings bytewise unless a default collation is configured.
+    return _args(compiler, element, **kw)[0]
