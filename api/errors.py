@@ -83,7 +83,7 @@ def _default_message(req: falcon.Request, exc: falcon.HTTPError) -> str:
     if status == 404:
         return f"no such resource: {req.method} {req.path}"
     if status == 405:
-        allowed = (exc.headers or {}).get("Allow", "")
+        allowed = dict(exc.headers or {}).get("Allow", "")
         return f"method {req.method} is not allowed on {req.path}; allowed: {allowed}"
     return str(exc.title or "error")
 

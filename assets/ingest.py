@@ -1,11 +1,15 @@
-"""The assets of one landed file: checked, then normalized and loaded into both stores."""
+"""The assets of one landed file: checked, then normalized and loaded into both stores.
 
-from __future__ import annotations
+No `from __future__ import annotations` here: Dagster reads the context and resource
+annotations at definition time.
+"""
+
 
 from collections.abc import Iterator
 from typing import Any
 
 import dagster as dg
+from dagster import AssetExecutionContext
 
 from orchestration.ingest import check_file, load_file, stores_agree
 from orchestration.partitions import landed_files
@@ -26,7 +30,7 @@ def _terminal(exc: Exception) -> dg.Failure:
 
 
 @dg.asset(partitions_def=landed_files, retry_policy=TRANSIENT_RETRY, group_name="ingest")
-def landed_file(context: dg.AssetExecutionContext, connectra: ConnectraResource) -> dg.Output[None]:
+def landed_file(context: AssetExecutionContext, connectra: ConnectraResource) -> dg.Output[None]:
     """The landed CSV file, checked: readable, CSV, with a recognizable header."""
     try:
         report = check_file(connectra.landing(), context.partition_key)
@@ -51,7 +55,7 @@ def landed_file(context: dg.AssetExecutionContext, connectra: ConnectraResource)
     group_name="ingest",
 )
 def loaded_file(
-    context: dg.AssetExecutionContext, connectra: ConnectraResource
+    context: AssetExecutionContext, connectra: ConnectraResource
 ) -> Iterator[Any]:
     """The file normalized by the dbt_like_sql models and written to both stores at once."""
     settings = connectra.settings()

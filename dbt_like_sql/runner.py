@@ -249,39 +249,36 @@ class SqlSession:
             result.incremental[model.name] = self._merge(model, sql)
 
     def _merge(self, model: Model, sql: str) -> IncrementalStats:
+        """Upserts the run's rows by key; the key's index keeps this cheap as the table grows."""
         assert model.unique_key is not None
-        con, target, key = self.con, quote_ident(model.name), quote_ident(model.unique_key)
+        con, target = self.con, quote_ident(model.name)
         incoming = quote_ident(f"{model.name}__incoming")
         con.execute(f"CREATE OR REPLACE TEMP TABLE {incoming} AS {sql}")
-        con.execute(f"CREATE TEMP TABLE IF NOT EXISTS {target} AS FROM {incoming} LIMIT 0")
-        columns = [row[0] for row in con.execute(f"DESCRIBE {incoming}").fetchall()]
-        if model.unique_key not in columns:
+        columns = [(row[0], row[1]) for row in con.execute(f"DESCRIBE {incoming}").fetchall()]
+        names = [name for name, _ in columns]
+        if model.unique_key not in names:
             raise SqlProjectError(f"model {model.name} has no column {model.unique_key}")
-        others = [quote_ident(c) for c in columns if c != model.unique_key]
-        updated = 0
+        key = quote_ident(model.unique_key)
+        definitions = ", ".join(f"{quote_ident(name)} {kind}" for name, kind in columns)
+        con.execute(
+            f"CREATE TEMP TABLE IF NOT EXISTS {target} ({definitions}, PRIMARY KEY ({key}))"
+        )
+        others = [quote_ident(name) for name in names if name != model.unique_key]
         if others:
-            merged = ", ".join(f"coalesce(i.{c}, t.{c}) AS {c}" for c in others)
-            matched = quote_ident(f"{model.name}__matched")
-            con.execute(
-                f"CREATE OR REPLACE TEMP TABLE {matched} AS SELECT i.{key}, {merged} "
-                f"FROM {incoming} i JOIN {target} t ON i.{key} = t.{key}"
+            action = "DO UPDATE SET " + ", ".join(
+                f"{c} = coalesce(EXCLUDED.{c}, {c})" for c in others
             )
-            updated = _count(con, matched)
-            if updated:
-                con.execute(f"DELETE FROM {target} WHERE {key} IN (SELECT {key} FROM {matched})")
-                con.execute(f"INSERT INTO {target} BY NAME FROM {matched}")
-            con.execute(f"DROP TABLE {matched}")
         else:
-            row = con.execute(
-                f"SELECT count(*) FROM {incoming} WHERE {key} IN (SELECT {key} FROM {target})"
-            ).fetchone()
-            updated = int(row[0]) if row else 0
-        row = con.execute(
-            f"INSERT INTO {target} BY NAME FROM {incoming} i "
-            f"WHERE NOT EXISTS (SELECT 1 FROM {target} t WHERE t.{key} = i.{key})"
-        ).fetchone()
+            action = "DO NOTHING"
+        listed = ", ".join(quote_ident(name) for name in names)
+        arriving, before = _count(con, incoming), _count(con, target)
+        con.execute(
+            f"INSERT INTO {target} ({listed}) SELECT {listed} FROM {incoming} "
+            f"ON CONFLICT ({key}) {action}"
+        )
+        inserted = _count(con, target) - before
         con.execute(f"DROP TABLE {incoming}")
-        return IncrementalStats(inserted=int(row[0]) if row else 0, updated=updated)
+        return IncrementalStats(inserted=inserted, updated=arriving - inserted)
 
 
 def _count(con: duckdb.DuckDBPyConnection, relation: str) -> int:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import dagster as dg
 
 from assets.ingest import landed_file, loaded_file
-from orchestration.partitions import landed_files
 
 INGEST_JOB_NAME = "ingest_file"
 
@@ -14,7 +13,6 @@ INGEST_JOB_NAME = "ingest_file"
 ingest_file_job = dg.define_asset_job(
     INGEST_JOB_NAME,
     selection=dg.AssetSelection.assets(landed_file, loaded_file),
-    partitions_def=landed_files,
     executor_def=dg.in_process_executor,
     description="Check, normalize and load one landed file into both stores.",
 )

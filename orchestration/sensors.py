@@ -8,11 +8,11 @@ the queue (JOB_IN_QUEUE_SIZE): what does not fit waits for the next tick, the wa
 advancing only past files actually requested.
 """
 
-from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any, Self
 
 import dagster as dg
 
@@ -35,7 +35,7 @@ class SensorCursor:
         return json.dumps({"watermark": self.watermark, "seen": self.seen}, sort_keys=True)
 
     @classmethod
-    def loads(cls, raw: str | None) -> SensorCursor:
+    def loads(cls, raw: str | None) -> Self:
         if not raw:
             return cls()
         data = json.loads(raw)
@@ -99,7 +99,7 @@ def already_launched(instance: dg.DagsterInstance, file: LandedFile) -> bool:
 
 
 def build_landing_sensor(
-    job: dg.UnresolvedAssetJobDefinition,
+    job: Any,
     interval_seconds: int,
     queue_size: int,
     settle_seconds: float,
@@ -126,14 +126,14 @@ def build_landing_sensor(
         if plan.waiting:
             context.log.info(f"{plan.waiting} new file(s) wait for room in the queue")
         todo = [f for f in plan.requested if not already_launched(context.instance, f)]
+        # Added here rather than through SensorResult.dynamic_partitions_requests, so that
+        # the partitions exist before the run requests naming them are checked.
         known = set(context.instance.get_dynamic_partitions(landed_files.name))
         new_keys = sorted({f.key for f in todo} - known)
+        if new_keys:
+            context.instance.add_dynamic_partitions(landed_files.name, new_keys)
         return dg.SensorResult(
-            run_requests=[run_request(f) for f in todo],
-            dynamic_partitions_requests=(
-                [landed_files.build_add_request(new_keys)] if new_keys else []
-            ),
-            cursor=plan.cursor.dumps(),
+            run_requests=[run_request(f) for f in todo], cursor=plan.cursor.dumps()
         )
 
     return landing_sensor

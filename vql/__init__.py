@@ -31,6 +31,12 @@ from vql.registry import REGISTRY, Field, ServiceRegistry, filters_payload, regi
 from vql.search import compile_search, compile_search_where
 from vql.sql import compile_sql, compile_sql_where
 from vql.sql_dialects import DuckDBDialect, to_duckdb, to_postgres
+from vql.values import (
+    ValuesRequest,
+    compile_search_values,
+    compile_sql_values,
+    parse_values_request,
+)
 
 __all__ = [
     "REGISTRY",
@@ -53,15 +59,19 @@ __all__ = [
     "VQLError",
     "VQLParseError",
     "VQLUnsupportedError",
+    "ValuesRequest",
     "Where",
     "compile_search",
+    "compile_search_values",
     "compile_search_where",
     "compile_sql",
+    "compile_sql_values",
     "compile_sql_where",
     "effective_sort",
     "filters_payload",
     "index_body",
     "parse_query",
+    "parse_values_request",
     "parse_where",
     "query_sort",
     "registry",

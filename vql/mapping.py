@@ -4,8 +4,8 @@ The stores create indices with :func:`index_body`; the search compiler asks
 :func:`search_path` which (sub-)field serves a kind of condition. Both read the registry,
 so a field's mapping and the way it is queried cannot drift apart.
 
-Layout (OpenSearch 2.x and Elasticsearch 7+/8+ both accept it; the analysis parts come
-from the bundled analysis-common module):
+Layout (checked on OpenSearch 2.19; Elasticsearch 7+ takes the same body; the analysis
+parts come from the bundled analysis-common module):
 
 - text fields: ``text`` with the ``standard`` analyzer (word search), plus sub-fields
   ``keyword`` (lowercase normalizer, ``ignore_above`` 512; keyword filters and sorting) and

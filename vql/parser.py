@@ -29,7 +29,8 @@ MAX_WINDOW = 10_000  # page x limit; deeper results go through the cursor
 MAX_PAGE = 10**9
 
 
-def _registry(service: Any) -> ServiceRegistry:
+def checked_registry(service: Any) -> ServiceRegistry:
+    """The registry of ``service``, or a VQLUnsupportedError (the service is in the URL)."""
     if not isinstance(service, str) or service not in REGISTRY:
         msg = f"unknown service {service!r}; allowed: {allowed_list(SERVICES)}"
         raise VQLUnsupportedError([ErrorDetail("", msg, "unsupported")])
@@ -42,20 +43,20 @@ def parse_where(service: str, where_json: Any, path_prefix: str = "/where") -> W
     ``path_prefix`` is the pointer of ``where_json`` inside the request body, so errors
     point into the request as sent.
     """
-    reg = _registry(service)
+    reg = checked_registry(service)
     reader = Reader()
     where = parse_where_into(reader, reg, where_json, path_prefix)
     raise_for(reader.errors)
     return where
 
 
-def parse_query(body: Any, service: str, cursors: CursorCodec | None = None) -> Query:
+def parse_query(service: str, body: Any, cursors: CursorCodec | None = None) -> Query:
     """Parse and validate a whole VQL request for ``service``.
 
     ``cursors`` decodes a ``cursor`` member; without it a request carrying a cursor fails
     (cursor paging needs the API's secret).
     """
-    reg = _registry(service)
+    reg = checked_registry(service)
     r = Reader()
     top = r.object(body, "", TOP_KEYS, "the request body")
     if top is None:

@@ -8,8 +8,10 @@ Semantics, and where they differ from the search engine (the same ids on structu
 filters; text matching is close, not identical):
 
 - Words. The index splits text with the ``standard`` analyzer (Unicode word boundaries:
-  ``o'neil``, ``john.doe`` and ``3.5`` stay one word); SQL lowercases and splits on every
-  run of characters that are not letters or digits (``o``, ``neil``). On PostgreSQL which
+  ``o'neil``, ``john.doe`` and ``example.com`` stay one word); SQL lowercases and splits on
+  every run of characters that are not letters or digits (``o``, ``neil``). So a shuffle
+  for ``neil`` finds "O'Neil" in SQL only, and ``example`` finds "jon@example.com" in SQL
+  only; phrases such as ``o'neil`` or ``example.com`` match in both. On PostgreSQL which
   characters are letters follows the database's locale (ASCII only under the C locale);
   DuckDB uses Unicode classes. Lowercasing follows each engine's rules (equal for
   ordinary text).
@@ -21,7 +23,7 @@ filters; text matching is close, not identical):
   query word within AUTO edit distance (0 for 1-2 letters, 1 for 3-5, 2 beyond) of some
   word of the value, by plain Levenshtein (the DSL sets ``fuzzy_transpositions: false`` to
   agree); the engine also caps a fuzzy word at 50 expansions (``max_expansions``), SQL
-  does not.
+  does not. PostgreSQL needs the ``fuzzystrmatch`` extension (the store creates it).
 - substring: ``strpos(lower(value), lower(needle)) > 0``; the index matches consecutive
   trigrams, which is the same thing.
 - Lists: keyword, exact and substring match any single element; shuffle and fuzzy look at

@@ -1,9 +1,16 @@
 {{ config(materialized='table') }}
--- One row per contact of the batch, the last non-empty value winning per field; the full
--- name is rebuilt from the merged first and last names.
-WITH merged AS (
+-- One row per contact of the batch. Most contacts appear once and pass straight through;
+-- the others are merged, the last non-empty value winning per field. The full name is
+-- rebuilt from the merged first and last names.
+WITH contact_rows AS (
+    SELECT * FROM {{ ref('valid_rows') }} WHERE NOT getvariable('companies_only')
+),
+repeated AS (
+    SELECT contact_id FROM contact_rows GROUP BY contact_id HAVING count(*) > 1
+),
+merged AS (
     SELECT
-        contact_id AS id,
+        contact_id,
         arg_max(first_name, _line) FILTER (WHERE first_name IS NOT NULL) AS first_name,
         arg_max(last_name, _line) FILTER (WHERE last_name IS NOT NULL) AS last_name,
         arg_max(title, _line) FILTER (WHERE title IS NOT NULL) AS title,
@@ -17,12 +24,20 @@ WITH merged AS (
         arg_max(country, _line) FILTER (WHERE country IS NOT NULL) AS country,
         arg_max(company_id, _line) FILTER (WHERE company_id IS NOT NULL) AS company_id,
         arg_max(created_at, _line) FILTER (WHERE created_at IS NOT NULL) AS created_at
-    FROM {{ ref('valid_rows') }}
-    WHERE NOT getvariable('companies_only')
+    FROM contact_rows
+    WHERE contact_id IN (SELECT contact_id FROM repeated)
     GROUP BY contact_id
+),
+contacts AS (
+    SELECT contact_id, first_name, last_name, title, seniority, departments, email, phone,
+           linkedin_url, city, state, country, company_id, created_at
+    FROM contact_rows
+    WHERE contact_id NOT IN (SELECT contact_id FROM repeated)
+    UNION ALL
+    SELECT * FROM merged
 )
 SELECT
-    id, first_name, last_name,
+    contact_id AS id, first_name, last_name,
     nullif(trim(concat_ws(' ', first_name, last_name)), '') AS full_name,
     title, seniority, departments, email, phone, linkedin_url, city, state, country,
     company_id,
@@ -30,4 +45,4 @@ SELECT
     getvariable('loaded_at') AS updated_at,
     getvariable('source_file') AS source_file,
     getvariable('load_run') AS load_run
-FROM merged
+FROM contacts

@@ -1,111 +1,76 @@
 {{ config(materialized='table') }}
--- One row per input row: every value normalized and typed, the row's reject reason (NULL
--- when it loads) and its ids. The rules themselves live in macros/normalize.sql.
-WITH looked_up AS (
+-- One row per input row: contact values typed, its company's id, the reject reason (NULL
+-- when the row loads) and the row's entity id (a contact, or a company in a companies file).
+WITH joined AS (
     SELECT
-        s.*,
-        coalesce(sa.seniority, sv.seniority, st.seniority, lower(s.seniority)) AS seniority_n,
-        coalesce(ca.country, lower(s.country)) AS country_n,
-        coalesce(cc.country, lower(s.company_country)) AS company_country_n
+        s._line,
+        s._raw,
+        s.first_name,
+        s.last_name,
+        s.full_name AS full_name_text,
+        tv.title,
+        coalesce(sv.known, tv.title_seniority, sv.as_written) AS seniority,
+        dv.departments,
+        lower(s.email) AS email_lower,
+        s.phone,
+        s.linkedin_url AS linkedin_text,
+        s.city,
+        s.state,
+        cv.country,
+        s.created_at AS created_at_text,
+        rc.cell_id,
+        co.company_id,
+        co.numbers_ok
     FROM {{ ref('stg_rows') }} s
-    LEFT JOIN {{ ref('seniority_aliases') }} sa ON sa.term = lookup_key(s.seniority)
-    LEFT JOIN {{ ref('seniority_terms') }} sv ON sv.term = lookup_key(s.seniority)
-    LEFT JOIN {{ ref('seniority_terms') }} st ON st.term = lookup_key(s.title)
-    LEFT JOIN {{ ref('country_aliases') }} ca ON ca.alias_key = lookup_key(s.country)
-    LEFT JOIN {{ ref('country_aliases') }} cc ON cc.alias_key = lookup_key(s.company_country)
+    JOIN {{ ref('row_cells') }} rc ON rc._line = s._line
+    JOIN {{ ref('company_values') }} co ON co.cell_id = rc.cell_id
+    LEFT JOIN {{ ref('title_values') }} tv ON tv.raw = s.title_raw
+    LEFT JOIN {{ ref('seniority_values') }} sv ON sv.raw = s.seniority_raw
+    LEFT JOIN {{ ref('department_values') }} dv ON dv.raw = s.departments_raw
+    LEFT JOIN {{ ref('country_values') }} cv ON cv.raw = s.country_raw
 ),
 typed AS (
     SELECT
-        _line,
-        _raw,
+        * EXCLUDE (first_name, last_name, email_lower, linkedin_text),
         -- A lone full-name column is split at its first space.
         CASE WHEN first_name IS NULL AND last_name IS NULL
-             THEN nullif(regexp_extract(full_name, '^\S+'), '') ELSE first_name END
+             THEN nullif(regexp_extract(full_name_text, '^\S+'), '') ELSE first_name END
             AS first_name,
         CASE WHEN first_name IS NULL AND last_name IS NULL
-             THEN nullif(regexp_extract(full_name, '^\S+ (.+)$', 1), '') ELSE last_name END
-            AS last_name,
-        title,
-        seniority_n AS seniority,
-        list_transform(split_list(departments), lambda d: replace(d, ' ', '_')) AS departments,
-        email_text(email) AS email,
-        phone,
-        linkedin_url(linkedin_url) AS linkedin_url,
-        city,
-        state,
-        country_n AS country,
-        created_at AS created_at_text,
-        parse_time(created_at) AS created_at,
-        company_name,
-        company_website AS website,
-        coalesce(domain_of(company_domain), domain_of(company_website)) AS domain,
-        split_list(company_industries) AS industries,
-        company_employees_count AS employees_text,
-        amount_parts(company_employees_count) AS employees,
-        company_annual_revenue AS revenue_text,
-        amount_parts(company_annual_revenue) AS revenue,
-        company_founded_year AS founded_text,
-        year_value(company_founded_year) AS founded_year,
-        company_city,
-        company_state,
-        company_country_n AS company_country,
-        linkedin_url(company_linkedin_url) AS company_linkedin_url,
-        split_list(company_keywords) AS keywords,
-        split_list(company_technologies) AS technologies
-    FROM looked_up
+             THEN nullif(regexp_extract(full_name_text, '^\S+ (.+)$', 1), '')
+             ELSE last_name END AS last_name,
+        CASE WHEN starts_with(email_lower, 'mailto:') THEN substr(email_lower, 8)
+             ELSE email_lower END AS email,
+        linkedin_url(linkedin_text) AS linkedin_url,
+        parse_time(created_at_text) AS created_at
+    FROM joined
 ),
-valued AS (
-    SELECT
-        * EXCLUDE (departments, industries, keywords, technologies),
-        distinct_items(departments) AS departments,
-        distinct_items(industries) AS industries,
-        distinct_items(keywords) AS keywords,
-        distinct_items(technologies) AS technologies,
-        nullif(trim(concat_ws(' ', first_name, last_name)), '') AS full_name,
-        -- "1-10M": a bound without a unit takes the other bound's.
-        amount_value(employees.lo, coalesce(nullif(employees.lo_unit, ''), employees.hi_unit))
-            AS employees_min,
-        amount_value(employees.hi, employees.hi_unit) AS employees_hi,
-        amount_value(revenue.lo, coalesce(nullif(revenue.lo_unit, ''), revenue.hi_unit))
-            AS revenue_min,
-        amount_value(revenue.hi, revenue.hi_unit) AS revenue_hi,
-        CASE WHEN domain IS NOT NULL THEN 'domain:' || domain
-             WHEN company_name IS NOT NULL
-             THEN 'name:' || lower(company_name) || '|' || coalesce(company_country, '')
-        END AS company_key
+named AS (
+    SELECT *, nullif(trim(concat_ws(' ', first_name, last_name)), '') AS full_name
     FROM typed
 ),
 keyed AS (
     SELECT
         *,
-        CASE WHEN employees.hi <> '' THEN employees_hi
-             WHEN employees.plus = '' THEN employees_min END AS employees_max,
-        (employees_text IS NULL OR (employees_min IS NOT NULL
-            AND (employees.hi = '' OR employees_hi >= employees_min)))
-        AND (revenue_text IS NULL OR (revenue_min IS NOT NULL
-            AND (revenue.hi = '' OR revenue_hi >= revenue_min)))
-        AND (founded_text IS NULL OR founded_year BETWEEN 1000 AND 2100) AS numbers_ok,
-        record_id(company_key) AS company_id
-    FROM valued
+        md5(CASE WHEN email IS NOT NULL THEN 'email:' || email
+                 WHEN linkedin_url IS NOT NULL THEN 'linkedin:' || lower(linkedin_url)
+                 WHEN full_name IS NOT NULL AND company_id IS NOT NULL
+                 THEN 'name:' || lower(full_name) || '|' || company_id END) AS contact_md5
+    FROM named
 ),
 identified AS (
     SELECT
-        *,
-        record_id(CASE
-            WHEN email IS NOT NULL THEN 'email:' || email
-            WHEN linkedin_url IS NOT NULL THEN 'linkedin:' || lower(linkedin_url)
-            WHEN full_name IS NOT NULL AND company_id IS NOT NULL
-            THEN 'name:' || lower(full_name) || '|' || company_id
-        END) AS contact_id
+        * EXCLUDE (contact_md5),
+        uuid_v3_from_md5(contact_md5) AS contact_id,
+        CASE WHEN getvariable('companies_only') THEN company_id
+             ELSE uuid_v3_from_md5(contact_md5) END AS entity_id
     FROM keyed
 )
 SELECT
-    * EXCLUDE (employees, revenue, employees_hi, revenue_hi),
-    CASE WHEN getvariable('companies_only') THEN company_id ELSE contact_id END AS entity_id,
+    *,
     CASE WHEN email IS NOT NULL AND NOT is_valid_email(email) THEN 'invalid_email'
          WHEN NOT numbers_ok THEN 'invalid_number'
          WHEN created_at_text IS NOT NULL AND created_at IS NULL THEN 'invalid_date'
-         WHEN (CASE WHEN getvariable('companies_only') THEN company_id ELSE contact_id END)
-              IS NULL THEN 'no_identity'
+         WHEN entity_id IS NULL THEN 'no_identity'
     END AS reject_reason
 FROM identified

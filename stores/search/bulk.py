@@ -60,7 +60,10 @@ except ImportError:  # pragma: no cover - depends on the environment
 
 
 log = logging.getLogger(__name__)
-RETRY_STATUSES = TRANSIENT_STATUSES | TIMEOUT_STATUSES
+# 409: another writer updated the same document between our read and write (after the
+# engine's own retry_on_conflict attempts); the partial update is safe to apply again.
+RETRY_STATUSES = TRANSIENT_STATUSES | TIMEOUT_STATUSES | {409}
+RETRY_ON_CONFLICT = 3
 FILTER_PATH = "errors,items.*.status,items.*.error"  # positions map results to items
 
 
@@ -124,7 +127,11 @@ class BulkWriter:
             pending, last = self._rejected(pending, response.get("items", []))
             if not pending:
                 return
-        raise TransientStoreError(
+            log.info("bulk upsert: %d documents rejected for load, sending again", len(pending))
+        kind: type[TransientStoreError] = (
+            type(last) if isinstance(last, TransientStoreError) else TransientStoreError
+        )
+        raise kind(
             self.dialect.engine,
             f"bulk upsert: {len(pending)} documents still rejected after "
             f"{self.options.max_attempts} attempts ({last.message if last else 'unknown'})",
@@ -179,12 +186,13 @@ def check_ids(dialect: Dialect, documents: pa.Table) -> None:
 def encode(alias: str, documents: pa.Table, options: BulkOptions) -> Iterator[tuple[str, bytes]]:
     """(id, action line + partial document line) per distinct id, in table order."""
     head = b'{"update":{"_index":' + _dumps(alias) + b',"_id":'
-    tail = b',"require_alias":true}}\n'
+    tail = b',"require_alias":true,"retry_on_conflict":%d}}\n' % RETRY_ON_CONFLICT
     for doc_id, doc in documents_of(json_ready(documents), options.rows_per_batch):
-        yield (
-            doc_id,
-            head + _dumps(doc_id) + tail + _dumps({"doc": doc, "doc_as_upsert": True}) + b"\n",
-        )
+        try:
+            source = _dumps({"doc": doc, "doc_as_upsert": True})
+        except (TypeError, ValueError) as exc:
+            raise TerminalStoreError("search", f"bulk upsert: document {doc_id}: {exc}") from exc
+        yield doc_id, head + _dumps(doc_id) + tail + source + b"\n"
 
 
 def documents_of(table: pa.Table, rows_per_batch: int) -> Iterator[tuple[str, dict[str, Any]]]:

@@ -74,9 +74,14 @@ class Dialect:
 
     def alias_indices(self, alias: str) -> list[str]:
         """The indices behind `alias`; empty when there is no such alias."""
-        if not self.client.indices.exists_alias(name=alias):
-            return []
-        return sorted(_plain(self.client.indices.get_alias(name=alias)))
+        try:
+            found = _plain(self.client.indices.get_alias(name=alias))
+        except Exception as exc:
+            failure = self.failure(exc)
+            if failure is not None and failure.status == 404:
+                return []
+            raise
+        return sorted(found)
 
     def data_nodes(self) -> int:
         return int(_plain(self.client.cluster.health()).get("number_of_data_nodes", 1))
@@ -84,9 +89,6 @@ class Dialect:
     def aliases_of(self, index: str) -> set[str]:
         found = _plain(self.client.indices.get_alias(index=index))
         return set(found.get(index, {}).get("aliases", {}))
-
-    def index_exists(self, index: str) -> bool:
-        return bool(self.client.indices.exists(index=index))
 
     def put_alias(self, index: str, alias: str) -> None:
         self.client.indices.put_alias(index=index, name=alias)

@@ -25,16 +25,16 @@ from stores.settings import SearchSettings
 from vql.cursor import CursorCodec
 from vql.cursor_values import sort_values_from_hit
 from vql.errors import ErrorDetail, VQLUnsupportedError
-from vql.mapping import index_body, search_path, values_path
+from vql.mapping import index_body, search_path
 from vql.nodes import Query, Where
 from vql.registry import registry
 from vql.search import compile_search, compile_search_where
+from vql.values import ValuesRequest, compile_search_values
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 SCAN_PAGE = 5_000
 PIT_KEEP_ALIVE = "2m"
-_LUCENE_REGEX_SAFE = frozenset("abcdefghijklmnopqrstuvwxyz0123456789")
 
 
 class SearchEngineStore:
@@ -117,15 +117,17 @@ class SearchEngineStore:
 
     def ensure_indices(self) -> None:
         """Creates the versioned indices and their aliases unless they exist (race-safe)."""
-        replicas = self.replicas if self.replicas is not None else self._default_replicas()
         for service in SERVICES:
-            ensure_index(
-                self.dialect, self.index_prefix, service, lambda s: index_body(s, replicas)
-            )
+            ensure_index(self.dialect, self.index_prefix, service, self._index_body)
         self._ensured = True
 
-    def _default_replicas(self) -> int:
-        return 0 if self._call("read cluster health", lambda d: d.data_nodes()) <= 1 else 1
+    def _index_body(self, service: Service) -> dict[str, Any]:
+        """Asked only when an index is actually created (so usually never)."""
+        replicas = self.replicas
+        if replicas is None:
+            nodes = self._call("read cluster health", lambda d: d.data_nodes())
+            replicas = 0 if nodes <= 1 else 1
+        return index_body(service, replicas)
 
     def drop_indices(self) -> None:
         """Deletes this prefix's indices: for tests and teardown, never called by the API."""
@@ -184,27 +186,16 @@ class SearchEngineStore:
             listable = [f.name for f in registry(service) if f.has_values]
             message = f"{field!r} has no value list; allowed: {', '.join(listable)}"
             raise VQLUnsupportedError([ErrorDetail("/filter_key", message, "unsupported")])
-        terms: dict[str, Any] = {
-            "field": values_path(service, field),
-            "size": max(1, limit),
-            "order": [{"_count": "desc"}, {"_key": "asc"}],
-        }
-        text = search_text.strip().lower()
-        if text:
-            terms["include"] = f".*{lucene_regex_literal(text)}.*"
-        body = {
-            "size": 0,
-            "track_total_hits": False,
-            "query": compile_search_where(where) if where is not None else {"match_all": {}},
-            "aggs": {"values": {"terms": terms}},
-        }
+        request = ValuesRequest(service, field, search_text or None, max(1, limit), where)
+        body = compile_search_values(request)  # terms on the keyword path, escaped `include`
         response = self._search("values", self.alias(service), body)
         buckets = response["aggregations"]["values"]["buckets"]
         return [ValueCount(str(b["key"]), int(b["doc_count"])) for b in buckets]
 
     def ids_for_file(self, service: Service, source_file: str) -> set[str]:
         """Every id whose document came (last) from source_file, read in id order."""
-        query = {"bool": {"filter": [{"term": {"source_file": source_file}}]}}
+        path = search_path(service, "source_file", "keyword")
+        query = {"bool": {"filter": [{"term": {path: source_file}}]}}
         ids: set[str] = set()
         for page in self._scan(service, query):
             ids.update(hit["_id"] for hit in page)
@@ -272,15 +263,6 @@ class SearchEngineStore:
             self._dialect = None
 
 
-def lucene_regex_literal(text: str) -> str:
-    """`text` as a literal inside a Lucene regular expression (terms `include`).
-
-    Lucene's syntax reserves more characters than Python's (`@ & < > ~ #` with all flags
-    on) and lets any character be escaped, so everything but ASCII letters and digits is.
-    """
-    return "".join(c if c in _LUCENE_REGEX_SAFE else "\\" + c for c in text)
-
-
 def make_search_store(
     settings: SearchSettings,
     index_prefix: str = "",
@@ -288,5 +270,10 @@ def make_search_store(
     cursors: CursorCodec | None = None,
     replicas: int | None = None,
 ) -> SearchEngineStore:
-    """A store for settings; the engine is detected on first use when settings.engine is None."""
+    """A store for settings; the engine is detected on first use when settings.engine is None.
+
+    Nothing is contacted here, so a process can start while the engine is down.
+    """
+    if settings.engine not in (None, *DIALECTS):
+        raise ValueError(f"{settings.engine!r} is not a search engine this store speaks to")
     return SearchEngineStore(settings, index_prefix, cursors=cursors, replicas=replicas)

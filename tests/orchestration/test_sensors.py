@@ -10,6 +10,7 @@ from typing import Any
 import dagster as dg
 import pytest
 
+from assets.ingest import landed_file, loaded_file
 from orchestration.jobs import ingest_file_job
 from orchestration.partitions import landed_files
 from orchestration.resources import ConnectraResource
@@ -20,8 +21,8 @@ from orchestration.sensors import (
     build_landing_sensor,
     plan_tick,
 )
-from stores.landing import LandedFile, LandingZone, LocalLandingZone, S3LandingZone
-from stores.settings import S3Settings, Secret
+from stores.landing import LandedFile, LandingZone, LocalLandingZone, landing_zone
+from stores.settings import load_settings
 from tests.conftest import Services
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -49,7 +50,8 @@ def test_a_late_file_inside_the_overlap_is_found_and_an_old_one_is_not() -> None
     first = plan_tick([landed("a.csv", 1000)], SensorCursor(), 10, T0 + timedelta(hours=1))
     late = landed("late.csv", 1000 - OVERLAP_SECONDS / 2)
     ancient = landed("ancient.csv", 1000 - OVERLAP_SECONDS * 2)
-    plan = plan_tick([landed("a.csv", 1000), late, ancient], first.cursor, 10, T0 + timedelta(hours=1))
+    files = [landed("a.csv", 1000), late, ancient]
+    plan = plan_tick(files, first.cursor, 10, T0 + timedelta(hours=1))
     assert [f.key for f in plan.requested] == ["late.csv"]
 
 
@@ -71,39 +73,43 @@ def test_a_file_still_being_written_waits() -> None:
     assert [f.key for f in later.requested] == ["a.csv"]
 
 
-class FixedLanding(ConnectraResource):
-    """The real resource with the landing zone given by the test."""
-
-    def landing(self) -> LandingZone:
-        return self._zone  # type: ignore[attr-defined,no-any-return]
+PROFILE_VARS = ("PG_DB_HOST", "DATABASE_URL", "ELASTICSEARCH_HOST", "SEARCH_URL", "S3_BUCKET")
 
 
 @pytest.fixture(params=["folder", "s3"])
-def zone(request: pytest.FixtureRequest, tmp_path: Path, unique_name: str) -> LandingZone:
-    if request.param == "folder":
-        return LocalLandingZone(tmp_path / "landing")
-    services: Services = request.getfixturevalue("services")
-    request.getfixturevalue("s3")
-    e = services.env
-    return S3LandingZone(
-        S3Settings(
-            bucket=e["S3_BUCKET"],
-            prefix=f"{unique_name}/",
-            region=e["S3_REGION"],
-            endpoint=e["S3_ENDPOINT"],
-            access_key=Secret(e["S3_ACCESS_KEY"]),
-            secret_key=Secret(e["S3_SECRET_KEY"]),
-        )
-    )
+def zone(
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    unique_name: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> LandingZone:
+    """The environment the sensor's resource reads, and the landing zone it describes."""
+    for name in PROFILE_VARS:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("CONNECTRA_HOME", str(tmp_path))
+    if request.param == "s3":
+        services: Services = request.getfixturevalue("services")
+        request.getfixturevalue("s3")
+        for name in ("S3_BUCKET", "S3_REGION", "S3_ENDPOINT", "S3_ACCESS_KEY", "S3_SECRET_KEY"):
+            monkeypatch.setenv(name, services.env[name])
+        monkeypatch.setenv("S3_PREFIX", f"{unique_name}/")
+    return landing_zone(load_settings(dotenv=None))
 
 
-def tick(sensor: dg.SensorDefinition, instance: Any, zone: LandingZone, cursor: str | None) -> Any:
-    resource = FixedLanding()
-    object.__setattr__(resource, "_zone", zone)
-    context = dg.build_sensor_context(
-        instance=instance, cursor=cursor, resources={"connectra": resource}
-    )
-    return sensor.evaluate_tick(context)
+def tick(sensor: dg.SensorDefinition, instance: Any, cursor: str | None) -> Any:
+    repository = dg.Definitions(
+        assets=[landed_file, loaded_file],
+        jobs=[ingest_file_job],
+        sensors=[sensor],
+        resources={"connectra": ConnectraResource()},
+    ).get_repository_def()
+    with dg.build_sensor_context(
+        instance=instance,
+        cursor=cursor,
+        resources={"connectra": ConnectraResource()},
+        repository_def=repository,
+    ) as context, dg.partition_loading_context(dynamic_partitions_store=instance):
+        return sensor.evaluate_tick(context)
 
 
 def test_sensor_over_a_real_landing_zone(zone: LandingZone) -> None:
@@ -112,37 +118,40 @@ def test_sensor_over_a_real_landing_zone(zone: LandingZone) -> None:
         zone.put("a.csv", io.BytesIO(b"email\na@x.io\n"))
         zone.put("sub/b.csv.gz", io.BytesIO(b"\x1f\x8b"))
         zone.put("readme.txt", io.BytesIO(b"not for loading"))
-        first = tick(sensor, instance, zone, None)
+        first = tick(sensor, instance, None)
         assert sorted(r.partition_key for r in first.run_requests) == ["a.csv", "sub/b.csv.gz"]
         assert all("@" in r.run_key for r in first.run_requests)
-        added = first.dynamic_partitions_requests[0]
-        assert added.partitions_def_name == landed_files.name
-        assert sorted(added.partition_keys) == ["a.csv", "sub/b.csv.gz"]
-        instance.add_dynamic_partitions(landed_files.name, list(added.partition_keys))
+        partitions = instance.get_dynamic_partitions(landed_files.name)
+        assert sorted(partitions) == ["a.csv", "sub/b.csv.gz"]
 
-        unchanged = tick(sensor, instance, zone, first.cursor)
+        unchanged = tick(sensor, instance, first.cursor)
         assert unchanged.run_requests == []
 
         zone.put("a.csv", io.BytesIO(b"email\na@x.io\nb@y.io\n"))
-        changed = tick(sensor, instance, zone, unchanged.cursor)
+        changed = tick(sensor, instance, unchanged.cursor)
         assert [r.partition_key for r in changed.run_requests] == ["a.csv"]
         assert changed.run_requests[0].run_key != first.run_requests[0].run_key
-        assert changed.dynamic_partitions_requests == []  # the partition exists already
+        assert len(instance.get_dynamic_partitions(landed_files.name)) == 2  # no duplicate
 
 
-def test_sensor_caps_requests_per_tick_and_respects_the_queue(tmp_path: Path) -> None:
+def test_sensor_caps_requests_per_tick_and_respects_the_queue(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in PROFILE_VARS:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("CONNECTRA_HOME", str(tmp_path))
     zone = LocalLandingZone(tmp_path / "landing")
     for i in range(MAX_REQUESTS_PER_TICK + 7):
         zone.put(f"f{i:03}.csv", io.BytesIO(b"email\n"))
     sensor = build_landing_sensor(ingest_file_job, 30, queue_size=1000, settle_seconds=0)
     with dg.instance_for_test() as instance:
-        first = tick(sensor, instance, zone, None)
+        first = tick(sensor, instance, None)
         assert len(first.run_requests) == MAX_REQUESTS_PER_TICK
-        second = tick(sensor, instance, zone, first.cursor)
+        second = tick(sensor, instance, first.cursor)
         assert len(second.run_requests) == 7
         keys = {r.partition_key for r in first.run_requests + second.run_requests}
         assert len(keys) == MAX_REQUESTS_PER_TICK + 7
 
     small_queue = build_landing_sensor(ingest_file_job, 30, queue_size=3, settle_seconds=0)
     with dg.instance_for_test() as instance:
-        assert len(tick(small_queue, instance, zone, None).run_requests) == 3
+        assert len(tick(small_queue, instance, None).run_requests) == 3

@@ -62,7 +62,7 @@ def store(pg_database: str) -> Iterator[PostgresRecordStore]:
 def full_company(company_id: str, source_file: str) -> dict[str, Any]:
     return {
         "id": company_id,
-        "name": "Acme, \"Rockets\" Inc.",
+        "name": 'Acme, "Rockets" Inc.',
         "domain": "acme.example",
         "website": "https://www.acme.example/",
         "industries": ["aerospace", "defense, civil"],
@@ -147,9 +147,15 @@ def test_merge_rule_new_non_null_wins_and_updated_at_moves_only_on_change(
         contacts(
             [
                 {
-                    "id": cid, "first_name": "Ana", "title": "Engineer", "city": "Paris",
-                    "departments": ["engineering"], "created_at": T0, "updated_at": T0,
-                    "source_file": "a.csv", "load_run": "run-1",
+                    "id": cid,
+                    "first_name": "Ana",
+                    "title": "Engineer",
+                    "city": "Paris",
+                    "departments": ["engineering"],
+                    "created_at": T0,
+                    "updated_at": T0,
+                    "source_file": "a.csv",
+                    "load_run": "run-1",
                 }
             ]
         )
@@ -159,16 +165,25 @@ def test_merge_rule_new_non_null_wins_and_updated_at_moves_only_on_change(
         contacts(
             [
                 {
-                    "id": cid, "first_name": None, "title": "CTO", "city": "",
-                    "departments": [], "created_at": later, "updated_at": later,
-                    "source_file": "b.csv", "load_run": "run-2",
+                    "id": cid,
+                    "first_name": None,
+                    "title": "CTO",
+                    "city": "",
+                    "departments": [],
+                    "created_at": later,
+                    "updated_at": later,
+                    "source_file": "b.csv",
+                    "load_run": "run-2",
                 }
             ]
         )
     )
     [row] = store.fetch("contacts", [cid])
     assert (row["first_name"], row["title"], row["city"], row["departments"]) == (
-        "Ana", "CTO", "Paris", ["engineering"]
+        "Ana",
+        "CTO",
+        "Paris",
+        ["engineering"],
     )
     assert row["created_at"] == "2024-03-01T12:00:00Z"  # never overwritten
     assert row["updated_at"] == "2024-03-02T12:00:00Z"
@@ -181,7 +196,9 @@ def test_merge_rule_new_non_null_wins_and_updated_at_moves_only_on_change(
     )
     [row] = store.fetch("contacts", [cid], ["updated_at", "load_run", "source_file"])
     assert row == {
-        "updated_at": "2024-03-02T12:00:00Z", "load_run": "run-3", "source_file": "b.csv"
+        "updated_at": "2024-03-02T12:00:00Z",
+        "load_run": "run-3",
+        "source_file": "b.csv",
     }
 
 
@@ -241,10 +258,20 @@ def test_rejects_round_trip_and_a_retried_run_stores_them_once(
     batch = rows_for(
         ingest_rejects,
         [
-            {"source_file": file, "load_run": "r1", "line": 7, "reason": "bad_email",
-             "raw": 'Ana,"not an email",x\r\n'},
-            {"source_file": file, "load_run": "r1", "line": 3, "reason": "no_identity",
-             "raw": None},
+            {
+                "source_file": file,
+                "load_run": "r1",
+                "line": 7,
+                "reason": "bad_email",
+                "raw": 'Ana,"not an email",x\r\n',
+            },
+            {
+                "source_file": file,
+                "load_run": "r1",
+                "line": 3,
+                "reason": "no_identity",
+                "raw": None,
+            },
         ],
     )
     store.insert_rejects(batch)
@@ -320,8 +347,7 @@ def test_concurrent_overlapping_batches_do_not_deadlock(store: PostgresRecordSto
             errors.append(exc)
 
     threads = [
-        threading.Thread(target=load, args=(ids if n % 2 else ids[::-1], f"t{n}"))
-        for n in range(4)
+        threading.Thread(target=load, args=(ids if n % 2 else ids[::-1], f"t{n}")) for n in range(4)
     ]
     for thread in threads:
         thread.start()

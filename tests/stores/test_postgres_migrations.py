@@ -44,9 +44,7 @@ def test_migrate_an_empty_database_builds_exactly_the_schema(fresh_database: str
     engine = sa.create_engine(engine_url(fresh_database))
     try:
         with engine.connect() as connection:
-            context = MigrationContext.configure(
-                connection, opts={"version_table": VERSION_TABLE}
-            )
+            context = MigrationContext.configure(connection, opts={"version_table": VERSION_TABLE})
             assert compare_metadata(context, metadata) == []
             view = connection.execute(sa.text("SELECT * FROM contacts_search LIMIT 0"))
             assert list(view.keys()) == [c.name for c in contacts_search.c]

@@ -29,32 +29,38 @@ def contacts_batch(rows: int, load_run: str) -> pa.Table:
     first = ["Ana", "Bob", "Chen", "Dana", "Eve"]
     departments = [[], ["sales"], ["engineering", "it"], ["marketing", "sales", "hr"]]
     emails = [f"{first[i % 5].lower()}.last{i}@example{i % 500}.com" for i in range(rows)]
-    ids = [str(uuid.UUID(bytes=hashlib.md5(f"email:{e}".encode()).digest(), version=3))  # noqa: S324
-           for e in emails]
+    ids = [
+        str(uuid.UUID(bytes=hashlib.md5(f"email:{e}".encode()).digest(), version=3))  # noqa: S324
+        for e in emails
+    ]
     start = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
-    stamps = pa.array([start + dt.timedelta(seconds=i) for i in range(rows)],
-                      pa.timestamp("us", tz="UTC"))
-    return pa.table({
-        "id": ids,
-        "first_name": [first[i % 5] for i in range(rows)],
-        "last_name": [f"Last{i}" for i in range(rows)],
-        "full_name": [f"{first[i % 5]} Last{i}" for i in range(rows)],
-        "title": [("CEO", "VP Sales", "Software Engineer")[i % 3] for i in range(rows)],
-        "seniority": [("c_suite", "vp", "entry")[i % 3] for i in range(rows)],
-        "departments": pa.array([departments[i % 4] for i in range(rows)],
-                                pa.list_(pa.string())),
-        "email": emails,
-        "phone": [f"+1 555 {i:07d}" for i in range(rows)],
-        "linkedin_url": [f"https://linkedin.com/in/person{i}" for i in range(rows)],
-        "city": [("Paris", "New York", "Berlin")[i % 3] for i in range(rows)],
-        "state": pa.nulls(rows, pa.string()),
-        "country": [("france", "united states", "germany")[i % 3] for i in range(rows)],
-        "company_id": [str(uuid.UUID(int=i % 5000 + 1, version=4)) for i in range(rows)],
-        "created_at": stamps,
-        "updated_at": stamps,
-        "source_file": pa.array(["bench.csv"] * rows),
-        "load_run": pa.array([load_run] * rows),
-    })
+    stamps = pa.array(
+        [start + dt.timedelta(seconds=i) for i in range(rows)], pa.timestamp("us", tz="UTC")
+    )
+    return pa.table(
+        {
+            "id": ids,
+            "first_name": [first[i % 5] for i in range(rows)],
+            "last_name": [f"Last{i}" for i in range(rows)],
+            "full_name": [f"{first[i % 5]} Last{i}" for i in range(rows)],
+            "title": [("CEO", "VP Sales", "Software Engineer")[i % 3] for i in range(rows)],
+            "seniority": [("c_suite", "vp", "entry")[i % 3] for i in range(rows)],
+            "departments": pa.array(
+                [departments[i % 4] for i in range(rows)], pa.list_(pa.string())
+            ),
+            "email": emails,
+            "phone": [f"+1 555 {i:07d}" for i in range(rows)],
+            "linkedin_url": [f"https://linkedin.com/in/person{i}" for i in range(rows)],
+            "city": [("Paris", "New York", "Berlin")[i % 3] for i in range(rows)],
+            "state": pa.nulls(rows, pa.string()),
+            "country": [("france", "united states", "germany")[i % 3] for i in range(rows)],
+            "company_id": [str(uuid.UUID(int=i % 5000 + 1, version=4)) for i in range(rows)],
+            "created_at": stamps,
+            "updated_at": stamps,
+            "source_file": pa.array(["bench.csv"] * rows),
+            "load_run": pa.array([load_run] * rows),
+        }
+    )
 
 
 def _timed(action: Callable[[], object]) -> float:
@@ -91,10 +97,13 @@ def test_upsert_throughput_against_raw_copy(
             conn.commit()
         fresh = _timed(lambda: store.upsert_contacts(batch))
         same = _timed(lambda: store.upsert_contacts(batch))
-        changed = _timed(lambda: store.upsert_contacts(
-            batch.set_column(batch.schema.get_field_index("title"), "title",
-                             pa.array(["CTO"] * ROWS))
-        ))
+        changed = _timed(
+            lambda: store.upsert_contacts(
+                batch.set_column(
+                    batch.schema.get_field_index("title"), "title", pa.array(["CTO"] * ROWS)
+                )
+            )
+        )
         assert store.count_rows("contacts") >= ROWS
     finally:
         store.close()

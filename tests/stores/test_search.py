@@ -30,6 +30,7 @@ from tests.conftest import Services
 from tests.stores.es_proxy import ElasticsearchProxy
 from vql.cursor import CursorCodec
 from vql.errors import CursorError
+from vql.nodes import Query
 from vql.parser import parse_query, parse_where
 from vql.text import auto_fuzziness, words
 
@@ -184,8 +185,13 @@ def loaded(engine: Any) -> Iterator[tuple[SearchEngineStore, list[dict[str, Any]
         s.close()
 
 
+def query(service: str, body: dict[str, Any]) -> Query:
+    """A parsed request, cursor checked with the codec the store signs with."""
+    return parse_query(service=service, body=body, cursors=CODEC)
+
+
 def search_ids(s: SearchEngineStore, where: dict[str, Any], service: str = "contacts") -> set[str]:
-    page = s.search(parse_query({"where": where, "limit": 100}, service, CODEC))
+    page = s.search(query(service, {"where": where, "limit": 100}))
     assert page.total == len(page.ids)  # the data set is small: one page holds everything
     return set(page.ids)
 
@@ -195,7 +201,7 @@ def every_page(s: SearchEngineStore, body: dict[str, Any]) -> list[str]:
     out: list[str] = []
     cursor = None
     for _ in range(1000):
-        page = s.search(parse_query({**body, "cursor": cursor}, "contacts", CODEC))
+        page = s.search(query("contacts", {**body, "cursor": cursor}))
         out.extend(page.ids)
         cursor = page.next_cursor
         if cursor is None:
@@ -278,7 +284,9 @@ def test_keyword_filters_are_case_insensitive(loaded: Any) -> None:
 
 def test_ranges_on_numbers_and_dates(loaded: Any) -> None:
     s, rows = loaded
-    where = {"range_query": {"must": {"company_employees_count": {"gte": 50, "lt": 5000}}}}
+    where: dict[str, Any] = {
+        "range_query": {"must": {"company_employees_count": {"gte": 50, "lt": 5000}}}
+    }
     count = "company_employees_count"
     expected = ids(rows, lambda r: r[count] is not None and 50 <= r[count] < 5000)
     assert expected and search_ids(s, where) == expected
@@ -354,7 +362,7 @@ def test_order_by_nulls_last_with_id_tie_breaker(loaded: Any, direction: str) ->
     assert every_page(s, body) == expected
     by_page = []
     for page in range(1, len(rows) // 9 + 2):
-        by_page += s.search(parse_query({**body, "page": page}, "contacts", CODEC)).ids
+        by_page += s.search(query("contacts", {**body, "page": page})).ids
     assert by_page == expected
 
 
@@ -378,13 +386,13 @@ def test_default_order_and_cursor_paging_give_every_id_once(loaded: Any) -> None
 
 def test_page_totals_and_next_cursor(loaded: Any) -> None:
     s, rows = loaded
-    first = s.search(parse_query({"limit": 50}, "contacts", CODEC))
+    first = s.search(query("contacts", {"limit": 50}))
     assert (first.total, len(first.ids), first.next_cursor is not None) == (len(rows), 50, True)
-    last = s.search(parse_query({"limit": 50, "page": 3}, "contacts", CODEC))
+    last = s.search(query("contacts", {"limit": 50, "page": 3}))
     assert (len(last.ids), last.next_cursor) == (len(rows) - 100, None)
     # a cursor continues where a numbered page ended
-    after = s.search(parse_query({"limit": 50, "cursor": first.next_cursor}, "contacts", CODEC))
-    second = s.search(parse_query({"limit": 50, "page": 2}, "contacts", CODEC))
+    after = s.search(query("contacts", {"limit": 50, "cursor": first.next_cursor}))
+    second = s.search(query("contacts", {"limit": 50, "page": 2}))
     assert after.ids == second.ids and after.total == len(rows)
 
 
@@ -421,19 +429,19 @@ def test_values_escape_regex_metacharacters(loaded: Any) -> None:
 
 def test_edited_or_foreign_cursor_is_rejected(loaded: Any) -> None:
     s, _ = loaded
-    cursor = s.search(parse_query({"limit": 5}, "contacts", CODEC)).next_cursor
+    cursor = s.search(query("contacts", {"limit": 5})).next_cursor
     assert cursor is not None
     head, mac = cursor.split(".")
     edited = f"{head[:-2]}{'A' if head[-2] != 'A' else 'B'}{head[-1]}.{mac}"
     with pytest.raises(CursorError):
-        parse_query({"limit": 5, "cursor": edited}, "contacts", CODEC)
+        query("contacts", {"limit": 5, "cursor": edited})
     other_where = {
         "where": {"keyword_match": {"must": {"country": "france"}}},
         "limit": 5,
         "cursor": cursor,
     }
     with pytest.raises(CursorError):
-        parse_query(other_where, "contacts", CODEC)
+        query("contacts", other_where)
 
 
 def test_reupsert_is_idempotent_and_merges_partially(store: SearchEngineStore) -> None:
@@ -475,6 +483,32 @@ def test_reupsert_is_idempotent_and_merges_partially(store: SearchEngineStore) -
     }
 
 
+def test_concurrent_writers_of_the_same_documents_both_land(store: SearchEngineStore) -> None:
+    n = 2_000
+    keys = [make_id(f"shared:{i}") for i in range(n)]
+    tables = [
+        pa.table({"id": keys, "city": ["Paris"] * n}),
+        pa.table({"id": keys, "state": ["IDF"] * n}),
+    ]
+    errors: list[BaseException] = []
+
+    def write(t: pa.Table) -> None:
+        try:
+            store.bulk_upsert("contacts", t)
+        except BaseException as exc:  # noqa: BLE001 - collected and asserted below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=write, args=(t,)) for t in tables]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    store.refresh()
+    both = parse_where("contacts", {"keyword_match": {"must": {"city": "paris", "state": "idf"}}})
+    assert store.count("contacts", both) == n
+
+
 def test_mapping_errors_are_terminal_and_name_the_field(store: SearchEngineStore) -> None:
     bad = pa.table(
         {"id": [make_id("good"), make_id("bad")], "company_employees_count": ["5", "lots"]}
@@ -493,7 +527,7 @@ def test_missing_index_is_terminal(engine: Any, unique_name: str) -> None:
         with pytest.raises(TerminalStoreError, match="index_not_found"):
             s.count("contacts", None)
         with pytest.raises(TerminalStoreError):
-            s.search(parse_query({}, "companies", CODEC))
+            s.search(query("companies", {}))
     finally:
         s.close()
 
@@ -505,7 +539,7 @@ def test_twelve_thousand_documents_counted_exactly(store: SearchEngineStore) -> 
         pa.table({"id": [make_id(f"many:{i}") for i in range(n)], "source_file": ["big.csv"] * n}),
     )
     store.refresh()
-    page = store.search(parse_query({"limit": 1}, "companies", CODEC))
+    page = store.search(query("companies", {"limit": 1}))
     assert page.total == n and page.next_cursor is not None
     assert store.count("companies", None) == n
     assert len(store.ids_for_file("companies", "big.csv")) == n
@@ -538,6 +572,6 @@ def test_closed_port_is_transient_and_quick(engine_name: Any) -> None:
 
 def test_search_page_shape(loaded: Any) -> None:
     s, _ = loaded
-    page = s.search(parse_query({"limit": 3}, "contacts", CODEC))
+    page = s.search(query("contacts", {"limit": 3}))
     assert isinstance(page, SearchPage)
     assert all(re.fullmatch(r"[0-9a-f-]{36}", i) for i in page.ids)

@@ -20,13 +20,13 @@ REQUEST: dict[str, Any] = {
 
 
 def issue(codec: vql.CursorCodec, request: dict[str, Any] = REQUEST) -> str:
-    query = vql.parse_query(request, "contacts", codec)
+    query = vql.parse_query("contacts", request, codec)
     return codec.encode(query, vql.sort_values_from_row(query, ("id-1", "o'neil")))
 
 
 def cursor_error(codec: vql.CursorCodec, request: dict[str, Any]) -> vql.CursorError:
     with pytest.raises(vql.CursorError) as info:
-        vql.parse_query(request, "contacts", codec)
+        vql.parse_query("contacts", request, codec)
     assert [e.path for e in info.value.errors] == ["/cursor"]
     return info.value
 
@@ -34,7 +34,7 @@ def cursor_error(codec: vql.CursorCodec, request: dict[str, Any]) -> vql.CursorE
 def test_round_trip(codec: vql.CursorCodec) -> None:
     token = issue(codec)
     assert token.isascii() and "o'neil" not in token  # opaque enough for a URL or JSON
-    query = vql.parse_query({**REQUEST, "cursor": token, "page": 99, "limit": 3}, "contacts",
+    query = vql.parse_query("contacts", {**REQUEST, "cursor": token, "page": 99, "limit": 3},
                             codec)
     assert query.cursor == SortValues(
         "sql", (SortKey("last_name", "keyword", True), SortKey("id", "id")), ("o'neil", "id-1"))
@@ -69,13 +69,13 @@ def test_edited_truncated_foreign_or_garbage(codec: vql.CursorCodec) -> None:
 
 
 def test_cursor_problems_come_after_shape_problems(codec: vql.CursorCodec) -> None:
-    with pytest.raises(vql.VQLParseError) as info:
-        vql.parse_query({**REQUEST, "cursor": "garbage", "limit": 0}, "contacts", codec)
-    assert [e.path for e in info.value.errors] == ["/limit", "/cursor"]
+    with pytest.raises(vql.VQLParseError) as both:
+        vql.parse_query("contacts", {**REQUEST, "cursor": "garbage", "limit": 0}, codec)
+    assert [e.path for e in both.value.errors] == ["/limit", "/cursor"]
     # A broken where is reported alone: the cursor cannot be checked against it.
-    with pytest.raises(vql.VQLError) as info:
-        vql.parse_query({"where": {"nope": 1}, "cursor": "garbage"}, "contacts", codec)
-    assert [e.path for e in info.value.errors] == ["/where/nope"]
+    with pytest.raises(vql.VQLError) as alone:
+        vql.parse_query("contacts", {"where": {"nope": 1}, "cursor": "garbage"}, codec)
+    assert [e.path for e in alone.value.errors] == ["/where/nope"]
 
 
 def test_relevance_cursors_belong_to_their_engine(
@@ -83,10 +83,10 @@ def test_relevance_cursors_belong_to_their_engine(
 ) -> None:
     request = {"where": {"text_matches": {"must": [
         {"filter_key": "title", "text_value": "cto", "search_type": "shuffle"}]}}}
-    query = vql.parse_query(request, "contacts", codec)
+    query = vql.parse_query("contacts", request, codec)
     hit = {"_id": "id-1", "sort": [3.2712, "id-1"]}
     token = codec.encode(query, vql.sort_values_from_hit(query, hit))
-    resumed = vql.parse_query({**request, "cursor": token}, "contacts", codec)
+    resumed = vql.parse_query("contacts", {**request, "cursor": token}, codec)
     assert vql.compile_search(resumed)["search_after"] == [3.2712, "id-1"]
     with pytest.raises(vql.CursorError):
         vql.compile_sql(resumed, contacts_source)
@@ -97,19 +97,19 @@ def test_sql_cursor_is_refused_by_the_search_compiler_when_orders_differ(
 ) -> None:
     request = {"where": {"text_matches": {"must": [
         {"filter_key": "title", "text_value": "cto", "search_type": "shuffle"}]}}}
-    query = vql.parse_query(request, "contacts", codec)
+    query = vql.parse_query("contacts", request, codec)
     token = codec.encode(query, vql.sort_values_from_row(query, ("id-1", 1700000000000)))
-    resumed = vql.parse_query({**request, "cursor": token}, "contacts", codec)
+    resumed = vql.parse_query("contacts", {**request, "cursor": token}, codec)
     with pytest.raises(vql.CursorError):
         vql.compile_search(resumed)
 
 
 def test_structured_cursors_work_on_both_engines(codec: vql.CursorCodec) -> None:
     request = {"order_by": [{"order_by": "created_at"}]}
-    query = vql.parse_query(request, "contacts", codec)
+    query = vql.parse_query("contacts", request, codec)
     from_hit = vql.sort_values_from_hit(query, {"sort": [2**63 - 1, "id-7"]})
     assert from_hit.values == (None, "id-7")
-    resumed = vql.parse_query({**request, "cursor": codec.encode(query, from_hit)}, "contacts",
+    resumed = vql.parse_query("contacts", {**request, "cursor": codec.encode(query, from_hit)},
                               codec)
     assert vql.compile_search(resumed)["search_after"] == [2**63 - 1, "id-7"]
 
@@ -118,7 +118,7 @@ def test_codec_contract() -> None:
     with pytest.raises(ValueError, match="16 bytes"):
         vql.CursorCodec(b"short")
     codec = vql.CursorCodec(b"0123456789abcdef")
-    query = vql.parse_query({}, "contacts")
+    query = vql.parse_query("contacts", {})
     wrong = SortValues("sql", (SortKey("id", "id"),), ("x",))
     with pytest.raises(ValueError, match="do not belong"):
         codec.encode(query, wrong)

@@ -85,7 +85,7 @@ ORDERS: list[list[dict[str, str]]] = [
 @pytest.mark.parametrize("name", list(WHERES))
 def test_where(name: str, run_sql: RunSql, reference: Reference,
                count_sql: Callable[[vql.Where], int]) -> None:
-    query = vql.parse_query({"where": WHERES[name], "limit": 100}, "contacts")
+    query = vql.parse_query("contacts", {"where": WHERES[name], "limit": 100})
     expected = reference(query)
     assert 0 < len(expected) < 2000, "the data set should make this case meaningful"
     assert [row[0] for row in run_sql(query)] == expected[:100]
@@ -95,7 +95,7 @@ def test_where(name: str, run_sql: RunSql, reference: Reference,
 @pytest.mark.parametrize("order", ORDERS, ids=lambda o: ",".join(
     f"{k['order_by']}:{k['order_direction']}" for k in o) or "default")
 def test_order(order: list[dict[str, str]], run_sql: RunSql, reference: Reference) -> None:
-    query = vql.parse_query({"order_by": order, "limit": 100, "page": 3}, "contacts")
+    query = vql.parse_query("contacts", {"order_by": order, "limit": 100, "page": 3})
     assert [row[0] for row in run_sql(query)] == reference(query)[200:300]
 
 
@@ -115,9 +115,9 @@ COMPANY_WHERES: dict[str, dict[str, Any]] = {
 
 @pytest.mark.parametrize("name", list(COMPANY_WHERES))
 def test_companies(name: str, run_sql: RunSql, reference: Reference) -> None:
-    query = vql.parse_query({"where": COMPANY_WHERES[name], "limit": 100,
-                             "order_by": [{"order_by": "name", "order_direction": "asc"}]},
-                            "companies")
+    query = vql.parse_query("companies",
+                            {"where": COMPANY_WHERES[name], "limit": 100,
+                             "order_by": [{"order_by": "name", "order_direction": "asc"}]})
     expected = reference(query)
     assert expected
     assert [row[0] for row in run_sql(query)] == expected[:100]
@@ -129,7 +129,7 @@ def walk(run_sql: RunSql, codec: vql.CursorCodec, request: dict[str, Any],
     ids: list[str] = []
     token = None
     while True:
-        query = vql.parse_query({**request, "cursor": token}, service, codec)
+        query = vql.parse_query(service, {**request, "cursor": token}, codec)
         rows = run_sql(query)
         ids += [row[0] for row in rows]
         if len(rows) < query.limit:
@@ -142,23 +142,23 @@ def walk(run_sql: RunSql, codec: vql.CursorCodec, request: dict[str, Any],
 def test_cursor_walks_every_row_once(order: list[dict[str, str]], run_sql: RunSql,
                                      reference: Reference, codec: vql.CursorCodec) -> None:
     request = {"order_by": order, "limit": 100}
-    assert walk(run_sql, codec, request) == reference(vql.parse_query(request, "contacts"))
+    assert walk(run_sql, codec, request) == reference(vql.parse_query("contacts", request))
 
 
 def test_cursor_walk_with_filters_and_small_pages(run_sql: RunSql, reference: Reference,
                                                   codec: vql.CursorCodec) -> None:
     request = {"where": WHERES["everything"], "limit": 7,
                "order_by": [{"order_by": "seniority", "order_direction": "desc"}]}
-    assert walk(run_sql, codec, request) == reference(vql.parse_query(request, "contacts"))
+    assert walk(run_sql, codec, request) == reference(vql.parse_query("contacts", request))
 
 
 def test_offset_pages_match_cursor_pages(run_sql: RunSql, reference: Reference) -> None:
     request: dict[str, Any] = {"where": WHERES["keyword must_not keeps nulls"], "limit": 37,
                                "order_by": [{"order_by": "company_name",
                                              "order_direction": "desc"}]}
-    expected = reference(vql.parse_query(request, "contacts"))
+    expected = reference(vql.parse_query("contacts", request))
     ids: list[str] = []
     for page in range(1, len(expected) // 37 + 2):
-        ids += [row[0] for row in run_sql(vql.parse_query({**request, "page": page},
-                                                          "contacts"))]
+        ids += [row[0] for row in run_sql(vql.parse_query("contacts",
+                                                          {**request, "page": page}))]
     assert ids == expected

@@ -25,7 +25,7 @@ from vql import (
 
 def errors_of(body: Any, service: str = "contacts") -> list[tuple[str, str]]:
     with pytest.raises(vql.VQLError) as info:
-        vql.parse_query(body, service)
+        vql.parse_query(service, body)
     return [(e.path, e.message) for e in info.value.errors]
 
 
@@ -34,7 +34,7 @@ def paths_of(body: Any, service: str = "contacts") -> list[str]:
 
 
 def test_design_example_parses_unchanged(design_example: str) -> None:
-    query = vql.parse_query(json.loads(design_example), "contacts")
+    query = vql.parse_query("contacts", json.loads(design_example))
     assert query == Query(
         service="contacts",
         where=Where(
@@ -56,7 +56,7 @@ def test_design_example_parses_unchanged(design_example: str) -> None:
 
 
 def test_defaults_and_go_zero_values() -> None:
-    body = {
+    body: dict[str, Any] = {
         "where": {
             "text_matches": {"must": [{"filter_key": "title", "text_value": "cto",
                                        "search_type": "exact", "fuzzy": False, "slop": 0,
@@ -68,10 +68,10 @@ def test_defaults_and_go_zero_values() -> None:
         "order_by": None, "page": None, "limit": None, "cursor": "", "select_columns": [],
         "company_config": None,
     }
-    query = vql.parse_query(body, "contacts")
+    query = vql.parse_query("contacts", body)
     assert query.where.must == (ExactMatch("title", "cto", 0),)
     assert (query.page, query.limit, query.cursor, query.select_columns) == (1, 25, None, None)
-    assert vql.parse_query({}, "companies") == Query("companies", Where("companies"))
+    assert vql.parse_query("companies", {}) == Query("companies", Where("companies"))
 
 
 def test_all_kinds_of_conditions() -> None:
@@ -88,7 +88,7 @@ def test_all_kinds_of_conditions() -> None:
                                  "created_at": {"gte": "2024-01-31",
                                                 "lt": "2024-02-01T12:30:00.123456+02:00"}}},
     }}
-    where = vql.parse_query(body, "companies").where
+    where = vql.parse_query("companies", body).where
     assert where.must == (
         ExactMatch("name", "acme corp", 2),
         RangeMatch("founded_year", gte=2000, lte=2010),
@@ -269,16 +269,16 @@ def test_keyword_and_range_conditions(clause: dict[str, Any], path: str, fragmen
 
 def test_error_classes() -> None:
     with pytest.raises(vql.VQLParseError):
-        vql.parse_query({"limit": "5"}, "contacts")
+        vql.parse_query("contacts", {"limit": "5"})
     with pytest.raises(vql.VQLUnsupportedError) as info:
-        vql.parse_query({"order_by": [{"order_by": "phone"}]}, "contacts")
+        vql.parse_query("contacts", {"order_by": [{"order_by": "phone"}]})
     assert info.value.details() == [{"path": "/order_by/0/order_by", "message": info.value.errors[
         0].message}]
     assert "Sortable fields: first_name" in info.value.errors[0].message
     with pytest.raises(vql.VQLUnsupportedError):
-        vql.parse_query({}, "people")
+        vql.parse_query("people", {})
     with pytest.raises(vql.CursorError):
-        vql.parse_query({"cursor": "abc"}, "contacts")  # no codec: cursors unavailable
+        vql.parse_query("contacts", {"cursor": "abc"})  # no codec: cursors unavailable
     assert issubclass(vql.CursorError, vql.VQLError)
     assert issubclass(vql.VQLError, ValueError)
 
@@ -291,11 +291,11 @@ def test_non_object_bodies(body: Any) -> None:
 def test_company_config_only_for_contacts() -> None:
     assert paths_of({"company_config": {"populate": True}}, "companies") == ["/company_config"]
     inert = {"company_config": {"populate": False, "select_columns": None}}
-    assert vql.parse_query(inert, "companies").company_config is None
+    assert vql.parse_query("companies", inert).company_config is None
 
 
 def test_select_columns() -> None:
-    query = vql.parse_query({"select_columns": ["email", "id", "email", "company"]}, "contacts")
+    query = vql.parse_query("contacts", {"select_columns": ["email", "id", "email", "company"]})
     assert query.select_columns == ("email", "id", "company")
     errors = errors_of({"select_columns": ["company"]}, "companies")
     assert errors[0][0] == "/select_columns/0"

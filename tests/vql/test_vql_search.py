@@ -19,7 +19,7 @@ def one(kind: str, clause: str, value: Any, service: str = "contacts") -> dict[s
 
 
 def test_design_example(design_example: str) -> None:
-    body = vql.compile_search(vql.parse_query(json.loads(design_example), "contacts"))
+    body = vql.compile_search(vql.parse_query("contacts", json.loads(design_example)))
     assert body == {
         "query": {"bool": {"must": [
             {"match": {"title": {"query": "Software Engineer", "operator": "and",
@@ -108,7 +108,7 @@ def test_boolean_clauses() -> None:
 
 
 def search_body(body: dict[str, Any], service: str = "contacts") -> dict[str, Any]:
-    return vql.compile_search(vql.parse_query(body, service))
+    return vql.compile_search(vql.parse_query(service, body))
 
 
 def test_sort_orders() -> None:
@@ -141,11 +141,11 @@ def test_paging() -> None:
 def test_search_after_from_a_cursor(codec: vql.CursorCodec) -> None:
     request = {"order_by": [{"order_by": "company_employees_count", "order_direction": "desc"},
                             {"order_by": "last_name"}], "limit": 5, "page": 7}
-    first = vql.parse_query(request, "contacts", codec)
+    first = vql.parse_query("contacts", request, codec)
     hit = {"_id": "x", "sort": [-(2**63), None, "0b5c"]}  # a missing count, sorted last
     values = vql.sort_values_from_hit(first, hit)
     assert values.values == (None, None, "0b5c")
-    nxt = vql.parse_query({**request, "cursor": codec.encode(first, values)}, "contacts", codec)
+    nxt = vql.parse_query("contacts", {**request, "cursor": codec.encode(first, values)}, codec)
     body = vql.compile_search(nxt)
     assert body["search_after"] == [-(2**63), None, "0b5c"]
     assert "from" not in body

@@ -1,0 +1,106 @@
+"""POST /{service}/filter and /{service}/count: VQL in, records and exact totals out.
+
+The search store finds the page's ids, the exact total and the next cursor; the record store
+returns those rows in that order with only the selected columns. For contacts with
+company_config.populate, the page's companies come from one query, run concurrently with the
+contact rows when the record store can look companies up by contact ids.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from concurrent.futures import Executor
+from typing import Any
+
+import falcon
+
+from api.body import read_json
+from stores.base import Record, RecordStore, SearchStore, Service
+from vql.cursor import CursorCodec
+from vql.errors import raise_for
+from vql.nodes import Query
+from vql.parser import TOP_KEYS, parse_query, parse_where
+from vql.reader import Reader
+from vql.registry import registry
+
+
+class FilterResource:
+    def __init__(
+        self,
+        service: Service,
+        search: SearchStore,
+        records: RecordStore,
+        cursors: CursorCodec,
+        pool: Executor,
+    ) -> None:
+        self.service = service
+        self.search = search
+        self.records = records
+        self.cursors = cursors
+        self.pool = pool
+        self.registry = registry(service)
+
+    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
+        query = parse_query(service=self.service, body=read_json(req), cursors=self.cursors)
+        page = self.search.search(query)
+        resp.media = {
+            "data": self.rows(query, page.ids),
+            "total": page.total,
+            "page": query.page,
+            "limit": query.limit,
+            "next_cursor": page.next_cursor,
+        }
+
+    def rows(self, query: Query, ids: Sequence[str]) -> list[Record]:
+        columns = [c for c in (query.select_columns or self.registry.select_columns)
+                   if c != "company"]
+        config = query.company_config
+        if not ids:
+            return []
+        if config is None or not config.populate:
+            return self.records.fetch(self.service, ids, columns)
+        company_columns = list(config.select_columns or self.registry.company_select_columns)
+        fetched = columns if "company_id" in columns else [*columns, "company_id"]
+        rows, companies = self._contacts_and_companies(ids, fetched, company_columns)
+        for row in rows:
+            company = companies.get(row.get("company_id") or "")
+            row["company"] = _only(company, company_columns) if company is not None else None
+            if "company_id" not in columns:
+                row.pop("company_id", None)
+        return rows
+
+    def _contacts_and_companies(
+        self, ids: Sequence[str], columns: list[str], company_columns: list[str]
+    ) -> tuple[list[Record], dict[str, Record]]:
+        wanted = ["id", *(c for c in company_columns if c != "id")]
+        by_contacts = getattr(self.records, "companies_of_contacts", None)
+        if by_contacts is not None:
+            # One query for the page's companies (joined on the contacts), concurrently.
+            companies = self.pool.submit(by_contacts, ids, wanted)
+            rows = self.records.fetch(self.service, ids, columns)
+            return rows, companies.result()
+        rows = self.records.fetch(self.service, ids, columns)
+        company_ids = list(dict.fromkeys(r["company_id"] for r in rows if r.get("company_id")))
+        found = self.records.fetch("companies", company_ids, wanted) if company_ids else []
+        return rows, {c["id"]: c for c in found}
+
+
+def _only(record: Record, columns: list[str]) -> Record:
+    return {c: record.get(c) for c in columns}
+
+
+class CountResource:
+    """The exact number of records matching a VQL where; the rest of a VQL body is allowed
+    (clients send the same body to filter and count) and ignored."""
+
+    def __init__(self, service: Service, search: SearchStore) -> None:
+        self.service = service
+        self.search = search
+
+    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
+        body: Any = read_json(req)
+        reader = Reader()
+        top = reader.object(body, "", TOP_KEYS, "the request body")
+        raise_for(reader.errors)
+        where = parse_where(service=self.service, where_json=(top or {}).get("where"))
+        resp.media = {"count": self.search.count(self.service, where)}

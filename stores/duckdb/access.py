@@ -1,0 +1,217 @@
+"""Short-lived, shared connections to one DuckDB file, for several processes at once.
+
+DuckDB holds a file lock for as long as a database is open: one read-write process, or any
+number of read-only ones, never both. The API process must keep answering while a Dagster
+run process loads, so no process keeps the file open between operations:
+
+- a write batch opens the file read-write, writes in one transaction and closes it (the
+  close checkpoints the WAL into the file, so readers never replay it);
+- a read opens it read-only, runs, closes;
+- whoever finds the file locked retries with jittered backoff (steps growing from ~5 to
+  ~50 ms) until its deadline (reads ~10 s, writes ~60 s), then raises TransientStoreError,
+  which the API answers with 503 and Dagster's retry policy retries;
+- threads of one process share the open connection (each gets its own cursor) instead of
+  reopening: the first one opens, late-comers join, the last one out closes. A read-only
+  connection stops taking joiners as soon as a writer is waiting, here or in another
+  process, so it drains; the file is never open while no operation runs;
+- processes take turns through two flag files (stores/duckdb/turns.py), so neither a
+  loader writing batch after batch nor a busy API starves the other.
+
+Opening is not free (about 15 ms whatever the file's size, most of it creating the database
+instance), which is why concurrent threads share one connection; a lone request pays it.
+One FileAccess exists per file per process (:meth:`FileAccess.shared`): DuckDB refuses a
+second read-only instance of a file that this process holds read-write, and vice versa.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+import weakref
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import ClassVar, Literal
+
+import duckdb
+
+from stores.duckdb.errors import BACKEND, is_lock_conflict, translate
+from stores.duckdb.turns import TurnFlags
+from stores.errors import TransientStoreError
+
+Mode = Literal["read", "write"]
+
+
+@dataclass(frozen=True)
+class Timing:
+    """How long to wait for the file, and how to poll it."""
+
+    read_deadline_s: float = 10.0
+    write_deadline_s: float = 60.0
+    first_step_s: float = 0.005
+    max_step_s: float = 0.05
+    turn_wait_s: float = 2.0  # longest a writer defers to waiting readers, and vice versa
+
+
+class FileAccess:
+    """Connections to one database file: :meth:`connection` yields a cursor for one operation."""
+
+    _registry: ClassVar[weakref.WeakValueDictionary[Path, FileAccess]] = (
+        weakref.WeakValueDictionary()
+    )
+    _registry_lock: ClassVar[threading.Lock] = threading.Lock()
+
+    @classmethod
+    def shared(cls, path: Path) -> FileAccess:
+        """The one FileAccess of this process for `path`."""
+        key = path.resolve()
+        with cls._registry_lock:
+            access = cls._registry.get(key)
+            if access is None:
+                access = cls(key)
+                cls._registry[key] = access
+            return access
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.turns = TurnFlags(path)
+        self._cond = threading.Condition()
+        self._con: duckdb.DuckDBPyConnection | None = None
+        self._mode: Mode | None = None
+        self._users = 0
+        self._opening = False
+        self._writers_queued = 0
+        self._write_lock = threading.Lock()  # one write transaction per process at a time
+        self.opens = 0  # connections opened so far (tests and measurements read it)
+
+    # -- public -------------------------------------------------------------------------------
+
+    @contextmanager
+    def connection(self, mode: Mode, timing: Timing) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A cursor on a connection that is open for exactly as long as someone uses it."""
+        deadline = time.monotonic() + _deadline_s(mode, timing)
+        with ExitStack() as stack:
+            if mode == "write":
+                if not self._write_lock.acquire(timeout=_deadline_s(mode, timing)):
+                    raise self._busy(mode, timing)
+                stack.callback(self._write_lock.release)
+            con = self._acquire(mode, deadline, timing)
+            stack.callback(self._release)
+            cursor = con.cursor()
+            stack.callback(cursor.close)
+            yield cursor
+
+    @property
+    def is_open(self) -> bool:
+        return self._con is not None
+
+    # -- in-process sharing -------------------------------------------------------------------
+
+    def _acquire(self, mode: Mode, deadline: float, timing: Timing) -> duckdb.DuckDBPyConnection:
+        with self._cond:
+            if mode == "write":
+                self._writers_queued += 1
+            try:
+                while True:
+                    if self._con is not None and not self._opening and self._can_join(mode):
+                        self._users += 1
+                        return self._con
+                    if self._con is None and not self._opening:
+                        self._opening = True
+                        break
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0:
+                        raise self._busy(mode, timing)
+                    # Cross-process flags change without a notify: look again now and then.
+                    self._cond.wait(min(remaining, timing.max_step_s))
+            finally:
+                if mode == "write":
+                    self._writers_queued -= 1
+        try:
+            con = self._open(mode, deadline, timing)
+        except BaseException:
+            with self._cond:
+                self._opening = False
+                self._cond.notify_all()
+            raise
+        with self._cond:
+            self._con, self._mode, self._users, self._opening = con, mode, 1, False
+            self.opens += 1
+            self._cond.notify_all()
+        return con
+
+    def _can_join(self, mode: Mode) -> bool:
+        if self._mode == "write":
+            return True  # writes are serialized by _write_lock; reads see committed data
+        if mode == "write":
+            return False  # a read-only connection must close first
+        return self._writers_queued == 0 and not self.turns.waiting("writers")
+
+    def _release(self) -> None:
+        with self._cond:
+            self._users -= 1
+            if self._users == 0 and self._con is not None:
+                con, self._con, self._mode = self._con, None, None
+                try:
+                    con.close()  # inside the lock: no new instance of the file before this ends
+                finally:
+                    self._cond.notify_all()
+
+    # -- across processes ---------------------------------------------------------------------
+
+    def _open(self, mode: Mode, deadline: float, timing: Timing) -> duckdb.DuckDBPyConnection:
+        read_only = mode == "read"
+        with ExitStack() as flags:
+            announced = False
+            if mode == "write":
+                self._wait_while("readers", deadline, timing)
+                flags.enter_context(self.turns.announce("writers"))
+                announced = True
+            elif self.turns.waiting("writers"):
+                flags.enter_context(self.turns.announce("readers"))
+                announced = True
+                self._wait_while("writers", deadline, timing)
+            step = timing.first_step_s
+            while True:
+                try:
+                    con = duckdb.connect(str(self.path), read_only=read_only)
+                except duckdb.Error as exc:
+                    if not is_lock_conflict(exc):
+                        raise translate(exc) from exc
+                    if not announced:
+                        flags.enter_context(self.turns.announce("readers"))
+                        announced = True
+                    if time.monotonic() + step > deadline:
+                        raise self._busy(mode, timing) from exc
+                    time.sleep(step * random.uniform(0.5, 1.0))
+                    step = min(step * 1.6, timing.max_step_s)
+                    continue
+                try:
+                    con.execute("SET TimeZone = 'UTC'")
+                except duckdb.Error as exc:
+                    con.close()
+                    raise translate(exc) from exc
+                return con
+
+    def _wait_while(self, role: Literal["readers", "writers"], deadline: float,
+                    timing: Timing) -> None:
+        """Gives processes waiting in `role` their turn, for at most the turn wait."""
+        until = min(deadline, time.monotonic() + timing.turn_wait_s)
+        step = timing.first_step_s
+        while time.monotonic() < until and self.turns.waiting(role):
+            time.sleep(step * random.uniform(0.5, 1.0))
+            step = min(step * 1.6, timing.max_step_s)
+
+    def _busy(self, mode: Mode, timing: Timing) -> TransientStoreError:
+        what = "write to" if mode == "write" else "read"
+        return TransientStoreError(
+            BACKEND,
+            f"could not {what} the database within {_deadline_s(mode, timing):g} s: another "
+            "process holds the file (a load in progress); retry shortly",
+        )
+
+
+def _deadline_s(mode: Mode, timing: Timing) -> float:
+    return timing.write_deadline_s if mode == "write" else timing.read_deadline_s

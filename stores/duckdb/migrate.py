@@ -1,0 +1,113 @@
+"""Schema migrations of the embedded database: numbered steps, applied in place, once.
+
+`connectra_schema_version` records every step applied. `apply_migrations` runs the missing
+steps, all in the caller's one write transaction, so concurrent callers (the API and a load
+starting together) cannot both apply a step: the file lock lets one writer in at a time and
+the later one finds nothing to do. Each step is frozen SQL: a later step alters what an
+earlier one built, it never edits history. A database newer than this code is refused rather
+than guessed at.
+"""
+
+from __future__ import annotations
+
+import duckdb
+
+from stores.duckdb.errors import BACKEND
+from stores.errors import TerminalStoreError
+
+VERSION_TABLE = "connectra_schema_version"
+
+_STEP_1 = (
+    """
+    CREATE TABLE companies (
+        id VARCHAR PRIMARY KEY,
+        name VARCHAR, domain VARCHAR, website VARCHAR, industries VARCHAR[],
+        employees_count BIGINT, employees_count_min BIGINT, employees_count_max BIGINT,
+        annual_revenue BIGINT, founded_year INTEGER,
+        city VARCHAR, state VARCHAR, country VARCHAR, linkedin_url VARCHAR,
+        keywords VARCHAR[], technologies VARCHAR[],
+        created_at TIMESTAMPTZ NOT NULL, updated_at TIMESTAMPTZ NOT NULL,
+        source_file VARCHAR, load_run VARCHAR
+    )
+    """,
+    # No foreign key to companies: both load in parallel batches, in either order; a contact
+    # whose company is not there yet shows null company_* columns in the view.
+    """
+    CREATE TABLE contacts (
+        id VARCHAR PRIMARY KEY,
+        first_name VARCHAR, last_name VARCHAR, full_name VARCHAR, title VARCHAR,
+        seniority VARCHAR, departments VARCHAR[], email VARCHAR, phone VARCHAR,
+        linkedin_url VARCHAR, city VARCHAR, state VARCHAR, country VARCHAR,
+        company_id VARCHAR,
+        created_at TIMESTAMPTZ NOT NULL, updated_at TIMESTAMPTZ NOT NULL,
+        source_file VARCHAR, load_run VARCHAR
+    )
+    """,
+    "CREATE SEQUENCE ingest_rejects_id_seq",
+    # A retried load run writes the same rejects again; the unique key makes that a no-op.
+    """
+    CREATE TABLE ingest_rejects (
+        id BIGINT PRIMARY KEY DEFAULT nextval('ingest_rejects_id_seq'),
+        source_file VARCHAR NOT NULL, load_run VARCHAR NOT NULL, line BIGINT NOT NULL,
+        reason VARCHAR NOT NULL, raw VARCHAR,
+        created_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+        UNIQUE (source_file, load_run, line, reason)
+    )
+    """,
+    """
+    CREATE VIEW contacts_search AS
+    SELECT contacts.id, contacts.first_name, contacts.last_name, contacts.full_name,
+           contacts.title, contacts.seniority, contacts.departments, contacts.email,
+           contacts.phone, contacts.linkedin_url, contacts.city, contacts.state,
+           contacts.country, contacts.company_id, contacts.created_at, contacts.updated_at,
+           contacts.source_file, contacts.load_run,
+           companies.name AS company_name, companies.domain AS company_domain,
+           companies.industries AS company_industries,
+           companies.employees_count AS company_employees_count,
+           companies.annual_revenue AS company_annual_revenue,
+           companies.founded_year AS company_founded_year,
+           companies.city AS company_city, companies.state AS company_state,
+           companies.country AS company_country
+    FROM contacts LEFT OUTER JOIN companies ON companies.id = contacts.company_id
+    """,
+)
+
+# Step n (1-based) is STEPS[n - 1]. Append; never edit a step that has shipped.
+STEPS: tuple[tuple[str, ...], ...] = (_STEP_1,)
+HEAD = len(STEPS)
+
+
+def current_version(con: duckdb.DuckDBPyConnection) -> int:
+    """The newest step applied (0: an empty database)."""
+    exists = con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE table_name = ? AND schema_name = 'main'",
+        [VERSION_TABLE],
+    ).fetchone()
+    if not exists or not exists[0]:
+        return 0
+    row = con.execute("SELECT max(version) FROM connectra_schema_version").fetchone()
+    return int(row[0]) if row and row[0] is not None else 0
+
+
+def apply_migrations(
+    con: duckdb.DuckDBPyConnection, steps: tuple[tuple[str, ...], ...] = STEPS
+) -> list[int]:
+    """Applies the missing `steps` inside the caller's transaction; returns their numbers."""
+    con.execute(
+        "CREATE TABLE IF NOT EXISTS connectra_schema_version ("
+        "version INTEGER PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())"
+    )
+    current = current_version(con)
+    if current > len(steps):
+        raise TerminalStoreError(
+            BACKEND,
+            f"the database is at schema version {current}, newer than this code knows "
+            f"({len(steps)}); upgrade Connectra",
+        )
+    applied = []
+    for version in range(current + 1, len(steps) + 1):
+        for statement in steps[version - 1]:
+            con.execute(statement)
+        con.execute("INSERT INTO connectra_schema_version (version) VALUES (?)", [version])
+        applied.append(version)
+    return applied

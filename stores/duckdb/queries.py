@@ -1,0 +1,132 @@
+"""The reads of the embedded store as SQLAlchemy Core selects, rendered by ``vql.to_duckdb``.
+
+Identifiers come from stores/duckdb/schema.py and the VQL registry only; ids, search text
+and limits are bound parameters.
+
+Filter values (``values``) are vql's ``compile_sql_values``: the distinct lowercased values
+of a keyword field (list columns unnested, a value counted once per record) containing the
+search text case-insensitively, most frequent first. With ``prefix_first`` (the store's
+default) values that *start with* the search text come before the others, then frequency,
+then the value: typing "eng" offers "engineering" before a more frequent "data
+engineering". The search engine ranks by frequency alone (a terms aggregation cannot rank by
+prefix), so with a search text the two backends may order (and, at the limit, pick) values
+differently; without a search text, or with prefix_first off, they agree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.sql.expression import Select
+
+from stores.duckdb.errors import BACKEND
+from stores.duckdb.schema import COMPANY_VIEW_COLUMNS, SEARCH_SOURCES, TABLES, contacts
+from stores.errors import TerminalStoreError
+from vql.errors import ErrorDetail, VQLUnsupportedError
+from vql.nodes import Query, Where
+from vql.registry import registry
+from vql.sql import compile_sql, compile_sql_where
+from vql.values import ValuesRequest, compile_sql_values
+
+
+def table(service: str) -> sa.Table:
+    try:
+        return TABLES[service]
+    except KeyError:
+        raise TerminalStoreError(BACKEND, f"unknown service {service!r}") from None
+
+
+def search_source(service: str, fields: Iterable[str] = ()) -> sa.Table:
+    """What VQL over `fields` selects from: the contacts_search view, or the contacts table
+    itself when no company attribute is involved. The view's LEFT JOIN is not eliminated by
+    DuckDB even when no company column is used, and on a million contacts it is most of the
+    cost of a count or a simple filter."""
+    try:
+        source = SEARCH_SOURCES[service]
+    except KeyError:
+        raise TerminalStoreError(BACKEND, f"unknown service {service!r}") from None
+    if service == "contacts" and COMPANY_VIEW_COLUMNS.keys().isdisjoint(fields):
+        return contacts
+    return source
+
+
+def where_fields(where: Where | None) -> set[str]:
+    if where is None:
+        return set()
+    return {c.field for c in (*where.must, *where.must_not, *where.should)}
+
+
+def selected_columns(target: sa.Table, columns: Sequence[str] | None) -> list[sa.Column[Any]]:
+    """The table's own columns named in `columns` (all when None)."""
+    if columns is None:
+        return list(target.c)
+    unknown = [c for c in columns if c not in target.c]
+    if unknown:
+        raise TerminalStoreError(
+            BACKEND, f"{target.name} has no column(s) {', '.join(map(repr, unknown))}"
+        )
+    return [target.c[c] for c in columns]
+
+
+def fetch_statement(
+    target: sa.Table, ids: Sequence[str], columns: list[sa.Column[Any]]
+) -> Select[Any]:
+    """Rows of `ids` in the given order (repeated ids repeat, unknown ones are absent)."""
+    given = (
+        sa.func.unnest(sa.cast(sa.bindparam("ids", list(ids)), sa.ARRAY(sa.String())))
+        .table_valued("id", with_ordinality="ord")
+        .render_derived(name="given")
+    )
+    return (
+        sa.select(*(columns or [target.c.id]))
+        .select_from(given.join(target, target.c.id == given.c.id))
+        .order_by(given.c.ord)
+    )
+
+
+def page_statement(query: Query) -> Select[Any]:
+    """VQL's select with one extra row, which tells whether another page follows."""
+    fields = where_fields(query.where) | {s.field for s in query.order_by}
+    statement = compile_sql(query, search_source(query.service, fields))
+    return statement.limit(query.limit + 1)
+
+
+def count_statement(service: str, where: Where | None) -> Select[Any]:
+    source = search_source(service, where_fields(where))
+    statement = sa.select(sa.func.count()).select_from(source)
+    if where is not None and not where.is_empty:
+        statement = statement.where(compile_sql_where(where, source))
+    return statement
+
+
+def values_statement(
+    service: str,
+    field: str,
+    search_text: str,
+    limit: int,
+    where: Where | None,
+    prefix_first: bool = True,
+) -> Select[Any]:
+    """vql's filter-values select, with prefix matches moved to the front when asked."""
+    spec = registry(service).get(field)
+    if spec is None or not spec.has_values:
+        listable = [f.name for f in registry(service) if f.has_values]
+        message = f"{field!r} has no value list; allowed: {', '.join(listable)}"
+        raise VQLUnsupportedError([ErrorDetail("/filter_key", message, "unsupported")])
+    needle = search_text.strip().lower() or None
+    request = ValuesRequest(service, field, needle, max(1, limit), where)
+    source = search_source(service, where_fields(where) | {field})
+    statement = compile_sql_values(request, source)
+    if needle is None or not prefix_first:
+        return statement
+    value, count = statement.selected_columns[0], statement.selected_columns[1]
+    return statement.order_by(None).order_by(
+        sa.func.starts_with(value, needle).desc(), count.desc(), value.asc()
+    )
+
+
+def ids_for_file_statement(service: str, source_file: str) -> Select[Any]:
+    target = table(service)
+    return sa.select(target.c.id).where(target.c.source_file == source_file)

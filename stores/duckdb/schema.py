@@ -1,0 +1,156 @@
+"""The embedded schema: one list of (column, DuckDB type) per table, and what derives from it.
+
+The column lists are the contracts' data model (notes/contracts.md), in the same order as
+PostgreSQL's tables. From them come the SQLAlchemy tables the VQL compiler and our own reads
+select from, and the Arrow types a write batch is cast to. The DDL that creates them is
+frozen in stores/duckdb/migrate.py; a test checks that the two agree.
+
+Ids are VARCHAR holding the lowercase text form of the uuid: DuckDB compares VARCHAR byte by
+byte, so ordering by id is exactly the search engine's keyword order and PostgreSQL's uuid
+order, and a cursor's id tie-breaker means the same thing on every backend. Timestamps are
+TIMESTAMPTZ (instants), so an Arrow batch in UTC never shifts with the session time zone.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pyarrow as pa
+import sqlalchemy as sa
+from sqlalchemy.types import TypeEngine
+
+ColumnSpec = tuple[tuple[str, str], ...]
+
+_PROVENANCE: ColumnSpec = (
+    ("created_at", "TIMESTAMPTZ"),
+    ("updated_at", "TIMESTAMPTZ"),
+    ("source_file", "VARCHAR"),
+    ("load_run", "VARCHAR"),
+)
+
+COMPANIES: ColumnSpec = (
+    ("id", "VARCHAR"),
+    ("name", "VARCHAR"),
+    ("domain", "VARCHAR"),
+    ("website", "VARCHAR"),
+    ("industries", "VARCHAR[]"),
+    ("employees_count", "BIGINT"),
+    ("employees_count_min", "BIGINT"),
+    ("employees_count_max", "BIGINT"),
+    ("annual_revenue", "BIGINT"),
+    ("founded_year", "INTEGER"),
+    ("city", "VARCHAR"),
+    ("state", "VARCHAR"),
+    ("country", "VARCHAR"),
+    ("linkedin_url", "VARCHAR"),
+    ("keywords", "VARCHAR[]"),
+    ("technologies", "VARCHAR[]"),
+    *_PROVENANCE,
+)
+
+CONTACTS: ColumnSpec = (
+    ("id", "VARCHAR"),
+    ("first_name", "VARCHAR"),
+    ("last_name", "VARCHAR"),
+    ("full_name", "VARCHAR"),
+    ("title", "VARCHAR"),
+    ("seniority", "VARCHAR"),
+    ("departments", "VARCHAR[]"),
+    ("email", "VARCHAR"),
+    ("phone", "VARCHAR"),
+    ("linkedin_url", "VARCHAR"),
+    ("city", "VARCHAR"),
+    ("state", "VARCHAR"),
+    ("country", "VARCHAR"),
+    ("company_id", "VARCHAR"),
+    *_PROVENANCE,
+)
+
+INGEST_REJECTS: ColumnSpec = (
+    ("id", "BIGINT"),
+    ("source_file", "VARCHAR"),
+    ("load_run", "VARCHAR"),
+    ("line", "BIGINT"),
+    ("reason", "VARCHAR"),
+    ("raw", "VARCHAR"),
+    ("created_at", "TIMESTAMPTZ"),
+)
+
+# The contacts search view: contacts plus these company attributes (view name -> companies
+# column), exactly as PostgreSQL's contacts_search.
+COMPANY_VIEW_COLUMNS: dict[str, str] = {
+    "company_name": "name",
+    "company_domain": "domain",
+    "company_industries": "industries",
+    "company_employees_count": "employees_count",
+    "company_annual_revenue": "annual_revenue",
+    "company_founded_year": "founded_year",
+    "company_city": "city",
+    "company_state": "state",
+    "company_country": "country",
+}
+_COMPANY_TYPES = dict(COMPANIES)
+CONTACTS_SEARCH: ColumnSpec = (
+    *CONTACTS,
+    *((name, _COMPANY_TYPES[column]) for name, column in COMPANY_VIEW_COLUMNS.items()),
+)
+
+# Columns that say where a row came from: a reload refreshes them without being a change.
+PROVENANCE_COLUMNS = ("source_file", "load_run")
+TIMESTAMP_COLUMNS = ("created_at", "updated_at")
+ID_COLUMNS = ("id", "company_id")  # uuid text, stored lowercase
+
+
+def sql_type(duckdb_type: str) -> TypeEngine[Any]:
+    """The SQLAlchemy type the VQL compiler needs to see for a DuckDB column type."""
+    types: dict[str, TypeEngine[Any]] = {
+        "VARCHAR": sa.String(),
+        "VARCHAR[]": sa.ARRAY(sa.String()),
+        "BIGINT": sa.BigInteger(),
+        "INTEGER": sa.Integer(),
+        "TIMESTAMPTZ": sa.DateTime(timezone=True),  # aware range bounds (vql.sql)
+    }
+    return types[duckdb_type]
+
+
+def arrow_type(duckdb_type: str) -> pa.DataType:
+    """The Arrow type of a write batch's column (what the normalizer delivers)."""
+    types = {
+        "VARCHAR": pa.string(),
+        "VARCHAR[]": pa.list_(pa.string()),
+        "BIGINT": pa.int64(),
+        "INTEGER": pa.int32(),
+        "TIMESTAMPTZ": pa.timestamp("us", tz="UTC"),
+    }
+    return types[duckdb_type]
+
+
+def _table(name: str, spec: ColumnSpec, metadata: sa.MetaData) -> sa.Table:
+    return sa.Table(
+        name,
+        metadata,
+        *(sa.Column(col, sql_type(kind), primary_key=col == "id") for col, kind in spec),
+    )
+
+
+metadata = sa.MetaData()
+companies = _table("companies", COMPANIES, metadata)
+contacts = _table("contacts", CONTACTS, metadata)
+ingest_rejects = _table("ingest_rejects", INGEST_REJECTS, metadata)
+contacts_search = _table("contacts_search", CONTACTS_SEARCH, metadata)
+
+TABLES: dict[str, sa.Table] = {"companies": companies, "contacts": contacts}
+# What VQL filters and sorts on, per service (DESIGN.md section 6).
+SEARCH_SOURCES: dict[str, sa.Table] = {"companies": companies, "contacts": contacts_search}
+SPECS: dict[str, ColumnSpec] = {
+    "companies": COMPANIES,
+    "contacts": CONTACTS,
+    "ingest_rejects": INGEST_REJECTS,
+    "contacts_search": CONTACTS_SEARCH,
+}
+
+
+def data_columns(spec: ColumnSpec) -> list[str]:
+    """Columns whose change is a change of the record (drives updated_at)."""
+    skip = {"id", *PROVENANCE_COLUMNS, *TIMESTAMP_COLUMNS}
+    return [name for name, _ in spec if name not in skip]

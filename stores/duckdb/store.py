@@ -1,0 +1,309 @@
+"""DuckDBStore: the embedded profile's record store *and* search store, on one DuckDB file.
+
+The records are the search data here: VQL compiles to SQL over the ``contacts_search`` view
+and the ``companies`` table (vql.compile_sql), so the search role's ``bulk_upsert`` writes
+nothing (the record upsert already did) and ``refresh`` has nothing to wait for. Every
+operation opens the file only for as long as it runs (stores/duckdb/access.py explains why
+and how processes share it). Driver errors leave this class only as StoreErrors; VQL errors
+(a cursor from another backend, a field without values) pass through unchanged.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import uuid
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Literal
+
+import duckdb
+import pyarrow as pa
+import sqlalchemy as sa
+
+from stores.base import Record, SearchPage, Service, ValueCount
+from stores.duckdb import queries
+from stores.duckdb.access import FileAccess, Mode, Timing
+from stores.duckdb.batches import ORDINAL, conform, has_repeated_ids
+from stores.duckdb.errors import BACKEND, translated
+from stores.duckdb.migrate import HEAD, STEPS, apply_migrations, current_version
+from stores.duckdb.records import json_records
+from stores.duckdb.schema import INGEST_REJECTS, SPECS, ingest_rejects
+from stores.duckdb.upsert import BATCH, merge_statement, rejects_statement
+from stores.errors import TerminalStoreError
+from stores.settings import Settings
+from vql.cursor import CursorCodec
+from vql.cursor_values import sort_values_from_row
+from vql.nodes import Query, Where
+from vql.sql_dialects import to_duckdb
+
+CountedTable = Literal["contacts", "companies", "ingest_rejects"]
+_REJECT_COLUMNS = INGEST_REJECTS[1:]  # the id comes from the sequence
+_REQUIRED_REJECT_COLUMNS = {"source_file", "load_run", "line", "reason"}
+
+
+class DuckDBStore:
+    """stores.base.RecordStore and SearchStore on the DuckDB file at `path`.
+
+    `cursors` signs next_cursor values (the API's codec); without it pages carry none.
+    `statement_timeout_s` interrupts a read that runs longer (StoreTimeout): a runaway
+    query would otherwise keep the file locked against loads.
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        *,
+        cursors: CursorCodec | None = None,
+        timing: Timing | None = None,
+        statement_timeout_s: float | None = 30.0,
+        values_prefix_first: bool = True,
+    ) -> None:
+        self.path = Path(path)
+        self.cursors = cursors
+        self.timing = timing or Timing()
+        self.statement_timeout_s = statement_timeout_s
+        self.values_prefix_first = values_prefix_first
+        self.access = FileAccess.shared(self.path)
+        self._migrated = False
+
+    @classmethod
+    def from_settings(cls, settings: Settings, **options: Any) -> DuckDBStore:
+        return cls(settings.duckdb_path, **options)
+
+    # -- plumbing ---------------------------------------------------------------------------
+
+    @contextmanager
+    def _cursor(self, mode: Mode) -> Iterator[duckdb.DuckDBPyConnection]:
+        with translated(), self.access.connection(mode, self.timing) as cursor:
+            if mode == "read" and self.statement_timeout_s:
+                timer = threading.Timer(self.statement_timeout_s, _interrupt, [cursor])
+                timer.daemon = True
+                timer.start()
+                try:
+                    yield cursor
+                finally:
+                    timer.cancel()
+            else:
+                yield cursor
+
+    @contextmanager
+    def _transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """One write transaction; the schema is brought up to date first, once per store."""
+        with self._cursor("write") as cursor:
+            cursor.execute("BEGIN TRANSACTION")
+            try:
+                if not self._migrated:
+                    apply_migrations(cursor)
+                yield cursor
+                cursor.execute("COMMIT")
+            except BaseException:
+                cursor.execute("ROLLBACK")
+                raise
+        self._migrated = True
+
+    @staticmethod
+    def _run(cursor: duckdb.DuckDBPyConnection, statement: Any) -> duckdb.DuckDBPyConnection:
+        sql, params = to_duckdb(statement)
+        return cursor.execute(sql, params)
+
+    # -- schema -----------------------------------------------------------------------------
+
+    def migrate(self, steps: tuple[tuple[str, ...], ...] = STEPS) -> list[int]:
+        """Creates or upgrades the schema in place; returns the steps applied (idempotent)."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self._cursor("write") as cursor:
+            cursor.execute("BEGIN TRANSACTION")
+            try:
+                applied = apply_migrations(cursor, steps)
+                cursor.execute("COMMIT")
+            except BaseException:
+                cursor.execute("ROLLBACK")
+                raise
+        self._migrated = True
+        return applied
+
+    def ensure_indices(self) -> None:
+        self.migrate()
+
+    def schema_version(self) -> int:
+        with self._cursor("read") as cursor:
+            return current_version(cursor)
+
+    # -- writes -----------------------------------------------------------------------------
+
+    def upsert_companies(self, rows: pa.Table) -> None:
+        self._upsert("companies", rows)
+
+    def upsert_contacts(self, rows: pa.Table) -> None:
+        self._upsert("contacts", rows)
+
+    def _upsert(self, service: Service, rows: pa.Table) -> None:
+        target = queries.table(service)
+        spec = SPECS[service]
+        batch = conform(rows, service, spec)
+        if batch.num_rows == 0:
+            return
+        columns = [n for n in batch.column_names if n != ORDINAL]
+        statement = merge_statement(target, spec, columns, has_repeated_ids(batch))
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self._transaction() as cursor:
+            cursor.register(BATCH, batch)
+            try:
+                self._run(cursor, statement)
+            finally:
+                cursor.unregister(BATCH)
+
+    def insert_rejects(self, rows: pa.Table) -> None:
+        """Appends rejected input rows; the same reject of the same run is stored once."""
+        batch = conform(rows, "ingest_rejects", _REJECT_COLUMNS, needs_id=False)
+        if batch.num_rows == 0:
+            return
+        missing = _REQUIRED_REJECT_COLUMNS - set(batch.column_names)
+        if missing:
+            needed = ", ".join(sorted(missing))
+            raise TerminalStoreError(BACKEND, f"rejects need column(s) {needed}")
+        columns = [n for n in batch.column_names if n != ORDINAL]
+        statement = rejects_statement(ingest_rejects, columns)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self._transaction() as cursor:
+            cursor.register(BATCH, batch)
+            try:
+                self._run(cursor, statement)
+            finally:
+                cursor.unregister(BATCH)
+
+    def bulk_upsert(self, service: Service, documents: pa.Table) -> None:
+        """Nothing to do: the search role reads the records that upsert_* already wrote."""
+        queries.table(service)  # still refuse an unknown service
+
+    def refresh(self) -> None:
+        """Nothing to do: a committed write is visible to the next read."""
+
+    # -- record reads -----------------------------------------------------------------------
+
+    def fetch(
+        self, service: Service, ids: Sequence[str], columns: Sequence[str] | None = None
+    ) -> list[Record]:
+        """Rows for ids, in the order given (an id given twice comes twice); unknown ids and
+        strings that are not uuids are absent."""
+        target = queries.table(service)
+        selected = queries.selected_columns(target, columns)
+        wanted = [i for i in (_canonical_uuid(i) for i in ids) if i is not None]
+        if not wanted:
+            return []
+        with self._cursor("read") as cursor:
+            rows = self._run(cursor, queries.fetch_statement(target, wanted, selected)).fetchall()
+        if not selected:  # columns=[]: which ids exist, nothing else
+            return [{} for _ in rows]
+        return json_records([c.name for c in selected], rows)
+
+    def companies_by_ids(
+        self, ids: Iterable[str | None], columns: Sequence[str] | None = None
+    ) -> dict[str, Record]:
+        """The companies of these ids, keyed by id, in one query (a page of contacts -> their
+        companies without one query per contact). `id` is always among the columns."""
+        unique = list(dict.fromkeys(i for i in ids if i))
+        wanted = None if columns is None else ["id", *(c for c in columns if c != "id")]
+        return {row["id"]: row for row in self.fetch("companies", unique, wanted)}
+
+    def companies_for_contacts(
+        self, contacts: Iterable[Record], columns: Sequence[str] | None = None
+    ) -> dict[str, Record]:
+        return self.companies_by_ids((c.get("company_id") for c in contacts), columns)
+
+    def ids_for_file(self, service: Service, source_file: str) -> set[str]:
+        """Ids whose newest load came from this file."""
+        with self._cursor("read") as cursor:
+            rows = self._run(cursor, queries.ids_for_file_statement(service, source_file))
+            return {r[0] for r in rows.fetchall()}
+
+    def rejects(
+        self, *, source_file: str | None = None, load_run: str | None = None
+    ) -> list[Record]:
+        """Stored rejects of a file and/or a run, in line order."""
+        statement = sa.select(ingest_rejects).order_by(
+            ingest_rejects.c.source_file, ingest_rejects.c.line, ingest_rejects.c.id
+        )
+        if source_file is not None:
+            statement = statement.where(ingest_rejects.c.source_file == source_file)
+        if load_run is not None:
+            statement = statement.where(ingest_rejects.c.load_run == load_run)
+        with self._cursor("read") as cursor:
+            rows = self._run(cursor, statement).fetchall()
+        return json_records([c.name for c in ingest_rejects.c], rows)
+
+    def count_rows(self, table: CountedTable) -> int:
+        target = ingest_rejects if table == "ingest_rejects" else queries.table(table)
+        with self._cursor("read") as cursor:
+            row = self._run(cursor, sa.select(sa.func.count()).select_from(target)).fetchone()
+        return int(row[0]) if row else 0
+
+    # -- search reads -----------------------------------------------------------------------
+
+    def search(self, query: Query) -> SearchPage:
+        """A page of ids in VQL order, the exact total, and the cursor of the next page."""
+        page = queries.page_statement(query)
+        with self._cursor("read") as cursor:
+            cursor.execute("BEGIN TRANSACTION")  # page and total from one snapshot
+            rows = self._run(cursor, page).fetchall()
+            if query.offset == 0 and query.cursor is None and len(rows) <= query.limit:
+                total = len(rows)  # everything fit on the first page: nothing left to count
+            else:
+                counted = self._run(cursor, queries.count_statement(query.service, query.where))
+                total = int(counted.fetchone()[0])  # type: ignore[index]
+            cursor.execute("COMMIT")
+        more = len(rows) > query.limit
+        rows = rows[: query.limit]
+        next_cursor = None
+        if more and rows and self.cursors is not None:
+            next_cursor = self.cursors.encode(query, sort_values_from_row(query, rows[-1]))
+        return SearchPage([r[0] for r in rows], total, next_cursor)
+
+    def count(self, service: Service, where: Where | None) -> int:
+        with self._cursor("read") as cursor:
+            row = self._run(cursor, queries.count_statement(service, where)).fetchone()
+        return int(row[0]) if row else 0
+
+    def values(
+        self,
+        service: Service,
+        field: str,
+        search_text: str,
+        limit: int,
+        where: Where | None = None,
+    ) -> list[ValueCount]:
+        """Distinct values containing search_text (case-insensitive), prefix matches first,
+        then the most frequent (stores/duckdb/queries.py)."""
+        statement = queries.values_statement(
+            service, field, search_text, limit, where, self.values_prefix_first
+        )
+        with self._cursor("read") as cursor:
+            rows = self._run(cursor, statement).fetchall()
+        return [ValueCount(str(value), int(n)) for value, n in rows]
+
+    # -- health -----------------------------------------------------------------------------
+
+    def ping(self) -> None:
+        """Opens the file read-only and checks the schema is there and current."""
+        version = self.schema_version()
+        if version != HEAD:
+            raise TerminalStoreError(
+                BACKEND, f"schema version {version}, expected {HEAD}; run `connectra migrate`"
+            )
+
+    def close(self) -> None:
+        """Nothing to release: the file is only open while an operation runs."""
+
+
+def _interrupt(cursor: duckdb.DuckDBPyConnection) -> None:
+    with contextlib.suppress(duckdb.Error):  # the statement may have ended meanwhile
+        cursor.interrupt()
+
+
+def _canonical_uuid(value: str) -> str | None:
+    try:
+        return str(uuid.UUID(value))
+    except (ValueError, TypeError, AttributeError):
+        return None

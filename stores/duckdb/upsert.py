@@ -1,0 +1,98 @@
+"""The SQL of a batch upsert: INSERT ... SELECT FROM the registered Arrow batch ... ON CONFLICT.
+
+Merge rule (notes/contracts.md), the same as PostgreSQL's: per column the new non-empty value
+wins, else the stored one stays (COALESCE(new, old)); empty strings and empty lists count as
+absent. created_at is never overwritten. updated_at moves only when a data column really
+changed; source_file and load_run follow the newest load that saw the row without counting
+as a change. A row that would not change at all is not written.
+
+DuckDB's ON CONFLICT cannot apply two rows of one statement to the same id, so rows sharing
+an id inside a batch are first merged with the same rule, last row wins per non-empty field
+(``arg_max(value, ordinal)``, which skips NULLs); created_at is the first one given. That is
+what the rows sent one by one would give, up to updated_at, which is the last one given.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.dialects.postgresql.dml import Insert
+
+from stores.duckdb.batches import ORDINAL
+from stores.duckdb.schema import PROVENANCE_COLUMNS, TIMESTAMP_COLUMNS, ColumnSpec, data_columns
+
+BATCH = "connectra_batch"  # the name the Arrow batch is registered under, per cursor
+
+
+def batch_relation(table: sa.Table, columns: Sequence[str]) -> sa.TableClause:
+    return sa.table(BATCH, *(sa.column(n, table.c[n].type) for n in columns),
+                    sa.column(ORDINAL, sa.BigInteger()))
+
+
+def merge_statement(
+    table: sa.Table, spec: ColumnSpec, columns: Sequence[str], repeated_ids: bool
+) -> Insert:
+    """The upsert of a batch holding `columns` (id among them)."""
+    batch = batch_relation(table, columns)
+    cleaned = {name: _absent_as_null(batch.c[name]) for name in columns}
+    if repeated_ids:
+        merged = sa.select(
+            *(_merge_repeats(name, expr, batch.c[ORDINAL]).label(name)
+              for name, expr in cleaned.items())
+        ).group_by(batch.c.id).subquery("merged")
+        values: dict[str, sa.ColumnElement[Any]] = {name: merged.c[name] for name in columns}
+        source: sa.FromClause = merged
+    else:
+        values, source = cleaned, batch
+    for name in TIMESTAMP_COLUMNS:  # a batch without them is stamped with the load time
+        given = values.get(name)
+        values[name] = sa.func.now() if given is None else sa.func.coalesce(given, sa.func.now())
+    query = sa.select(*(expr.label(name) for name, expr in values.items())).select_from(source)
+
+    statement = insert(table).from_select(list(values), query)
+    new = statement.excluded
+    data = [name for name in data_columns(spec) if name in values]
+    provenance = [name for name in PROVENANCE_COLUMNS if name in values]
+    kept = {name: sa.func.coalesce(new[name], table.c[name]) for name in data + provenance}
+    changed = _distinct([table.c[n] for n in data], [kept[n] for n in data])
+    moved = _distinct([table.c[n] for n in provenance], [kept[n] for n in provenance])
+    return statement.on_conflict_do_update(
+        index_elements=[table.c.id],
+        set_={**kept, "updated_at": sa.case((changed, new.updated_at), else_=table.c.updated_at)},
+        where=sa.or_(changed, moved),
+    )
+
+
+def rejects_statement(table: sa.Table, columns: Sequence[str]) -> Insert:
+    """Appends rejects in batch order; one already stored (a retried run) is skipped."""
+    batch = batch_relation(table, columns)
+    query = sa.select(*(batch.c[n] for n in columns)).order_by(batch.c[ORDINAL])
+    return insert(table).from_select(list(columns), query).on_conflict_do_nothing()
+
+
+def _absent_as_null(column: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
+    if isinstance(column.type, sa.ARRAY):
+        return sa.case((sa.func.len(column) == 0, sa.null()), else_=column)
+    if isinstance(column.type, sa.String) and column.name != "id":
+        return sa.func.nullif(column, "")
+    return column
+
+
+def _merge_repeats(
+    name: str, value: sa.ColumnElement[Any], ordinal: sa.ColumnElement[Any]
+) -> sa.ColumnElement[Any]:
+    if name == "id":
+        return value
+    pick = sa.func.arg_min if name == "created_at" else sa.func.arg_max
+    return pick(value, ordinal, type_=value.type)
+
+
+def _distinct(
+    old: list[sa.ColumnElement[Any]], new: list[sa.ColumnElement[Any]]
+) -> sa.ColumnElement[bool]:
+    if not old:
+        return sa.false()
+    return sa.tuple_(*old).is_distinct_from(sa.tuple_(*new))

@@ -1,0 +1,167 @@
+"""The API over real stores: PostgreSQL + OpenSearch (production) and DuckDB (embedded).
+
+Each backend is loaded once per session with tests/api/dataset.py, in a database and an
+index prefix of its own. `client` is parametrized over both profiles; tests that are about
+the HTTP layer alone (auth, limits, gzip) use `prod_client` or `make_client` with their own
+settings. The jobs client points at a closed port unless a test brings Dagster up.
+"""
+
+from __future__ import annotations
+
+import socket
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from falcon import testing
+
+from api.app import ApiDeps, create_app
+from api.dagster_jobs import DagsterJobsClient
+from stores.base import RecordStore, SearchStore
+from stores.landing import LocalLandingZone
+from stores.settings import SearchSettings, Secret, Settings
+from tests.api.dataset import DATASET
+from tests.conftest import Services, need
+from vql.cursor import CursorCodec
+
+API_KEY = "test-key-0123456789abcdef"
+OTHER_KEY = "other-key-fedcba9876543210"
+CODEC = CursorCodec(b"connectra-api-test-cursor-secret-0123")
+SIGNING_KEY = b"connectra-api-test-upload-signing-key"
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on (bound, then released)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Backend:
+    profile: str
+    records: RecordStore
+    search: SearchStore
+
+
+def load(records: Any, search: Any) -> None:
+    companies, contacts, documents = DATASET.tables()
+    records.upsert_companies(companies)
+    records.upsert_contacts(contacts)
+    search.bulk_upsert("companies", companies)
+    search.bulk_upsert("contacts", documents)
+    search.refresh()
+
+
+@pytest.fixture(scope="session")
+def api_database(services: Services) -> Iterator[str]:
+    """A PostgreSQL database of the API tests' own."""
+    name = f"connectra_api_{uuid.uuid4().hex[:8]}"
+    admin = need(
+        "PostgreSQL",
+        lambda: psycopg.connect(services.pg_admin_url, autocommit=True, connect_timeout=5),
+    )
+    with admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield services.pg_url(name)
+    finally:
+        with psycopg.connect(services.pg_admin_url, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def search_settings(services: Services, opensearch: Any) -> SearchSettings:
+    return SearchSettings(
+        host=services.env["ELASTICSEARCH_HOST"],
+        port=int(services.env["ELASTICSEARCH_PORT"]),
+        engine="opensearch",
+    )
+
+
+@pytest.fixture(scope="session")
+def production(api_database: str, search_settings: SearchSettings) -> Iterator[Backend]:
+    from stores.postgres import PostgresRecordStore, migrate
+    from stores.search import make_search_store
+
+    migrate(api_database)
+    records = PostgresRecordStore(api_database)
+    prefix = f"api{uuid.uuid4().hex[:8]}_"
+    search = make_search_store(search_settings, prefix, cursors=CODEC, replicas=0)
+    search.ensure_indices()
+    load(records, search)
+    yield Backend("production", records, search)
+    search.drop_indices()
+    search.close()
+    records.close()
+
+
+@pytest.fixture(scope="session")
+def embedded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Backend]:
+    from stores.duckdb import DuckDBStore
+
+    path = tmp_path_factory.mktemp("duckdb") / "connectra.duckdb"
+    store = DuckDBStore(path, cursors=CODEC)
+    store.ensure_indices()
+    load(store, store)
+    yield Backend("embedded", store, store)
+    store.close()
+
+
+@pytest.fixture(params=["production", "embedded"])
+def backend(request: pytest.FixtureRequest) -> Backend:
+    return request.getfixturevalue(request.param)  # type: ignore[no-any-return]
+
+
+def api_settings(home: Path, **overrides: Any) -> Settings:
+    base = Settings(home=home, api_keys=(Secret(API_KEY), Secret(OTHER_KEY)),
+                    max_requests_per_minute=100_000)
+    return replace(base, **overrides)
+
+
+ClientFactory = Callable[..., testing.TestClient]
+
+
+def deps_for(backend: Backend, home: Path, **overrides: Any) -> ApiDeps:
+    """ApiDeps on a backend; keyword overrides go to Settings, or to ApiDeps when they name
+    one of its fields."""
+    dep_fields = {"records", "search", "landing", "jobs", "cursors", "clock", "signing_key",
+                  "pool"}
+    settings = api_settings(home, **{k: v for k, v in overrides.items() if k not in dep_fields})
+    deps = ApiDeps(
+        settings=settings,
+        records=backend.records,
+        search=backend.search,
+        landing=LocalLandingZone(home / "landing"),
+        jobs=DagsterJobsClient("127.0.0.1", free_port(), timeout_seconds=2),
+        cursors=CODEC,
+        signing_key=SIGNING_KEY,
+    )
+    return replace(deps, **{k: v for k, v in overrides.items() if k in dep_fields})
+
+
+@pytest.fixture
+def make_client(tmp_path: Path, production: Backend) -> ClientFactory:
+    """A client on the production stores with settings / deps of the test's choosing."""
+
+    def build(backend: Backend | None = None, **overrides: Any) -> testing.TestClient:
+        deps = deps_for(backend or production, tmp_path, **overrides)
+        return testing.TestClient(create_app(deps), headers={"X-API-Key": API_KEY})
+
+    return build
+
+
+@pytest.fixture
+def client(backend: Backend, tmp_path: Path) -> testing.TestClient:
+    return testing.TestClient(
+        create_app(deps_for(backend, tmp_path)), headers={"X-API-Key": API_KEY}
+    )
+
+
+@pytest.fixture
+def prod_client(make_client: ClientFactory) -> testing.TestClient:
+    return make_client()

@@ -1,0 +1,204 @@
+"""The search store's pure parts: bulk encoding, per-item retry rules, error translation.
+
+Load shedding (429 items, a 503 answer) cannot be provoked on demand from a healthy node, so
+the bulk writer is driven here by a dialect whose `bulk` plays a script: a stand-in for the
+transport only, while tests/stores/test_search.py covers the same writer on the real node.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+import pyarrow as pa
+import pytest
+
+from stores.base import SearchStore
+from stores.errors import StoreTimeout, TerminalStoreError, TransientStoreError
+from stores.search.bulk import BulkOptions, BulkWriter, encode
+from stores.search.dialect import Dialect, Failure
+from stores.search.errors import from_status, translate
+from stores.search.store import make_search_store
+from stores.settings import SearchSettings, Secret
+from tests.stores.es_proxy import to_plain_media_type, to_vendor_media_type
+
+FAST = BulkOptions(backoff_seconds=0.0, max_attempts=3, threads=2)
+OK = {"update": {"status": 200}}
+
+
+class ScriptedFailure(Exception):
+    def __init__(self, failure: Failure) -> None:
+        super().__init__(failure.reason)
+        self.failure = failure
+
+
+class ScriptedDialect(Dialect):
+    """Answers bulk requests from a script; records what was sent."""
+
+    engine = "opensearch"
+
+    def __init__(self, script: list[Any]) -> None:
+        self.script = list(script)
+        self.sent: list[list[str]] = []
+        settings_ = SearchSettings("127.0.0.1", 9, username="u", password=Secret("pw-123"))
+        super().__init__(settings_, timeout=1.0, max_retries=0)
+
+    def _connect(self) -> Any:
+        return None
+
+    def bulk(self, payload: bytes, filter_path: str, timeout: float) -> dict[str, Any]:
+        lines = payload.decode().splitlines()
+        self.sent.append([json.loads(a)["update"]["_id"] for a in lines[::2]])
+        step = self.script.pop(0) if self.script else None
+        if isinstance(step, BaseException):
+            raise step
+        if step is None:
+            return {"errors": False, "items": [OK for _ in lines[::2]]}
+        return step  # type: ignore[no-any-return]
+
+    def failure(self, exc: BaseException) -> Failure | None:
+        return exc.failure if isinstance(exc, ScriptedFailure) else None
+
+
+def docs(n: int) -> pa.Table:
+    return pa.table({"id": [f"id{i}" for i in range(n)], "city": ["x"] * n})
+
+
+def item(status: int, error_type: str = "", reason: str = "") -> dict[str, Any]:
+    return {"update": {"status": status, "error": {"type": error_type, "reason": reason}}}
+
+
+def test_rejected_items_are_sent_again_alone() -> None:
+    d = ScriptedDialect(
+        [{"errors": True, "items": [OK, item(429, "es_rejected_execution_exception"), OK]}]
+    )
+    BulkWriter(d, FAST).write("contacts", docs(3))
+    assert d.sent == [["id0", "id1", "id2"], ["id1"]]
+
+
+def test_item_that_never_gets_in_is_transient() -> None:
+    busy = {"errors": True, "items": [item(503, "unavailable_shards_exception")]}
+    d = ScriptedDialect([busy, busy, busy])
+    with pytest.raises(TransientStoreError, match="1 documents still rejected after 3 attempts"):
+        BulkWriter(d, FAST).write("contacts", docs(1))
+
+
+def test_mapping_error_is_terminal_and_names_the_field() -> None:
+    reason = "failed to parse field [company_employees_count] of type [long] in document"
+    d = ScriptedDialect(
+        [{"errors": True, "items": [OK, item(400, "mapper_parsing_exception", reason)]}]
+    )
+    with pytest.raises(TerminalStoreError, match="on field company_employees_count") as caught:
+        BulkWriter(d, FAST).write("contacts", docs(2))
+    assert "document id1" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("failure", "raised"),
+    [
+        (Failure("connection", reason="connection refused"), None),
+        (Failure("timeout"), None),
+        (Failure("http", 429, "circuit_breaking_exception", "too big"), None),
+        (Failure("http", 400, "parse_exception", "bad"), TerminalStoreError),
+    ],
+)
+def test_whole_request_failures(failure: Failure, raised: type[Exception] | None) -> None:
+    d = ScriptedDialect([ScriptedFailure(failure)])
+    if raised is None:
+        BulkWriter(d, FAST).write("contacts", docs(2))
+        assert d.sent == [["id0", "id1"], ["id0", "id1"]]
+    else:
+        with pytest.raises(raised):
+            BulkWriter(d, FAST).write("contacts", docs(2))
+
+
+def test_chunks_by_bytes_send_every_document_once() -> None:
+    d = ScriptedDialect([])
+    options = BulkOptions(chunk_bytes=2_000, threads=3, backoff_seconds=0.0)
+    assert BulkWriter(d, options).write("contacts", docs(500)) == 500
+    assert len(d.sent) > 10
+    sent = [i for chunk in d.sent for i in chunk]
+    assert sorted(sent) == sorted(f"id{i}" for i in range(500))
+
+
+def test_encoding_omits_nulls_and_writes_utc_iso_dates() -> None:
+    table = pa.table(
+        {
+            "id": ["a", "b", "a"],
+            "first_name": ["Zoë", None, None],
+            "departments": [["sales"], None, []],
+            "created_at": pa.array(
+                [datetime(2024, 5, 1, 12, 30, tzinfo=UTC), None, None], pa.timestamp("us", "UTC")
+            ),
+            "company_employees_count": pa.array([None, 5, 7], pa.int64()),
+        }
+    )
+    lines = [b.decode() for _, b in encode("p_contacts", table, BulkOptions())]
+    assert len(lines) == 2  # the two rows of id "a" were merged
+    action, doc = (json.loads(x) for x in lines[0].splitlines())
+    assert action == {
+        "update": {
+            "_index": "p_contacts",
+            "_id": "a",
+            "require_alias": True,
+            "retry_on_conflict": 3,
+        }
+    }
+    assert doc == {
+        "doc": {
+            "id": "a",
+            "first_name": "Zoë",
+            "departments": [],
+            "created_at": "2024-05-01T12:30:00.000000Z",
+            "company_employees_count": 7,
+        },
+        "doc_as_upsert": True,
+    }
+    assert json.loads(lines[1].splitlines()[1])["doc"] == {"id": "b", "company_employees_count": 5}
+
+
+@pytest.mark.parametrize(
+    ("status", "error_type", "kind"),
+    [
+        (429, "es_rejected_execution_exception", TransientStoreError),
+        (502, "", TransientStoreError),
+        (503, "", TransientStoreError),
+        (504, "", StoreTimeout),
+        (400, "mapper_parsing_exception", TerminalStoreError),
+        (404, "index_not_found_exception", TerminalStoreError),
+        (401, "security_exception", TerminalStoreError),
+    ],
+)
+def test_statuses_translate(status: int, error_type: str, kind: type[Exception]) -> None:
+    d = ScriptedDialect([])
+    error = from_status(d, status, error_type, "reason with pw-123 inside", "search")
+    assert type(error) is kind
+    assert "pw-123" not in str(error)
+    if error_type == "index_not_found_exception":
+        assert "connectra migrate" in str(error)
+
+
+def test_timeouts_and_connection_errors_translate() -> None:
+    d = ScriptedDialect([])
+    timeout = translate(d, ScriptedFailure(Failure("timeout")), "count")
+    assert type(timeout) is StoreTimeout
+    refused = translate(d, ScriptedFailure(Failure("connection", reason="connection refused")), "x")
+    assert type(refused) is TransientStoreError and "127.0.0.1:9" in str(refused)
+    assert type(translate(d, RuntimeError("boom"), "x")) is TerminalStoreError
+
+
+def test_proxy_media_type_translation() -> None:
+    vendor = "application/vnd.elasticsearch+x-ndjson; compatible-with=9"
+    assert to_plain_media_type(vendor) == "application/x-ndjson"
+    assert to_plain_media_type("text/plain") == "text/plain"
+    assert to_vendor_media_type("application/json; charset=UTF-8") == (
+        "application/vnd.elasticsearch+json; compatible-with=9"
+    )
+
+
+def test_store_is_a_search_store_and_connects_lazily() -> None:
+    store: SearchStore = make_search_store(SearchSettings("127.0.0.1", 9))  # mypy checks this
+    store.close()  # nothing was contacted, nothing to close
+    with pytest.raises(ValueError, match="duckdb"):
+        make_search_store(SearchSettings("127.0.0.1", 9, engine="duckdb"))
