@@ -58,7 +58,16 @@ CONTACT_DOCUMENTS_SCHEMA = pa.schema(
     + [pa.field(doc, COMPANIES_SCHEMA.field(col).type) for doc, col in COMPANY_DOCUMENT_FIELDS]
 )
 
-REJECTS_SCHEMA = pa.schema([("file", TEXT), ("line", pa.int64()), ("reason", TEXT), ("raw", TEXT)])
+# The stores' ingest_rejects columns (its id and created_at are the store's own).
+REJECTS_SCHEMA = pa.schema(
+    [
+        ("source_file", TEXT),
+        ("load_run", TEXT),
+        ("line", pa.int64()),
+        ("reason", TEXT),
+        ("raw", TEXT),
+    ]
+)
 
 # Why a row was not loaded (the `reason` column of rejects).
 REJECT_REASONS: dict[str, str] = {

@@ -144,7 +144,9 @@ def check_file(landing: LandingZone, key: str) -> FileReport:
     return FileReport(key=key, version=landed.version, size=landed.size, header=header)
 
 
-def write_batch(stores: Stores, batch: NormalizedBatch, pool: ThreadPoolExecutor) -> list[Future[None]]:
+def write_batch(
+    stores: Stores, batch: NormalizedBatch, pool: ThreadPoolExecutor
+) -> list[Future[None]]:
     """Starts writing one normalized batch to both stores; returns the two writes."""
 
     def records() -> None:
@@ -176,7 +178,9 @@ def load_file(
     try:
         csv_file = open_csv(stream, batch_rows=batch_rows * READ_BATCH_FACTOR)
         with (
-            FileNormalizer(key, load_run, loaded_at, header=csv_file.header) as normalizer,
+            FileNormalizer(
+                key, load_run, loaded_at, companies_only=csv_file.header.companies_only
+            ) as normalizer,
             ThreadPoolExecutor(2, thread_name_prefix="connectra-write") as pool,
         ):
             for raw in csv_file:

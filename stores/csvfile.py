@@ -18,14 +18,19 @@ import codecs
 import csv
 import gzip
 import io
+import itertools
+import operator
+import queue
 import re
+import threading
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Protocol
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 __all__ = [
@@ -339,12 +344,11 @@ def open_csv(
 # --- rows -------------------------------------------------------------------------------
 
 
-def _physical_lines(text: io.TextIOWrapper) -> Iterator[str]:
-    """Lines with their endings (CRLF, LF or CR); an endless line means this is not CSV."""
-    for line in iter(partial(text.readline, MAX_LINE_CHARS), ""):
-        if len(line) >= MAX_LINE_CHARS and line[-1] not in "\r\n":
-            raise CsvFileError(f"a line is longer than {MAX_LINE_CHARS} characters: not CSV")
-        yield line
+def _refuse_endless(line: str, line_no: int) -> None:
+    """Lines are read at most MAX_LINE_CHARS at a time, so memory stays bounded; a line
+    that long and still unfinished means the file is not CSV."""
+    if line[-1] not in "\r\n":
+        raise CsvFileError(f"line {line_no} is longer than {MAX_LINE_CHARS} characters: not CSV")
 
 
 def _printable(raw: str) -> str:
@@ -362,11 +366,13 @@ class CsvFile:
             raise ValueError("batch_rows must be at least 1")
         self._text = text
         self._batch_rows = batch_rows
-        self._lines = _physical_lines(text)
+        # Physical lines with their endings (CRLF, LF or CR: newline="" keeps them as is).
+        self._lines = iter(partial(text.readline, MAX_LINE_CHARS), "")
         self._pending: list[str] = []
         self._tap: list[str] = []
         self._line_no = 0
         self._errors_before = _DecodeErrorCount.value
+        self._multiline = False  # does the batch being collected hold a quoted newline?
         self.header, self._mapping = self._read_header(encoding, compressed)
         self._ncols = len(self.header.columns)
 
@@ -381,6 +387,8 @@ class CsvFile:
                 if following is None:
                     return
                 line = following
+                if len(line) >= MAX_LINE_CHARS:
+                    _refuse_endless(line, self._line_no + len(self._tap) + 1)
             self._tap.append(line)
             yield line
 
@@ -388,6 +396,8 @@ class CsvFile:
         try:
             for line in self._lines:
                 self._line_no += 1
+                if len(line) >= MAX_LINE_CHARS:
+                    _refuse_endless(line, self._line_no)
                 if line.strip():
                     break
             else:
@@ -433,75 +443,132 @@ class CsvFile:
                 f"the gzip stream is corrupt after line {self._line_no}: {exc}"
             ) from exc
 
+    def prefetched(self, depth: int = 1) -> Iterator[CsvBatch]:
+        """The same batches, read ahead by a background thread, at most `depth` waiting.
+
+        Reading is mostly Python (it holds the GIL) while normalizing is mostly DuckDB and
+        Arrow (they release it), so reading the next batch while the caller works on this
+        one uses a second core. Memory stays bounded: depth + 2 batches at most. Errors
+        reach the caller in order; leaving the loop early stops the thread.
+        """
+        if depth < 1:
+            raise ValueError("depth must be at least 1")
+        handoff: queue.Queue[tuple[CsvBatch | None, BaseException | None]] = queue.Queue(depth)
+        stop = threading.Event()
+
+        def put(item: tuple[CsvBatch | None, BaseException | None]) -> bool:
+            while not stop.is_set():
+                try:
+                    handoff.put(item, timeout=0.1)
+                    return True
+                except queue.Full:
+                    continue
+            return False
+
+        def produce() -> None:
+            try:
+                for batch in self:
+                    if not put((batch, None)):
+                        return
+                put((None, None))
+            except BaseException as exc:  # handed to the consumer, re-raised there
+                put((None, exc))
+
+        worker = threading.Thread(target=produce, name="csv-prefetch", daemon=True)
+        worker.start()
+        try:
+            while True:
+                batch, error = handoff.get()
+                if error is not None:
+                    raise error
+                if batch is None:
+                    return
+                yield batch
+        finally:
+            stop.set()
+            worker.join()
+
     def _batches(self) -> Iterator[CsvBatch]:
-        delimiter = self.header.delimiter
-        ncols = self._ncols
-        reader = self._reader
+        # The loop runs once per line of files with millions of them: names are local.
+        delimiter, ncols, limit = self.header.delimiter, self._ncols, self._batch_rows
+        reader, tap, pending = self._reader, self._tap, self._pending
+        errors_before = self._errors_before
         raws: list[str] = []
         starts: list[int] = []
         rejects: list[RowReject] = []
-        limit = self._batch_rows
         for line in self._lines:
             start = self._line_no + 1
+            if len(line) >= MAX_LINE_CHARS:
+                _refuse_endless(line, start)
             if _QUOTE not in line:
                 self._line_no = start
                 raw = line.rstrip("\r\n")
                 if not raw or raw.isspace():
                     continue
                 cells = raw.count(delimiter) + 1
+            elif (cells := _quoted_cell_count(line.rstrip("\r\n"), delimiter)) > 0:
+                self._line_no = start
+                raw = line.rstrip("\r\n")
             else:
-                self._pending.append(line)
-                self._tap.clear()
+                pending.append(line)
+                tap.clear()
                 before = reader.line_num
                 try:
                     cells = len(next(reader))
                 except csv.Error:
                     cells = -1
                 self._line_no = start - 1 + reader.line_num - before
-                raw = "".join(self._tap).rstrip("\r\n")
-            if self._errors_before != _DecodeErrorCount.value and _SURROGATES.search(raw):
-                rejects.append(RowReject(start, "undecodable", _printable(raw)))
-            elif cells == -1:
-                rejects.append(RowReject(start, "malformed_row", raw))
-            elif cells != ncols:
-                rejects.append(RowReject(start, "wrong_cell_count", raw))
-            else:
+                raw = "".join(tap).rstrip("\r\n")
+                self._multiline = self._multiline or len(tap) > 1
+            if cells == ncols and (
+                errors_before == _DecodeErrorCount.value or not _SURROGATES.search(raw)
+            ):
                 raws.append(raw)
                 starts.append(start)
+            else:
+                rejects.append(_row_reject(start, raw, cells))
             if len(raws) + len(rejects) >= limit:
                 yield CsvBatch(self._table(raws, starts), rejects)
                 raws, starts, rejects = [], [], []
+                self._multiline = False
         if raws or rejects:
             yield CsvBatch(self._table(raws, starts), rejects)
 
     def _table(self, raws: list[str], starts: list[int]) -> pa.Table:
         count = len(raws)
-        mapped = self._mapping.mapped
-        parsed = self._parse_cells(raws) if count else {}
-        arrays: list[pa.Array] = []
-        by_name = {c: i for i, c in mapped.items()}
+        # Rows are encoded one by one (small, recycled allocations) and joined once: a large
+        # temporary str plus its encoding would cost two fresh buffers per batch.
+        encoded = [raw.encode("utf-8") for raw in raws]
+        encoded.append(b"")
+        data = pa.py_buffer(b"\n".join(encoded))
+        encoded.pop()
+        parsed = self._parse_cells(data, raws) if count else {}
+        arrays: list[pa.Array | pa.ChunkedArray] = []
+        by_name = {c: i for i, c in self._mapping.mapped.items()}
         for name in CANONICAL_COLUMNS:
             index = by_name.get(name)
             arrays.append(parsed[index] if index is not None else pa.nulls(count, pa.string()))
         arrays.append(pa.array(starts, pa.int64()))
-        arrays.append(pa.array(raws, pa.string()))
+        arrays.append(_raw_texts(map(len, encoded), count, data))
         return pa.Table.from_arrays(arrays, schema=ROW_SCHEMA)
 
-    def _parse_cells(self, raws: list[str]) -> dict[int, pa.Array]:
+    def _parse_cells(self, data: pa.Buffer, raws: list[str]) -> dict[int, pa.ChunkedArray]:
         """Cells of the wanted columns, keyed by header position."""
         wanted = sorted(self._mapping.mapped)
         names = [f"f{i}" for i in range(self._ncols)]
-        data = ("\n".join(raws) + "\n").encode("utf-8")
+        # Quoted newlines make Arrow split the text serially before parsing it in parallel,
+        # which costs more CPU than one thread parsing it all: use threads only without them.
+        multiline = self._multiline
         try:
             table = pacsv.read_csv(
                 pa.BufferReader(data),
-                read_options=pacsv.ReadOptions(column_names=names, use_threads=True),
+                read_options=pacsv.ReadOptions(column_names=names, use_threads=not multiline),
                 parse_options=pacsv.ParseOptions(
                     delimiter=self.header.delimiter,
                     quote_char=_QUOTE,
                     double_quote=True,
                     escape_char=False,
-                    newlines_in_values=True,
+                    newlines_in_values=multiline,
                     ignore_empty_lines=False,
                 ),
                 convert_options=pacsv.ConvertOptions(
@@ -514,11 +581,52 @@ class CsvFile:
         except pa.ArrowInvalid:
             table = None
         if table is not None and table.num_rows == len(raws):
-            return {i: table.column(names[i]).combine_chunks() for i in wanted}
+            return {i: table.column(names[i]) for i in wanted}
         # Each raw text is one complete record, so the csv module gives one row per text.
         rows = list(csv.reader(raws, delimiter=self.header.delimiter, quotechar=_QUOTE))
         columns = list(zip(*rows, strict=True))
-        return {i: pa.array(columns[i], pa.string()) for i in wanted}
+        return {i: pa.chunked_array([pa.array(columns[i], pa.string())]) for i in wanted}
+
+
+def _quoted_cell_count(body: str, delimiter: str) -> int:
+    """The cell count of a one-line row whose quotes all sit at field boundaries (or are
+    doubled inside a quoted field), as the csv module would count it; 0 for any other line
+    (an open quoted newline, a stray quote), which the csv module itself then reads.
+
+    Splitting on quotes leaves the text outside quoted fields at the even positions, so
+    the cells are one more than the delimiters found there.
+    """
+    parts = body.split(_QUOTE)
+    if not len(parts) & 1:
+        return 0  # an odd number of quotes: a field goes on to the next line, or stray
+    first, last = parts[0], parts[-1]
+    if (first and first[-1] != delimiter) or (last and last[0] != delimiter):
+        return 0
+    count = first.count(delimiter) + last.count(delimiter) + 1
+    for between in parts[2:-1:2]:
+        if between:  # empty: a doubled quote inside a field
+            if between[0] != delimiter or between[-1] != delimiter:
+                return 0
+            count += between.count(delimiter)
+    return count
+
+
+def _row_reject(line: int, raw: str, cells: int) -> RowReject:
+    if _SURROGATES.search(raw):
+        return RowReject(line, "undecodable", _printable(raw))
+    if cells == -1:
+        return RowReject(line, "malformed_row", raw)
+    return RowReject(line, "wrong_cell_count", raw)
+
+
+def _raw_texts(lengths: Iterable[int], count: int, data: pa.Buffer) -> pa.Array:
+    """The raw texts as slices of the batch's "\n"-joined UTF-8 bytes: one C-speed copy
+    instead of converting tens of thousands of Python strings one by one."""
+    ends = itertools.accumulate(map(operator.add, lengths, itertools.repeat(1)))
+    kind = pa.string() if data.size < 2**31 else pa.large_string()
+    offsets = pa.array([0, *ends], pa.int32() if kind == pa.string() else pa.int64())
+    with_newline = pa.Array.from_buffers(kind, count, [None, offsets.buffers()[1], data])
+    return pc.utf8_rtrim(with_newline, characters="\n")
 
 
 ROW_SCHEMA = pa.schema(

@@ -4,7 +4,6 @@
 WITH joined AS (
     SELECT
         s._line,
-        s._raw,
         s.first_name,
         s.last_name,
         s.full_name AS full_name_text,
@@ -67,7 +66,7 @@ identified AS (
     FROM keyed
 )
 SELECT
-    *,
+    * EXCLUDE (full_name_text, created_at_text, numbers_ok),
     CASE WHEN email IS NOT NULL AND NOT is_valid_email(email) THEN 'invalid_email'
          WHEN NOT numbers_ok THEN 'invalid_number'
          WHEN created_at_text IS NOT NULL AND created_at IS NULL THEN 'invalid_date'

@@ -4,7 +4,7 @@
 -- models normalize each distinct value once and parsed_rows joins them back.
 WITH squished AS (
     SELECT
-        _line, _raw,
+        _line,
         squish(first_name) AS first_name,
         squish(last_name) AS last_name,
         squish(full_name) AS full_name,
@@ -21,7 +21,7 @@ WITH squished AS (
     FROM {{ source('raw_rows') }}
 )
 SELECT
-    _line, _raw,
+    _line,
     blank_to_null(first_name) AS first_name,
     blank_to_null(last_name) AS last_name,
     blank_to_null(full_name) AS full_name,

@@ -118,7 +118,9 @@ class FileAccess:
                     if self._con is not None and not self._opening and self._can_join(mode):
                         self._users += 1
                         return self._con
-                    if self._con is None and not self._opening:
+                    if self._con is None and not self._opening and (
+                        mode == "write" or self._writers_queued == 0  # a queued writer goes first
+                    ):
                         self._opening = True
                         break
                     remaining = deadline - time.monotonic()

@@ -27,11 +27,10 @@ def conform(rows: pa.Table, table: str, spec: ColumnSpec, needs_id: bool = True)
         raise TerminalStoreError(BACKEND, f"{table} has no column(s) {', '.join(unknown)}")
     if needs_id and "id" not in rows.column_names:
         raise TerminalStoreError(BACKEND, f"rows for {table} need an id column")
-    schema = pa.schema([pa.field(n, arrow_type(types[n])) for n in rows.column_names])
-    try:
-        rows = rows.cast(schema)
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError) as exc:
-        raise TerminalStoreError(BACKEND, f"rows for {table}: {exc}") from exc
+    rows = pa.table(
+        [_cast(rows.column(n), arrow_type(types[n]), table, n) for n in rows.column_names],
+        names=rows.column_names,
+    )
     if needs_id:
         for name in ID_COLUMNS:
             if name in rows.column_names:
@@ -39,6 +38,19 @@ def conform(rows: pa.Table, table: str, spec: ColumnSpec, needs_id: bool = True)
                     rows.column_names.index(name), name, _uuid_text(rows, table, name)
                 )
     return rows.append_column(ORDINAL, pa.array(range(rows.num_rows), pa.int64()))
+
+
+def _cast(column: pa.ChunkedArray, to: pa.DataType, table: str, name: str) -> pa.ChunkedArray:
+    """The column as `to`; the error names the column, not the offending value (personal
+    data stays out of messages)."""
+    if column.type == to:
+        return column
+    try:
+        return column.cast(to)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError) as exc:
+        raise TerminalStoreError(
+            BACKEND, f"rows for {table}: column {name} ({column.type}) is not {to}"
+        ) from exc
 
 
 def _uuid_text(rows: pa.Table, table: str, name: str) -> pa.ChunkedArray:

@@ -79,14 +79,16 @@ HEAD = len(STEPS)
 
 def current_version(con: duckdb.DuckDBPyConnection) -> int:
     """The newest step applied (0: an empty database)."""
-    exists = con.execute(
+    # fetchall, not fetchone: duckdb 2 refuses other work (register) on a cursor whose
+    # result was not read to the end.
+    [(exists,)] = con.execute(
         "SELECT count(*) FROM duckdb_tables() WHERE table_name = ? AND schema_name = 'main'",
         [VERSION_TABLE],
-    ).fetchone()
-    if not exists or not exists[0]:
+    ).fetchall()
+    if not exists:
         return 0
-    row = con.execute("SELECT max(version) FROM connectra_schema_version").fetchone()
-    return int(row[0]) if row and row[0] is not None else 0
+    [(version,)] = con.execute("SELECT max(version) FROM connectra_schema_version").fetchall()
+    return int(version) if version is not None else 0
 
 
 def apply_migrations(

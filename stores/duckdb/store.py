@@ -30,7 +30,7 @@ from stores.duckdb.errors import BACKEND, translated
 from stores.duckdb.migrate import HEAD, STEPS, apply_migrations, current_version
 from stores.duckdb.records import json_records
 from stores.duckdb.schema import INGEST_REJECTS, SPECS, ingest_rejects
-from stores.duckdb.upsert import BATCH, merge_statement, rejects_statement
+from stores.duckdb.upsert import BATCH, merge_statements, rejects_statement
 from stores.errors import TerminalStoreError
 from stores.settings import Settings
 from vql.cursor import CursorCodec
@@ -146,12 +146,13 @@ class DuckDBStore:
         if batch.num_rows == 0:
             return
         columns = [n for n in batch.column_names if n != ORDINAL]
-        statement = merge_statement(target, spec, columns, has_repeated_ids(batch))
+        statements = merge_statements(target, spec, columns, has_repeated_ids(batch))
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self._transaction() as cursor:
             cursor.register(BATCH, batch)
             try:
-                self._run(cursor, statement)
+                for statement in statements:
+                    self._run(cursor, statement)
             finally:
                 cursor.unregister(BATCH)
 
@@ -237,8 +238,7 @@ class DuckDBStore:
     def count_rows(self, table: CountedTable) -> int:
         target = ingest_rejects if table == "ingest_rejects" else queries.table(table)
         with self._cursor("read") as cursor:
-            row = self._run(cursor, sa.select(sa.func.count()).select_from(target)).fetchone()
-        return int(row[0]) if row else 0
+            return _scalar(self._run(cursor, sa.select(sa.func.count()).select_from(target)))
 
     # -- search reads -----------------------------------------------------------------------
 
@@ -251,8 +251,9 @@ class DuckDBStore:
             if query.offset == 0 and query.cursor is None and len(rows) <= query.limit:
                 total = len(rows)  # everything fit on the first page: nothing left to count
             else:
-                counted = self._run(cursor, queries.count_statement(query.service, query.where))
-                total = int(counted.fetchone()[0])  # type: ignore[index]
+                total = _scalar(
+                    self._run(cursor, queries.count_statement(query.service, query.where))
+                )
             cursor.execute("COMMIT")
         more = len(rows) > query.limit
         rows = rows[: query.limit]
@@ -263,8 +264,7 @@ class DuckDBStore:
 
     def count(self, service: Service, where: Where | None) -> int:
         with self._cursor("read") as cursor:
-            row = self._run(cursor, queries.count_statement(service, where)).fetchone()
-        return int(row[0]) if row else 0
+            return _scalar(self._run(cursor, queries.count_statement(service, where)))
 
     def values(
         self,
@@ -295,6 +295,13 @@ class DuckDBStore:
 
     def close(self) -> None:
         """Nothing to release: the file is only open while an operation runs."""
+
+
+def _scalar(result: duckdb.DuckDBPyConnection) -> int:
+    """The one integer of a one-row result, read to the end (duckdb 2 refuses further work
+    on a cursor whose result was left unfinished)."""
+    [(value,)] = result.fetchall()
+    return int(value)
 
 
 def _interrupt(cursor: duckdb.DuckDBPyConnection) -> None:

@@ -10,6 +10,11 @@ DuckDB's ON CONFLICT cannot apply two rows of one statement to the same id, so r
 an id inside a batch are first merged with the same rule, last row wins per non-empty field
 (``arg_max(value, ordinal)``, which skips NULLs); created_at is the first one given. That is
 what the rows sent one by one would give, up to updated_at, which is the last one given.
+
+List columns are merged by a second statement, UPDATE ... FROM the batch, and only where a
+list really changes: measured on a million contacts, re-upserting 50k rows through ON
+CONFLICT with the list columns in its SET took ~6 s (DuckDB turns each such update into a
+delete and an insert), without them ~0.5 s.
 """
 
 from __future__ import annotations
@@ -32,26 +37,40 @@ def batch_relation(table: sa.Table, columns: Sequence[str]) -> sa.TableClause:
                     sa.column(ORDINAL, sa.BigInteger()))
 
 
-def merge_statement(
+def merge_statements(
     table: sa.Table, spec: ColumnSpec, columns: Sequence[str], repeated_ids: bool
-) -> Insert:
-    """The upsert of a batch holding `columns` (id among them)."""
+) -> list[sa.Executable]:
+    """The statements of one batch holding `columns` (id among them), in order."""
     batch = batch_relation(table, columns)
     cleaned = {name: _absent_as_null(batch.c[name]) for name in columns}
+    source: sa.FromClause = batch
+    values: dict[str, sa.ColumnElement[Any]] = dict(cleaned)
     if repeated_ids:
-        merged = sa.select(
+        source = sa.select(
             *(_merge_repeats(name, expr, batch.c[ORDINAL]).label(name)
               for name, expr in cleaned.items())
         ).group_by(batch.c.id).subquery("merged")
-        values: dict[str, sa.ColumnElement[Any]] = {name: merged.c[name] for name in columns}
-        source: sa.FromClause = merged
-    else:
-        values, source = cleaned, batch
+        values = {name: source.c[name] for name in columns}
+    lists = [n for n in data_columns(spec) if n in values and isinstance(table.c[n].type, sa.ARRAY)]
+    statements: list[sa.Executable] = [_upsert(table, spec, source, dict(values), lists)]
+    if lists:
+        statements.append(_update_lists(table, source, values, lists))
+    return statements
+
+
+def _upsert(
+    table: sa.Table,
+    spec: ColumnSpec,
+    source: sa.FromClause,
+    values: dict[str, sa.ColumnElement[Any]],
+    lists: list[str],
+) -> Insert:
+    """New ids inserted whole; known ids get their scalar columns merged, updated_at moved
+    when any data column (lists included) changes, provenance refreshed."""
     for name in TIMESTAMP_COLUMNS:  # a batch without them is stamped with the load time
         given = values.get(name)
         values[name] = sa.func.now() if given is None else sa.func.coalesce(given, sa.func.now())
     query = sa.select(*(expr.label(name) for name, expr in values.items())).select_from(source)
-
     statement = insert(table).from_select(list(values), query)
     new = statement.excluded
     data = [name for name in data_columns(spec) if name in values]
@@ -59,10 +78,30 @@ def merge_statement(
     kept = {name: sa.func.coalesce(new[name], table.c[name]) for name in data + provenance}
     changed = _distinct([table.c[n] for n in data], [kept[n] for n in data])
     moved = _distinct([table.c[n] for n in provenance], [kept[n] for n in provenance])
+    scalars = {name: expr for name, expr in kept.items() if name not in lists}
     return statement.on_conflict_do_update(
         index_elements=[table.c.id],
-        set_={**kept, "updated_at": sa.case((changed, new.updated_at), else_=table.c.updated_at)},
+        set_={**scalars, "updated_at": sa.case((changed, new.updated_at),
+                                               else_=table.c.updated_at)},
         where=sa.or_(changed, moved),
+    )
+
+
+def _update_lists(
+    table: sa.Table,
+    source: sa.FromClause,
+    values: dict[str, sa.ColumnElement[Any]],
+    lists: list[str],
+) -> sa.Update:
+    """List columns of known ids, only where one really changes: DuckDB rewrites a row
+    whose list column is updated as a delete and an insert, about a hundred times the cost
+    of an in-place update of a scalar, so the upsert above leaves lists out."""
+    kept = {name: sa.func.coalesce(values[name], table.c[name]) for name in lists}
+    changed = _distinct([table.c[n] for n in lists], list(kept.values()))
+    return (
+        sa.update(table)
+        .values(kept)
+        .where(table.c.id == source.c.id, changed)
     )
 
 

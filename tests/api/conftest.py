@@ -3,14 +3,24 @@
 Each backend is loaded once per session with tests/api/dataset.py, in a database and an
 index prefix of its own. `client` is parametrized over both profiles; tests that are about
 the HTTP layer alone (auth, limits, gzip) use `prod_client` or `make_client` with their own
-settings. The jobs client points at a closed port unless a test brings Dagster up.
+settings. The jobs client points at a closed port unless a test asks for `dagster`: a real
+`dagster-webserver` on workspace.yaml with a DAGSTER_HOME and a CONNECTRA_HOME of its own
+(embedded profile: its runs write into a DuckDB file there, so no shared service is touched).
+Its dagster.yaml picks the DefaultRunCoordinator, which launches runs at once without a daemon
+(and so without the landing sensor, which cannot interfere).
 """
 
 from __future__ import annotations
 
+import os
 import socket
+import subprocess
+import sys
+import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -22,16 +32,33 @@ from falcon import testing
 from api.app import ApiDeps, create_app
 from api.dagster_jobs import DagsterJobsClient
 from stores.base import RecordStore, SearchStore
+from stores.errors import StoreError
 from stores.landing import LocalLandingZone
 from stores.settings import SearchSettings, Secret, Settings
 from tests.api.dataset import DATASET
 from tests.conftest import Services, need
 from vql.cursor import CursorCodec
 
+ROOT = Path(__file__).resolve().parents[2]
 API_KEY = "test-key-0123456789abcdef"
 OTHER_KEY = "other-key-fedcba9876543210"
 CODEC = CursorCodec(b"connectra-api-test-cursor-secret-0123")
 SIGNING_KEY = b"connectra-api-test-upload-signing-key"
+
+
+@contextmanager
+def serving(app: Any) -> Iterator[str]:
+    """The app on a real waitress server on a loopback port; yields its base URL."""
+    from waitress.server import create_server
+
+    server: Any = create_server(app, host="127.0.0.1", port=0, threads=4)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.effective_port}"
+    finally:
+        server.close()
+        thread.join(10)
 
 
 def free_port() -> int:
@@ -165,3 +192,80 @@ def client(backend: Backend, tmp_path: Path) -> testing.TestClient:
 @pytest.fixture
 def prod_client(make_client: ClientFactory) -> testing.TestClient:
     return make_client()
+
+
+# -- a real Dagster ---------------------------------------------------------------------------
+
+
+@dataclass
+class Dagster:
+    port: int
+    home: Path
+    process: subprocess.Popen[bytes]
+
+
+CONNECTRA_VARIABLES = (
+    "API_KEY", "DATABASE_URL", "SEARCH_URL", "SEARCH_ENGINE", "CURSOR_SECRET", "CORS_ORIGINS",
+)
+
+
+def _dagster_env(home: Path) -> dict[str, str]:
+    env = {
+        k: v for k, v in os.environ.items()
+        if not k.startswith(("PG_DB_", "ELASTICSEARCH_", "S3_", "DAGSTER_"))
+        and k not in CONNECTRA_VARIABLES
+    }
+    env.update(CONNECTRA_HOME=str(home), DAGSTER_HOME=str(home / "dagster"),
+               PYTHONPATH=str(ROOT))
+    return env
+
+
+@pytest.fixture(scope="session")
+def dagster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dagster]:
+    home = tmp_path_factory.mktemp("connectra-home")
+    (home / "dagster").mkdir()
+    (home / "dagster" / "dagster.yaml").write_text(
+        "run_coordinator:\n  module: dagster._core.run_coordinator\n"
+        "  class: DefaultRunCoordinator\ntelemetry:\n  enabled: false\n"
+    )
+    port = free_port()
+    log = (home / "webserver.log").open("wb")
+    process = subprocess.Popen(
+        [str(Path(sys.executable).parent / "dagster-webserver"), "-w", "workspace.yaml",
+         "-h", "127.0.0.1", "-p", str(port)],
+        cwd=ROOT, env=_dagster_env(home), stdout=log, stderr=subprocess.STDOUT,
+    )
+    try:
+        client = DagsterJobsClient("127.0.0.1", port, timeout_seconds=5)
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                client.ping()
+                break
+            except StoreError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail("dagster-webserver did not start: "
+                                + (home / "webserver.log").read_text()[-2000:])
+                time.sleep(0.5)
+        problem = _location_problem(client)
+        if problem:
+            pytest.fail(f"the connectra code location does not load: {problem}")
+        yield Dagster(port, home, process)
+    finally:
+        process.terminate()
+        try:
+            process.wait(20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        log.close()
+
+
+def _location_problem(client: DagsterJobsClient) -> str | None:
+    query = """{ workspaceOrError { ... on Workspace { locationEntries { name
+        locationOrLoadError { __typename ... on PythonError { message } } } } } }"""
+    data = client._query(query, None, "read the workspace")  # noqa: SLF001
+    for entry in data["workspaceOrError"]["locationEntries"]:
+        error = entry["locationOrLoadError"] or {}
+        if error.get("__typename") == "PythonError":
+            return f"{entry['name']}: {error['message'][:1000]}"
+    return None

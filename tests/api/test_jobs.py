@@ -1,20 +1,10 @@
-"""POST /common/jobs and GET /common/jobs/{id}: the HTTP layer, and real runs on Dagster.
-
-The Dagster part starts `dagster-webserver` on workspace.yaml with a DAGSTER_HOME and a
-CONNECTRA_HOME of its own (embedded profile: the run writes into a DuckDB file there, so no
-shared service is touched). With no dagster.yaml the instance launches runs at once, without
-a daemon (and so without the landing sensor, which cannot interfere).
-"""
+"""POST /common/jobs and GET /common/jobs/{id}: the HTTP layer, and real runs on Dagster
+(the `dagster` fixture of tests/api/conftest.py)."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import time
 import uuid
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,11 +13,11 @@ from falcon import testing
 
 from api.dagster_jobs import DagsterJobsClient
 from api.jobs import job_state
-from stores.errors import StoreError
 from stores.landing import LocalLandingZone
-from tests.api.conftest import ClientFactory, free_port
+from tests.api.conftest import ClientFactory, Dagster
 
-ROOT = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning:gql")
+
 CSV = (
     "first_name,last_name,email,title,company_name,company_website,company_employees_count\n"
     "Ann,Smith,ann@example.com,Engineer,Acme,https://acme.example,51-200\n"
@@ -81,77 +71,7 @@ def _stream(data: bytes) -> Any:
 # -- real Dagster -------------------------------------------------------------------------------
 
 
-@dataclass
-class Dagster:
-    port: int
-    home: Path
-    process: subprocess.Popen[bytes]
-
-
-CONNECTRA_VARIABLES = (
-    "API_KEY", "DATABASE_URL", "SEARCH_URL", "SEARCH_ENGINE", "CURSOR_SECRET", "CORS_ORIGINS",
-)
-
-
-def _dagster_env(home: Path) -> dict[str, str]:
-    env = {
-        k: v for k, v in os.environ.items()
-        if not k.startswith(("PG_DB_", "ELASTICSEARCH_", "S3_", "DAGSTER_"))
-        and k not in CONNECTRA_VARIABLES
-    }
-    env.update(CONNECTRA_HOME=str(home), DAGSTER_HOME=str(home / "dagster"),
-               PYTHONPATH=str(ROOT))
-    return env
-
-
-@pytest.fixture(scope="module")
-def dagster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dagster]:
-    home = tmp_path_factory.mktemp("connectra-home")
-    (home / "dagster").mkdir()
-    port = free_port()
-    log = (home / "webserver.log").open("wb")
-    process = subprocess.Popen(
-        [str(Path(sys.executable).parent / "dagster-webserver"), "-w", "workspace.yaml",
-         "-h", "127.0.0.1", "-p", str(port)],
-        cwd=ROOT, env=_dagster_env(home), stdout=log, stderr=subprocess.STDOUT,
-    )
-    try:
-        client = DagsterJobsClient("127.0.0.1", port, timeout_seconds=5)
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                client.ping()
-                break
-            except StoreError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail("dagster-webserver did not start: "
-                                + (home / "webserver.log").read_text()[-2000:])
-                time.sleep(0.5)
-        problem = _location_problem(client)
-        if problem:
-            pytest.fail(f"the connectra code location does not load: {problem}")
-        yield Dagster(port, home, process)
-    finally:
-        process.terminate()
-        try:
-            process.wait(20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        log.close()
-
-
-def _location_problem(client: DagsterJobsClient) -> str | None:
-    query = """{ workspaceOrError { ... on Workspace { locationEntries { name
-        locationOrLoadError { __typename ... on PythonError { message } } } } } }"""
-    data = client._query(query, None, "read the workspace")  # noqa: SLF001
-    for entry in data["workspaceOrError"]["locationEntries"]:
-        error = entry["locationOrLoadError"] or {}
-        if error.get("__typename") == "PythonError":
-            return f"{entry['name']}: {error['message'][:1000]}"
-    return None
-
-
-def _wait(client: testing.TestClient, job_id: str, seconds: float = 120) -> dict[str, Any]:
+def _wait(client: testing.TestClient, job_id: str, seconds: float = 60) -> dict[str, Any]:
     deadline = time.monotonic() + seconds
     while True:
         result = client.simulate_get(f"/common/jobs/{job_id}")
@@ -180,7 +100,7 @@ def test_jobs_run_on_dagster(make_client: ClientFactory, dagster: Dagster) -> No
     assert bad.status_code == 202, bad.text
 
     done = _wait(client, good.json["job_id"])
-    assert done["status"] == "completed", done
+    assert done["status"] == "completed", str(done)
     assert (done["rows_read"], done["rows_loaded"], done["rows_rejected"]) == (3, 2, 1)
     assert done["error"] is None
     assert done["created_at"] <= done["started_at"] <= done["finished_at"]

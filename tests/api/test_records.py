@@ -82,7 +82,7 @@ def test_companies_filter_with_range_and_paging(client: testing.TestClient) -> N
     result = client.simulate_post("/companies/filter", json=body)
     assert result.status_code == 200, result.text
     matching = sorted(
-        (c for c in DATASET.companies if c["employees_count"] and 100 <= c["employees_count"] <= 1000),
+        (c for c in DATASET.companies if 100 <= (c["employees_count"] or 0) <= 1000),
         key=lambda c: (-c["employees_count"], c["id"]),
     )
     assert result.json["total"] == len(matching)
@@ -128,7 +128,8 @@ def test_a_cursor_of_another_query_is_refused(client: testing.TestClient) -> Non
 @pytest.mark.parametrize(
     ("body", "pointer"),
     [
-        ({"where": {"keyword_match": {"must": {"colour": "red"}}}}, "/where/keyword_match/must/colour"),
+        ({"where": {"keyword_match": {"must": {"colour": "red"}}}},
+         "/where/keyword_match/must/colour"),
         ({"order_by": [{"order_by": "title"}]}, "/order_by/0/order_by"),
         ({"limit": 101}, "/limit"),
         ({"page": 500, "limit": 100}, "/page"),
@@ -174,3 +175,40 @@ def test_bad_json_is_400_invalid_json_or_vql(prod_client: testing.TestClient, ra
     )
     assert result.status_code == 400
     assert result.json["error"]["code"] in {"invalid_json", "invalid_vql"}
+
+
+class RecordsWithContactCompanies:
+    """The real record store, plus the optional one-query lookup the API prefers
+    (`companies_of_contacts`), built here from two calls of the real store; it records the
+    thread it ran on, to show it runs beside the contact rows."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.threads: list[str] = []
+
+    def fetch(self, *args: Any, **kwargs: Any) -> Any:
+        return self.inner.fetch(*args, **kwargs)
+
+    def companies_of_contacts(self, ids: list[str], columns: list[str]) -> dict[str, Any]:
+        import threading
+
+        self.threads.append(threading.current_thread().name)
+        contacts = self.inner.fetch("contacts", ids, ["company_id"])
+        company_ids = list({c["company_id"] for c in contacts if c["company_id"]})
+        return {c["id"]: c for c in self.inner.fetch("companies", company_ids, columns)}
+
+    def ping(self) -> None:
+        self.inner.ping()
+
+
+def test_companies_come_from_one_concurrent_lookup_when_offered(
+    make_client: Any, production: Any
+) -> None:
+    records = RecordsWithContactCompanies(production.records)
+    client = make_client(records=records)
+    result = client.simulate_post("/contacts/filter", json=DESIGN_EXAMPLE)
+    assert result.status_code == 200
+    assert [r["id"] for r in result.json["data"]] == design_example_ids()
+    assert all(r["company"] and set(r["company"]) == {"name", "website", "industries"}
+               for r in result.json["data"])
+    assert records.threads and records.threads[0].startswith("connectra-api")

@@ -1,0 +1,655 @@
+"""DuckDBStore, the embedded record and search store: the behaviour every store must have.
+
+Data goes in as Arrow tables typed like the normalizer's output (notes/contracts.md); reads go
+through VQL exactly as the API sends it. Cross-process behaviour is in
+test_duckdb_concurrency.py.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import random
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from stores.base import ValueCount
+from stores.duckdb import SCHEMA_VERSION, DuckDBStore
+from stores.duckdb.migrate import STEPS
+from stores.duckdb.schema import COMPANIES, CONTACTS, CONTACTS_SEARCH, SPECS, arrow_type
+from stores.errors import TerminalStoreError, TransientStoreError
+from vql import CursorCodec, CursorError, VQLUnsupportedError, parse_query, parse_where
+from vql.nodes import SortValues
+
+UTC = dt.UTC
+T0 = dt.datetime(2024, 3, 1, 12, 0, tzinfo=UTC)
+CODEC = CursorCodec(b"duckdb-store-tests-secret")
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+def rows_for(table: str, records: list[dict[str, Any]]) -> pa.Table:
+    """An Arrow table typed as the ingestion delivers it, with the records' columns only."""
+    types = dict(SPECS[table])
+    names = list(dict.fromkeys(k for r in records for k in r))
+    schema = pa.schema([pa.field(n, arrow_type(types[n])) for n in names])
+    return pa.Table.from_pylist(records, schema=schema)
+
+
+def contacts(records: list[dict[str, Any]]) -> pa.Table:
+    return rows_for("contacts", records)
+
+
+def companies(records: list[dict[str, Any]]) -> pa.Table:
+    return rows_for("companies", records)
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[DuckDBStore]:
+    s = DuckDBStore(tmp_path / "connectra.duckdb", cursors=CODEC)
+    s.migrate()
+    yield s
+    s.close()
+
+
+# -- schema ----------------------------------------------------------------------------------
+
+
+def test_migrate_builds_the_schema_once(tmp_path: Path) -> None:
+    path = tmp_path / "home" / "connectra.duckdb"
+    s = DuckDBStore(path)
+    assert s.migrate() == [1]
+    assert s.migrate() == []
+    assert s.schema_version() == SCHEMA_VERSION == len(STEPS)
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        for name, spec in (
+            ("companies", COMPANIES),
+            ("contacts", CONTACTS),
+            ("contacts_search", CONTACTS_SEARCH),
+            ("ingest_rejects", SPECS["ingest_rejects"]),
+        ):
+            described = con.execute(f"DESCRIBE {name}").fetchall()
+            got = [(r[0], r[1].replace("TIMESTAMP WITH TIME ZONE", "TIMESTAMPTZ"))
+                   for r in described]
+            assert got == list(spec), name
+    finally:
+        con.close()
+
+
+def test_the_tables_take_the_normalizers_output_as_it_is() -> None:
+    from dbt_like_sql.schemas import COMPANIES_SCHEMA, CONTACTS_SCHEMA
+
+    for spec, schema in ((COMPANIES, COMPANIES_SCHEMA), (CONTACTS, CONTACTS_SCHEMA)):
+        assert [(n, arrow_type(t)) for n, t in spec] == [(f.name, f.type) for f in schema]
+
+
+def test_a_later_step_upgrades_in_place_and_a_newer_database_is_refused(
+    store: DuckDBStore,
+) -> None:
+    cid = new_id()
+    store.upsert_contacts(contacts([{"id": cid, "title": "kept"}]))
+    later = (*STEPS, ("ALTER TABLE contacts ADD COLUMN nickname VARCHAR",))
+
+    assert store.migrate(later) == [len(STEPS) + 1]
+    assert store.migrate(later) == []
+    assert store.fetch("contacts", [cid], ["title"]) == [{"title": "kept"}]
+    with pytest.raises(TerminalStoreError, match="newer than this code"):
+        store.migrate()  # this code knows fewer steps than the file has
+    with pytest.raises(TerminalStoreError, match="run `connectra migrate`"):
+        store.ping()
+
+
+def test_writes_migrate_a_fresh_file_and_reads_of_a_missing_one_are_transient(
+    tmp_path: Path,
+) -> None:
+    missing = DuckDBStore(tmp_path / "nothing-here.duckdb")
+    with pytest.raises(TransientStoreError, match="does not exist"):
+        missing.ping()
+    fresh = DuckDBStore(tmp_path / "sub" / "fresh.duckdb")
+    fresh.upsert_companies(companies([{"id": new_id(), "name": "Acme"}]))
+    fresh.ping()
+    assert fresh.count_rows("companies") == 1
+
+
+# -- upsert and fetch ------------------------------------------------------------------------
+
+
+def full_company(company_id: str, source_file: str) -> dict[str, Any]:
+    return {
+        "id": company_id,
+        "name": 'Acme, "Rockets" Inc.',
+        "domain": "acme.example",
+        "website": "https://www.acme.example/",
+        "industries": ["aerospace", "defense, civil"],
+        "employees_count": 51,
+        "employees_count_min": 51,
+        "employees_count_max": 200,
+        "annual_revenue": 3_500_000_000_000,
+        "founded_year": 1949,
+        "city": "Düsseldorf",
+        "state": None,
+        "country": "germany",
+        "linkedin_url": "https://linkedin.com/company/acme",
+        "keywords": ["rockets", "{braces}", "back\\slash", "NULL"],
+        "technologies": [],
+        "created_at": T0,
+        "updated_at": T0 + dt.timedelta(microseconds=250),
+        "source_file": source_file,
+        "load_run": "run-1",
+    }
+
+
+def test_upsert_then_fetch_every_column_json_ready(store: DuckDBStore) -> None:
+    company_id = new_id()
+    store.upsert_companies(companies([full_company(company_id, "full.csv")]))
+
+    [row] = store.fetch("companies", [company_id])
+
+    expected = full_company(company_id, "full.csv")
+    expected.update(
+        created_at="2024-03-01T12:00:00Z",
+        updated_at="2024-03-01T12:00:00.000250Z",
+        technologies=None,  # an empty list is "no value", like an empty string
+    )
+    assert row == expected
+    assert list(row) == [name for name, _ in COMPANIES]
+
+
+def test_fetch_keeps_the_given_order_selects_columns_and_skips_unknown_ids(
+    store: DuckDBStore,
+) -> None:
+    ids = [new_id() for _ in range(5)]
+    store.upsert_contacts(
+        contacts([{"id": i, "title": f"t{n}", "email": f"{n}@x.io"} for n, i in enumerate(ids)])
+    )
+    asked = [ids[3], new_id(), ids[0], "not-a-uuid", ids[4].upper(), ids[3]]
+
+    rows = store.fetch("contacts", asked, ["title", "id"])
+
+    assert rows == [
+        {"title": "t3", "id": ids[3]},
+        {"title": "t0", "id": ids[0]},
+        {"title": "t4", "id": ids[4]},
+        {"title": "t3", "id": ids[3]},
+    ]
+    assert store.fetch("contacts", []) == []
+    assert store.fetch("contacts", ids[:2], []) == [{}, {}]
+    with pytest.raises(TerminalStoreError, match="password_hash"):
+        store.fetch("contacts", ids, ["id", "password_hash"])
+
+
+def test_ids_are_stored_lowercase(store: DuckDBStore) -> None:
+    cid, company = new_id(), new_id()
+    store.upsert_contacts(contacts([{"id": cid.upper(), "company_id": company.upper()}]))
+    assert store.fetch("contacts", [cid], ["id", "company_id"]) == [
+        {"id": cid, "company_id": company}
+    ]
+
+
+def test_reupserting_the_same_table_changes_nothing(store: DuckDBStore) -> None:
+    ids = [new_id() for _ in range(3)]
+    batch = contacts(
+        [
+            {"id": i, "first_name": "Ana", "departments": ["sales"], "source_file": "same.csv"}
+            for i in ids
+        ]
+    )
+    store.upsert_contacts(batch)
+    before = store.fetch("contacts", ids)
+
+    store.upsert_contacts(batch)
+
+    assert store.fetch("contacts", ids) == before  # updated_at included: nothing changed
+
+
+def test_merge_rule_new_non_null_wins_and_updated_at_moves_only_on_change(
+    store: DuckDBStore,
+) -> None:
+    cid = new_id()
+    store.upsert_contacts(
+        contacts(
+            [
+                {
+                    "id": cid, "first_name": "Ana", "title": "Engineer", "city": "Paris",
+                    "departments": ["engineering"], "created_at": T0, "updated_at": T0,
+                    "source_file": "a.csv", "load_run": "run-1",
+                }
+            ]
+        )
+    )
+    later = T0 + dt.timedelta(days=1)
+    store.upsert_contacts(
+        contacts(
+            [
+                {
+                    "id": cid, "first_name": None, "title": "CTO", "city": "",
+                    "departments": [], "created_at": later, "updated_at": later,
+                    "source_file": "b.csv", "load_run": "run-2",
+                }
+            ]
+        )
+    )
+    [row] = store.fetch("contacts", [cid])
+    assert (row["first_name"], row["title"], row["city"], row["departments"]) == (
+        "Ana", "CTO", "Paris", ["engineering"]
+    )
+    assert row["created_at"] == "2024-03-01T12:00:00Z"  # never overwritten
+    assert row["updated_at"] == "2024-03-02T12:00:00Z"
+    assert (row["source_file"], row["load_run"]) == ("b.csv", "run-2")
+
+    # Same values from another run: provenance follows the newest load, updated_at stays.
+    even_later = later + dt.timedelta(days=1)
+    store.upsert_contacts(
+        contacts([{"id": cid, "title": "CTO", "updated_at": even_later, "load_run": "run-3"}])
+    )
+    [row] = store.fetch("contacts", [cid], ["updated_at", "load_run", "source_file"])
+    assert row == {
+        "updated_at": "2024-03-02T12:00:00Z", "load_run": "run-3", "source_file": "b.csv"
+    }
+
+
+def test_repeated_ids_in_one_batch_merge_last_non_empty_wins(store: DuckDBStore) -> None:
+    a, b = new_id(), new_id()
+    store.upsert_contacts(
+        contacts(
+            [
+                {"id": a, "title": "first", "city": "Paris", "phone": None, "created_at": T0},
+                {"id": b, "title": "only"},
+                {"id": a, "title": "second", "city": None, "phone": "+33 1",
+                 "created_at": T0 + dt.timedelta(days=9)},
+                {"id": a, "title": None, "city": "", "phone": "+33 2"},
+            ]
+        )
+    )
+    rows = store.fetch("contacts", [a, b], ["title", "city", "phone", "created_at"])
+    assert [{k: v for k, v in r.items() if k != "created_at"} for r in rows] == [
+        {"title": "second", "city": "Paris", "phone": "+33 2"},
+        {"title": "only", "city": None, "phone": None},
+    ]
+    assert rows[0]["created_at"] == "2024-03-01T12:00:00Z"  # the first one given
+
+
+def test_rows_without_timestamps_get_the_load_time(store: DuckDBStore) -> None:
+    cid = new_id()
+    before = dt.datetime.now(UTC) - dt.timedelta(seconds=5)
+    store.upsert_contacts(contacts([{"id": cid, "title": "x"}]))
+    [row] = store.fetch("contacts", [cid], ["created_at", "updated_at"])
+    created = dt.datetime.fromisoformat(row["created_at"])
+    assert created >= before and row["updated_at"] == row["created_at"]
+
+
+def test_bad_batches_are_terminal_and_leave_nothing(store: DuckDBStore) -> None:
+    good = new_id()
+    with pytest.raises(TerminalStoreError, match="no column"):
+        store.upsert_contacts(pa.table({"id": [good], "shoe_size": ["44"]}))
+    with pytest.raises(TerminalStoreError, match="null id"):
+        store.upsert_contacts(contacts([{"id": good}, {"id": None}]))
+    with pytest.raises(TerminalStoreError, match="not uuids"):
+        store.upsert_contacts(contacts([{"id": good, "title": "x"}, {"id": "nope"}]))
+    with pytest.raises(TerminalStoreError, match="not uuids"):
+        store.upsert_contacts(contacts([{"id": good, "company_id": "acme"}]))
+    with pytest.raises(TerminalStoreError, match="employees_count"):
+        store.upsert_companies(pa.table({"id": [good], "employees_count": ["many"]}))
+    assert store.fetch("contacts", [good]) == []
+    assert store.fetch("companies", [good]) == []
+
+
+def test_ids_for_file(store: DuckDBStore) -> None:
+    file = f"landing/{uuid.uuid4().hex}.csv"
+    ids = {new_id() for _ in range(3)}
+    store.upsert_companies(companies([{"id": i, "source_file": file} for i in ids]))
+    assert store.ids_for_file("companies", file) == ids
+    assert store.ids_for_file("contacts", file) == set()
+
+
+def test_rejects_round_trip_and_a_retried_run_stores_them_once(store: DuckDBStore) -> None:
+    file = f"landing/{uuid.uuid4().hex}.csv"
+    batch = rows_for(
+        "ingest_rejects",
+        [
+            {"source_file": file, "load_run": "r1", "line": 7, "reason": "bad_email",
+             "raw": 'Ana,"not an email",x\r\n'},
+            {"source_file": file, "load_run": "r1", "line": 3, "reason": "no_identity",
+             "raw": None},
+        ],
+    )
+    store.insert_rejects(batch)
+    store.insert_rejects(batch)
+
+    rows = store.rejects(source_file=file)
+    assert [(r["line"], r["reason"], r["raw"], r["load_run"]) for r in rows] == [
+        (3, "no_identity", None, "r1"),
+        (7, "bad_email", 'Ana,"not an email",x\r\n', "r1"),
+    ]
+    assert all(r["created_at"].endswith("Z") for r in rows)
+    assert store.count_rows("ingest_rejects") == 2
+    with pytest.raises(TerminalStoreError, match="reason"):
+        store.insert_rejects(pa.table({"source_file": [file], "load_run": ["r"], "line": [1]}))
+
+
+def test_a_page_of_contacts_gets_its_companies_in_one_read(store: DuckDBStore) -> None:
+    company_ids = [new_id() for _ in range(3)]
+    store.upsert_companies(
+        companies([{"id": c, "name": f"Co {n}"} for n, c in enumerate(company_ids)])
+    )
+    contact_ids = [new_id() for _ in range(6)]
+    store.upsert_contacts(
+        contacts(
+            [
+                {"id": c, "company_id": company_ids[n % 3] if n < 5 else None}
+                for n, c in enumerate(contact_ids)
+            ]
+        )
+    )
+    page = store.fetch("contacts", contact_ids, ["id", "company_id"])
+    opens = store.access.opens
+
+    by_id = store.companies_for_contacts(page, ["name"])
+
+    assert store.access.opens == opens + 1
+    assert by_id == {c: {"id": c, "name": f"Co {n}"} for n, c in enumerate(company_ids)}
+
+
+# Any Unicode but NUL and lone surrogates (not UTF-8), as PostgreSQL's store accepts.
+storable_text = st.text(st.characters(exclude_categories=["Cs"], exclude_characters="\x00"))
+
+
+@settings(
+    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(title=storable_text, departments=st.lists(storable_text | st.none(), max_size=4))
+def test_any_text_and_list_round_trips(
+    store: DuckDBStore, title: str, departments: list[str | None]
+) -> None:
+    cid = new_id()
+    store.upsert_contacts(contacts([{"id": cid, "title": title, "departments": departments}]))
+    [row] = store.fetch("contacts", [cid], ["title", "departments"])
+    assert row == {"title": title or None, "departments": departments or None}
+
+
+def test_the_search_role_shares_the_records(store: DuckDBStore) -> None:
+    cid = new_id()
+    store.upsert_contacts(contacts([{"id": cid, "title": "x"}]))
+    store.bulk_upsert("contacts", contacts([{"id": new_id(), "title": "never written"}]))
+    store.refresh()
+    store.ensure_indices()
+    assert store.count("contacts", None) == 1
+    assert store.search(parse_query("contacts", {})).ids == [cid]
+    with pytest.raises(TerminalStoreError, match="unknown service"):
+        store.bulk_upsert("people", contacts([]))  # type: ignore[arg-type]
+    assert not store.access.is_open  # nothing stays open between operations
+
+
+# -- search: a small hand-made data set ------------------------------------------------------
+
+CA, CB, CC = (str(uuid.UUID(int=n, version=4)) for n in (1, 2, 3))
+COMPANY_ROWS: list[dict[str, Any]] = [
+    {"id": CA, "name": "Acme Rockets", "domain": "acme.example",
+     "industries": ["Aerospace", "software"], "employees_count": 500, "country": "germany"},
+    {"id": CB, "name": "Beta Soft", "domain": "beta.example", "industries": ["software"],
+     "employees_count": 50, "country": "france"},
+    {"id": CC, "name": "Cloud Nine", "country": "united states"},
+]
+
+
+def _contact(n: int, first: str | None, last: str, title: str | None, seniority: str | None,
+             departments: list[str] | None, company: str | None, days: int) -> dict[str, Any]:
+    return {
+        "id": str(uuid.UUID(int=100 + n, version=4)), "first_name": first, "last_name": last,
+        "full_name": " ".join(p for p in (first, last) if p), "title": title,
+        "seniority": seniority, "departments": departments,
+        "email": f"{(first or 'x').lower()}.{last.lower()}@example.com", "city": "Paris",
+        "country": "france", "company_id": company,
+        "created_at": T0 + dt.timedelta(days=days), "source_file": "hand.csv",
+    }
+
+
+CONTACT_ROWS = [
+    _contact(1, "Ana", "Smith", "Senior Software Engineer", "senior", ["engineering"], CA, 0),
+    _contact(2, "Bob", "Jones", "Software Sales Manager", "manager", ["sales"], CB, 1),
+    _contact(3, "Chen", "Li", "Engineer, Software", "senior", ["engineering", "it"], CC, 1),
+    _contact(4, "Dana", "Ng", "Sofware Enginer", "entry", None, None, 2),
+    _contact(5, "Eve", "Stone", None, None, ["Marketing"], CA, 2),
+    _contact(6, "Frank", "Müller", "VP Engineering", "vp", ["engineering"], CA, 3),
+    _contact(7, "ana", "García", "Software Engineer", "senior", ["sales", "engineering"], CB, 4),
+]
+C = {n + 1: row["id"] for n, row in enumerate(CONTACT_ROWS)}
+
+
+@pytest.fixture(scope="module")
+def hand(tmp_path_factory: pytest.TempPathFactory) -> DuckDBStore:
+    s = DuckDBStore(tmp_path_factory.mktemp("hand") / "connectra.duckdb", cursors=CODEC)
+    s.migrate()
+    s.upsert_contacts(contacts(CONTACT_ROWS))  # before their companies: the view joins late
+    s.upsert_companies(companies(COMPANY_ROWS))
+    return s
+
+
+def ids_of(store: DuckDBStore, body: dict[str, Any]) -> list[str]:
+    page = store.search(parse_query("contacts", {"limit": 100, **body}))
+    assert page.total == len(page.ids)
+    return page.ids
+
+
+def numbers(ids: list[str]) -> list[int]:
+    by_id = {v: k for k, v in C.items()}
+    return [by_id[i] for i in ids]
+
+
+def text(field: str, value: str, search_type: str, **extra: Any) -> dict[str, Any]:
+    return {"filter_key": field, "text_value": value, "search_type": search_type, **extra}
+
+
+@pytest.mark.parametrize(
+    ("where", "expected"),
+    [
+        ({"keyword_match": {"must": {"seniority": ["SENIOR", "vp"]}}}, {1, 3, 6, 7}),
+        ({"keyword_match": {"must": {"departments": "marketing"}}}, {5}),
+        ({"keyword_match": {"must": {"first_name": "ANA"}}}, {1, 7}),
+        ({"keyword_match": {"must": {"company_industries": "aerospace"}}}, {1, 5, 6}),
+        ({"keyword_match": {"must": {"company_name": "beta soft"}}}, {2, 7}),
+        ({"range_query": {"must": {"company_employees_count": {"gte": 100}}}}, {1, 5, 6}),
+        ({"range_query": {"must": {"company_employees_count": {"lt": 100}}}}, {2, 7}),
+        ({"range_query": {"must": {"created_at": {"gt": "2024-03-02T12:00:00Z",
+                                                  "lte": "2024-03-04"}}}}, {4, 5}),
+        ({"keyword_match": {"must_not": {"seniority": "senior"}}}, {2, 4, 5, 6}),
+        ({"range_query": {"must_not": {"company_employees_count": {"gte": 100}}}},
+         {2, 3, 4, 7}),
+        ({"text_matches": {"should": [text("title", "vp", "shuffle"),
+                                      text("title", "sales", "shuffle")]}}, {2, 6}),
+        ({"text_matches": {"must": [text("title", "software engineer", "exact")]}}, {1, 7}),
+        ({"text_matches": {"must": [text("title", "engineer software", "exact", slop=2)]}},
+         {1, 3, 7}),
+        ({"text_matches": {"must": [text("title", "engineer software", "shuffle")]}},
+         {1, 3, 7}),
+        ({"text_matches": {"must": [text("title", "vp sales", "shuffle", operator="or")]}},
+         {2, 6}),
+        ({"text_matches": {"must": [text("title", "software engineer", "shuffle",
+                                         fuzzy=True)]}}, {1, 3, 4, 7}),
+        ({"text_matches": {"must": [text("full_name", "ARC", "substring")]}}, {7}),
+        ({"text_matches": {"must": [text("company_name", "rocket", "substring")]}},
+         {1, 5, 6}),
+        ({"text_matches": {"must": [text("title", "engineer", "shuffle")]},
+          "keyword_match": {"must_not": {"company_country": "germany"}}}, {3, 7}),
+    ],
+)
+def test_where_selects_the_expected_contacts(
+    hand: DuckDBStore, where: dict[str, Any], expected: set[int]
+) -> None:
+    got = numbers(ids_of(hand, {"where": where}))
+    assert set(got) == expected
+    assert len(got) == len(expected)
+    assert hand.count("contacts", parse_where("contacts", where)) == len(expected)
+
+
+def test_order_by_puts_nulls_last_both_ways_and_breaks_ties_by_id(hand: DuckDBStore) -> None:
+    def order(field: str, direction: str) -> list[int]:
+        return numbers(
+            ids_of(hand, {"order_by": [{"order_by": field, "order_direction": direction}]})
+        )
+
+    # employees: 500 (1, 5, 6), 50 (2, 7), null (3: no figure, 4: no company)
+    assert order("company_employees_count", "desc") == [1, 5, 6, 2, 7, 3, 4]
+    assert order("company_employees_count", "asc") == [2, 7, 1, 5, 6, 3, 4]
+    assert order("seniority", "asc") == [4, 2, 1, 3, 7, 6, 5]
+    assert order("seniority", "desc") == [6, 1, 3, 7, 2, 4, 5]
+    # first names compare lowercased: "ana" ties "Ana", and the id decides
+    assert order("first_name", "asc") == [1, 7, 2, 3, 4, 5, 6]
+    # no order_by: created_at desc, then id
+    assert numbers(ids_of(hand, {})) == [7, 6, 4, 5, 2, 3, 1]
+
+
+def test_values_prefix_first_then_most_frequent_under_a_where(hand: DuckDBStore) -> None:
+    assert hand.values("contacts", "departments", "", 10) == [
+        ValueCount("engineering", 4), ValueCount("sales", 2),
+        ValueCount("it", 1), ValueCount("marketing", 1),
+    ]
+    # "ana" starts with "a" and comes first; the others only contain it
+    assert hand.values("contacts", "first_name", "a", 10) == [
+        ValueCount("ana", 2), ValueCount("dana", 1), ValueCount("frank", 1),
+    ]
+    senior = parse_where("contacts", {"keyword_match": {"must": {"seniority": "senior"}}})
+    assert hand.values("contacts", "company_industries", "WARE", 5, senior) == [
+        ValueCount("software", 2),
+    ]
+    assert hand.values("contacts", "departments", "E", 10, senior) == [
+        ValueCount("engineering", 3), ValueCount("sales", 1),
+    ]
+    assert hand.values("contacts", "departments", "i", 2) == [
+        ValueCount("it", 1), ValueCount("engineering", 4),
+    ]
+    plain = DuckDBStore(hand.path, values_prefix_first=False)
+    assert plain.values("contacts", "departments", "i", 2) == [
+        ValueCount("engineering", 4), ValueCount("it", 1),
+    ]
+    with pytest.raises(VQLUnsupportedError, match="no value list"):
+        hand.values("contacts", "company_id", "", 5)
+
+
+def test_companies_search_and_fetch(hand: DuckDBStore) -> None:
+    page = hand.search(
+        parse_query(
+            "companies",
+            {"where": {"keyword_match": {"must": {"industries": "SOFTWARE"}}},
+             "order_by": [{"order_by": "employees_count", "order_direction": "desc"}]},
+        )
+    )
+    assert (page.ids, page.total, page.next_cursor) == ([CA, CB], 2, None)
+    assert hand.fetch("companies", page.ids, ["name"]) == [
+        {"name": "Acme Rockets"}, {"name": "Beta Soft"},
+    ]
+
+
+def test_a_cursor_of_the_search_engine_is_refused(hand: DuckDBStore) -> None:
+    query = parse_query("contacts", {"limit": 2})
+    foreign = SortValues("search", (), ())
+    with pytest.raises(CursorError):
+        hand.search(dataclasses.replace(query, cursor=foreign))
+
+
+# -- paging over a generated data set --------------------------------------------------------
+
+N_BULK = 240
+LOAD_TIME = dt.datetime(9999, 1, 1, tzinfo=UTC)  # stands for "now", after every given stamp
+ORDERABLE = ("first_name", "seniority", "country", "company_name",
+             "company_employees_count", "created_at", "updated_at")
+
+
+def _bulk_rows() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    rng = random.Random(7)
+    comps = [
+        {"id": new_id(), "name": rng.choice(["Acme", "acme", "Beta", None, "Zeta"]),
+         "employees_count": rng.choice([None, 10, 10, 500, 7])}
+        for _ in range(12)
+    ]
+    stamps = [T0 + dt.timedelta(hours=rng.randint(0, 30)) for _ in range(8)]
+    people = [
+        {"id": new_id(), "first_name": rng.choice(["Ana", "ana", "Bob", "Zoë", None]),
+         "seniority": rng.choice(["senior", "vp", None]),
+         "country": rng.choice(["france", "germany", None]),
+         "company_id": rng.choice([*(c["id"] for c in comps), None]),
+         "created_at": rng.choice(stamps), "updated_at": rng.choice([*stamps, None])}
+        for _ in range(N_BULK)
+    ]
+    return comps, people
+
+
+@pytest.fixture(scope="module")
+def bulk(tmp_path_factory: pytest.TempPathFactory) -> tuple[DuckDBStore, list[dict[str, Any]]]:
+    comps, people = _bulk_rows()
+    s = DuckDBStore(tmp_path_factory.mktemp("bulk") / "connectra.duckdb", cursors=CODEC)
+    s.upsert_companies(companies(comps))
+    s.upsert_contacts(contacts(people))
+    by_company = {c["id"]: c for c in comps}
+    view = []
+    for p in people:
+        company = by_company.get(p["company_id"] or "", {})
+        updated = p["updated_at"] or LOAD_TIME  # the store stamps a missing one, later
+        view.append({**p, "updated_at": updated, "company_name": company.get("name"),
+                     "company_employees_count": company.get("employees_count")})
+    return s, view
+
+
+def reference_order(rows: list[dict[str, Any]], field: str, descending: bool) -> list[str]:
+    """Sort key: lowercased text (code point = byte order) or the value; NULLs last both
+    ways; id ascending last."""
+    def key(value: Any) -> Any:
+        return value.lower() if isinstance(value, str) else value
+
+    present = [r for r in rows if r[field] is not None]
+    missing = [r for r in rows if r[field] is None]
+    present.sort(key=lambda r: r["id"])
+    present.sort(key=lambda r: key(r[field]), reverse=descending)  # stable: ids stay asc
+    return [r["id"] for r in present] + sorted(r["id"] for r in missing)
+
+
+@settings(max_examples=12, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    field=st.sampled_from(ORDERABLE),
+    descending=st.booleans(),
+    limit=st.integers(min_value=15, max_value=100),
+    seniority=st.sampled_from([None, "senior", "vp"]),
+)
+def test_page_and_cursor_paging_visit_every_id_once_in_order(
+    bulk: tuple[DuckDBStore, list[dict[str, Any]]],
+    field: str,
+    descending: bool,
+    limit: int,
+    seniority: str | None,
+) -> None:
+    store, rows = bulk
+    where = {"keyword_match": {"must": {"seniority": seniority}}} if seniority else {}
+    rows = [r for r in rows if seniority is None or r["seniority"] == seniority]
+    expected = reference_order(rows, field, descending)
+    body: dict[str, Any] = {
+        "where": where, "limit": limit,
+        "order_by": [{"order_by": field, "order_direction": "desc" if descending else "asc"}],
+    }
+
+    by_page: list[str] = []
+    for page_no in range(1, len(expected) // limit + 2):
+        page = store.search(parse_query("contacts", {**body, "page": page_no}))
+        assert page.total == len(expected)
+        by_page += page.ids
+    by_cursor: list[str] = []
+    cursor = None
+    while True:
+        page = store.search(parse_query("contacts", {**body, "cursor": cursor}, CODEC))
+        assert page.total == len(expected)
+        by_cursor += page.ids
+        cursor = page.next_cursor
+        if cursor is None:
+            break
+    assert by_page == by_cursor == expected
