@@ -10,13 +10,11 @@ import hashlib
 import hmac
 import json
 import logging
-import os
 import secrets
-import sys
 import time
 from collections.abc import Callable
 from concurrent.futures import Executor, ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 import falcon
@@ -39,12 +37,11 @@ from api.records import CountResource, FilterResource
 from api.uploads import UploadResource, UploadUrlResource
 from stores.base import RecordStore, SearchStore, Service
 from stores.landing import LandingZone
-from stores.settings import Secret, Settings, load_settings
+from stores.settings import Settings, ensure_api_key, load_settings
 from vql.cursor import CursorCodec
 
 log = logging.getLogger("connectra.api")
 EXPOSED_HEADERS = ("X-RateLimit-Limit", "X-RateLimit-Remaining", "Retry-After", "X-Request-Id")
-API_KEY_FILE = "api_key"
 
 
 @dataclass(frozen=True)
@@ -135,24 +132,6 @@ def derived_signing_key(settings: Settings) -> bytes:
     if not material:
         return secrets.token_bytes(32)
     return hmac.new(b"connectra-upload-url-v1", material.encode(), hashlib.sha256).digest()
-
-
-def ensure_api_key(settings: Settings) -> Settings:
-    """The embedded profile without API_KEY: a generated key kept in CONNECTRA_HOME/api_key
-    (created once, mode 0600, printed when created), so the API is never open."""
-    if settings.api_keys or settings.profile != "embedded":
-        return settings
-    path = settings.home / API_KEY_FILE
-    if path.is_file():
-        key = path.read_text().strip()
-    else:
-        key = secrets.token_urlsafe(24)
-        settings.home.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as out:
-            out.write(key + "\n")
-        print(f"Generated an API key (kept in {path}): {key}", file=sys.stderr)
-    return replace(settings, api_keys=(Secret(key),))
 
 
 def open_deps(settings: Settings) -> ApiDeps:

@@ -126,7 +126,9 @@ class FileNormalizer:
             "loaded_at": loaded_at.astimezone(dt.UTC),
             "companies_only": companies_only,
         }
-        config = {"threads": threads} if threads else {}
+        config: dict[str, str | bool | int | float | list[str]] = {}
+        if threads:
+            config["threads"] = threads
         self._con = duckdb.connect(":memory:", config=config)
         try:
             self._con.execute("SET TimeZone = 'UTC'")
@@ -181,7 +183,7 @@ class FileNormalizer:
         """A model's rows as Arrow, in no particular order (sorting 50k ids costs more than
         the rest of the fetch)."""
         columns = "*" if schema is None else ", ".join(f'"{n}"' for n in schema.names)
-        arrow = self._con.sql(f'SELECT {columns} FROM "{relation}"').to_arrow_table()
+        arrow = self._con.sql(f'FROM "{relation}" SELECT {columns}').to_arrow_table()
         return arrow if schema is None else arrow.cast(schema)
 
     def _rejects_table(self, row_rejects: pa.Table, reader: Sequence[RejectLike]) -> pa.Table:

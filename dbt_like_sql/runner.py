@@ -7,10 +7,10 @@ seed, `{{ source('name') }}` an input the caller registers for each run, `{{ thi
 model itself, and `{{ config(materialized='...', unique_key='...') }}` says how to keep it:
 
 - `view` / `table`: replaced on every run;
-- `incremental` (needs `unique_key`): kept across runs on the same connection; each run's
-  rows are merged in by key, a new non-null value winning over the kept one per column
-  (the same COALESCE(new, old) rule the stores apply), and the run reports how many keys
-  were inserted and how many updated.
+- `incremental` (needs `unique_key`, unique in each run's rows): kept across runs on the
+  same connection; each run's rows are merged in by key, a new non-null value winning over
+  the kept one per column (the same COALESCE(new, old) rule the stores apply), and the run
+  reports how many keys were inserted and how many updated.
 
 Models that depend on no source (lookups derived from seeds) are built once per session;
 the others are rebuilt on every run, in dependency order.
@@ -31,6 +31,10 @@ _TAG = re.compile(r"\{\{\s*(\w+)\s*\((.*?)\)\s*\}\}|\{\{\s*this\s*\}\}", re.S)
 _ARG = re.compile(r"\s*(?:(\w+)\s*=\s*)?'([^']*)'\s*(?:,|$)")
 _NAME = re.compile(r"[a-z_][a-z0-9_]*")
 _MATERIALIZATIONS = ("view", "table", "incremental")
+
+
+# Every identifier put into SQL here comes from the project's own files (model, seed and
+# column names) and is quoted with quote_ident; values travel as bound parameters.
 
 
 class SqlProjectError(Exception):
@@ -200,11 +204,13 @@ class SqlSession:
         self.project = project
         self.con = con
         self._per_run = project.depends_on_source()
+        self._columns: dict[str, list[str]] = {}  # incremental models' columns, once known
         for sql in project.macros:
-            con.execute(sql)
+            _execute(con, sql)
         for name, path in project.seeds.items():
-            con.execute(
-                f"CREATE OR REPLACE TEMP TABLE {quote_ident(name)} AS "
+            _execute(
+                con,
+                f"CREATE OR REPLACE TEMP TABLE {quote_ident(name)} AS "  # noqa: S608 - quoted name
                 "SELECT * FROM read_csv(?, header = true, all_varchar = true)",
                 [str(path)],
             )
@@ -219,7 +225,7 @@ class SqlSession:
         for name, value in (variables or {}).items():
             if not _NAME.fullmatch(name):
                 raise SqlProjectError(f"variable name {name!r} is not an identifier")
-            self.con.execute(f"SET VARIABLE {name} = ?", [value])
+            _execute(self.con, f"SET VARIABLE {name} = ?", [value])
         relations = {}
         for name, data in sources.items():
             relation = f"source__{name}"
@@ -242,45 +248,59 @@ class SqlSession:
         sql = model.render(sources)
         target = quote_ident(model.name)
         if model.materialized == "view":
-            self.con.execute(f"CREATE OR REPLACE TEMP VIEW {target} AS {sql}")
+            _execute(self.con, f"CREATE OR REPLACE TEMP VIEW {target} AS {sql}")
         elif model.materialized == "table":
-            self.con.execute(f"CREATE OR REPLACE TEMP TABLE {target} AS {sql}")
+            _execute(self.con, f"CREATE OR REPLACE TEMP TABLE {target} AS {sql}")
         else:
             result.incremental[model.name] = self._merge(model, sql)
 
     def _merge(self, model: Model, sql: str) -> IncrementalStats:
-        """Upserts the run's rows by key; the key's index keeps this cheap as the table grows."""
+        """Merges the run's rows into the kept table by key, with hash joins only: an index
+        on the key would make each run's inserts slower as the table grows."""
         assert model.unique_key is not None
         con, target = self.con, quote_ident(model.name)
         incoming = quote_ident(f"{model.name}__incoming")
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {incoming} AS {sql}")
-        columns = [(row[0], row[1]) for row in con.execute(f"DESCRIBE {incoming}").fetchall()]
-        names = [name for name, _ in columns]
-        if model.unique_key not in names:
-            raise SqlProjectError(f"model {model.name} has no column {model.unique_key}")
+        matched = quote_ident(f"{model.name}__matched")
+        _execute(con, f"CREATE OR REPLACE TEMP TABLE {incoming} AS {sql}")
+        if model.name not in self._columns:
+            names = [row[0] for row in con.execute(f"DESCRIBE {incoming}").fetchall()]
+            if model.unique_key not in names:
+                raise SqlProjectError(f"model {model.name} has no column {model.unique_key}")
+            _execute(con, f"CREATE TEMP TABLE IF NOT EXISTS {target} AS FROM {incoming} LIMIT 0")
+            self._columns[model.name] = names
         key = quote_ident(model.unique_key)
-        definitions = ", ".join(f"{quote_ident(name)} {kind}" for name, kind in columns)
-        con.execute(
-            f"CREATE TEMP TABLE IF NOT EXISTS {target} ({definitions}, PRIMARY KEY ({key}))"
-        )
-        others = [quote_ident(name) for name in names if name != model.unique_key]
+        others = [quote_ident(n) for n in self._columns[model.name] if n != model.unique_key]
+        updated = 0
         if others:
-            action = "DO UPDATE SET " + ", ".join(
-                f"{c} = coalesce(EXCLUDED.{c}, {c})" for c in others
+            merged = ", ".join(f"coalesce(i.{c}, t.{c}) AS {c}" for c in others)
+            _execute(
+                con,
+                f"CREATE OR REPLACE TEMP TABLE {matched} AS SELECT i.{key}, {merged} "  # noqa: S608
+                f"FROM {incoming} i JOIN {target} t ON t.{key} = i.{key}",
             )
-        else:
-            action = "DO NOTHING"
-        listed = ", ".join(quote_ident(name) for name in names)
-        arriving, before = _count(con, incoming), _count(con, target)
-        con.execute(
-            f"INSERT INTO {target} ({listed}) SELECT {listed} FROM {incoming} "
-            f"ON CONFLICT ({key}) {action}"
+            updated = _count(con, matched)
+            if updated:
+                stale = f"{key} IN (FROM {matched} SELECT {key})"
+                _execute(con, f"DELETE FROM {target} WHERE {stale}")  # noqa: S608 - quoted names
+                _execute(con, f"INSERT INTO {target} BY NAME FROM {matched}")
+        inserted = _execute(
+            con,
+            f"INSERT INTO {target} BY NAME SELECT i.* FROM {incoming} i "  # noqa: S608
+            f"ANTI JOIN {target} t ON t.{key} = i.{key}",
         )
-        inserted = _count(con, target) - before
-        con.execute(f"DROP TABLE {incoming}")
-        return IncrementalStats(inserted=inserted, updated=arriving - inserted)
+        if not others:
+            updated = _count(con, incoming) - inserted
+        _execute(con, f"DROP TABLE {incoming}")
+        return IncrementalStats(inserted=inserted, updated=updated)
+
+
+def _execute(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None = None) -> int:
+    """Runs a statement to completion (DuckDB 2 refuses new work while a result is open);
+    returns the affected row count when the statement reports one."""
+    rows = con.execute(sql, params or []).fetchall()
+    return int(rows[0][0]) if rows and rows[0] and isinstance(rows[0][0], int) else 0
 
 
 def _count(con: duckdb.DuckDBPyConnection, relation: str) -> int:
-    row = con.execute(f"SELECT count(*) FROM {relation}").fetchone()
+    row = con.execute(f"FROM {relation} SELECT count(*)").fetchone()
     return int(row[0]) if row else 0

@@ -10,9 +10,9 @@ executes here, printing its progress; without, it is queued on the running Dagst
 from __future__ import annotations
 
 import os
-import threading
 import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +20,7 @@ import dagster as dg
 
 from orchestration.instance import write_instance_yaml
 from orchestration.jobs import INGEST_JOB_NAME
-from orchestration.partitions import FILE_KEY_TAG, FILE_VERSION_TAG, landed_files
+from orchestration.partitions import FILE_KEY_TAG, FILE_VERSION_TAG, LANDED_FILES
 from stores.errors import TerminalStoreError
 from stores.landing import LandedFile, LandingZone, LocalLandingZone, landing_key, landing_zone
 from stores.settings import Settings
@@ -55,7 +55,9 @@ def run_tags(file: LandedFile) -> dict[str, str]:
     return {FILE_KEY_TAG: file.key, FILE_VERSION_TAG: file.version}
 
 
-def _execute(instance: dg.DagsterInstance, file: LandedFile, token: str) -> dg.ExecuteInProcessResult:
+def _execute(
+    instance: dg.DagsterInstance, file: LandedFile, token: str
+) -> dg.ExecuteInProcessResult:
     from orchestration.definitions import defs
 
     job = defs().resolve_job_def(INGEST_JOB_NAME)
@@ -74,10 +76,10 @@ def _progress_lines(instance: dg.DagsterInstance, token: str, seen: set[str]) ->
         return []
     lines = []
     for entry in instance.all_logs(runs[0].dagster_run.run_id):
-        if entry.user_message and " rows read (" in entry.user_message:
-            if entry.user_message not in seen:
-                seen.add(entry.user_message)
-                lines.append(entry.user_message)
+        message = entry.user_message
+        if message and " rows read (" in message and message not in seen:
+            seen.add(message)
+            lines.append(message)
     return lines[-1:]
 
 
@@ -90,26 +92,21 @@ def ingest_and_wait(
     files = [land(settings, landing, t) for t in targets]
     failures = 0
     with dg.DagsterInstance.get() as instance:
-        instance.add_dynamic_partitions(landed_files.name, [f.key for f in files])
+        instance.add_dynamic_partitions(LANDED_FILES, [f.key for f in files])
         for file in files:
             token = uuid.uuid4().hex
-            outcome: dict[str, Any] = {}
-            worker = threading.Thread(
-                target=lambda f=file, t=token: outcome.update(result=_execute(instance, f, t))
-            )
-            worker.start()
-            seen: set[str] = set()
-            while worker.is_alive():
-                worker.join(1.0)
-                for line in _progress_lines(instance, token, seen):
-                    log(line)
-            result = outcome["result"]
-            failures += _report(instance, result, file, log)
+            with ThreadPoolExecutor(1) as runner:
+                run = runner.submit(_execute, instance, file, token)
+                seen: set[str] = set()
+                while not run.done():
+                    wait([run], timeout=1.0)
+                    for line in _progress_lines(instance, token, seen):
+                        log(line)
+            failures += _report(run.result(), file, log)
     return 1 if failures else 0
 
 
 def _report(
-    instance: dg.DagsterInstance,
     result: dg.ExecuteInProcessResult,
     file: LandedFile,
     log: Callable[[str], None],
@@ -118,7 +115,8 @@ def _report(
         failure = next(
             (e for e in result.all_events if e.event_type_value == "STEP_FAILURE"), None
         )
-        reason = failure.step_failure_data.error.message.strip() if failure else "see Dagster"
+        error = failure.step_failure_data.error if failure else None
+        reason = error.message.strip() if error else "see the run in Dagster"
         log(f"{file.key}: FAILED (run {result.run_id}): {reason}")
         return 1
     counts: dict[str, Any] = {}
@@ -134,7 +132,9 @@ def _report(
     return 0
 
 
-def ingest_queued(settings: Settings, targets: list[str], log: Callable[[str], None] = print) -> int:
+def ingest_queued(
+    settings: Settings, targets: list[str], log: Callable[[str], None] = print
+) -> int:
     """Queues runs on the running Dagster (connectra up) through its GraphQL API."""
     from dagster_graphql import DagsterGraphQLClient
 
@@ -143,7 +143,7 @@ def ingest_queued(settings: Settings, targets: list[str], log: Callable[[str], N
     client = DagsterGraphQLClient("127.0.0.1", port_number=settings.dagster_port)
     os.environ.setdefault("DAGSTER_HOME", str(settings.dagster_home))
     with dg.DagsterInstance.get() as instance:
-        instance.add_dynamic_partitions(landed_files.name, [f.key for f in files])
+        instance.add_dynamic_partitions(LANDED_FILES, [f.key for f in files])
     for file in files:
         run_id = client.submit_job_execution(
             INGEST_JOB_NAME,

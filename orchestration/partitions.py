@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import dagster as dg
 
-landed_files = dg.DynamicPartitionsDefinition(name="landed_files")
+LANDED_FILES = "landed_files"
+landed_files = dg.DynamicPartitionsDefinition(name=LANDED_FILES)
 
 # Tags every ingest run carries, whoever launched it (sensor, CLI, API), so a run can be
 # found by the file and version it loads.

@@ -16,7 +16,7 @@ from typing import Any, Self
 
 import dagster as dg
 
-from orchestration.partitions import FILE_KEY_TAG, FILE_VERSION_TAG, landed_files
+from orchestration.partitions import FILE_KEY_TAG, FILE_VERSION_TAG, LANDED_FILES
 from orchestration.resources import ConnectraResource
 from stores.errors import TransientStoreError
 from stores.landing import LandedFile
@@ -128,10 +128,10 @@ def build_landing_sensor(
         todo = [f for f in plan.requested if not already_launched(context.instance, f)]
         # Added here rather than through SensorResult.dynamic_partitions_requests, so that
         # the partitions exist before the run requests naming them are checked.
-        known = set(context.instance.get_dynamic_partitions(landed_files.name))
+        known = set(context.instance.get_dynamic_partitions(LANDED_FILES))
         new_keys = sorted({f.key for f in todo} - known)
         if new_keys:
-            context.instance.add_dynamic_partitions(landed_files.name, new_keys)
+            context.instance.add_dynamic_partitions(LANDED_FILES, new_keys)
         return dg.SensorResult(
             run_requests=[run_request(f) for f in todo], cursor=plan.cursor.dumps()
         )

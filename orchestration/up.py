@@ -8,8 +8,8 @@ Ctrl-C, SIGTERM or the death of any one of them stops them all.
 
 from __future__ import annotations
 
+import contextlib
 import os
-import secrets
 import signal
 import subprocess
 import sys
@@ -22,19 +22,7 @@ from pathlib import Path
 import yaml
 
 from orchestration.instance import dagster_env, write_instance_yaml
-from stores.settings import EMBEDDED_API_KEY_FILE, Settings, load_settings
-
-
-def ensure_api_key(settings: Settings) -> str:
-    """API_KEY when set; else a key generated once and kept in CONNECTRA_HOME."""
-    if settings.api_keys:
-        return settings.api_keys[0].get()
-    path = settings.home / EMBEDDED_API_KEY_FILE
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(secrets.token_urlsafe(24) + "\n")
-        path.chmod(0o600)
-    return path.read_text().strip()
+from stores.settings import Settings, ensure_api_key, load_settings
 
 
 def write_workspace(settings: Settings) -> Path:
@@ -126,16 +114,14 @@ class Supervisor:
                 proc.wait()
         # Run workers and code servers are grandchildren in the same process groups.
         for proc in self.children.values():
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
 
 
 def up(sample_rows: int, log: Callable[[str], None] = print) -> int:
-    settings = load_settings()
+    settings = ensure_api_key(load_settings())
     settings.home.mkdir(parents=True, exist_ok=True)
-    api_key = ensure_api_key(settings)
+    api_key = settings.api_keys[0].get()
     log(f"profile: {settings.profile} (CONNECTRA_HOME={settings.home})")
     prepare_stores(settings)
     write_instance_yaml(settings)

@@ -14,12 +14,14 @@ import re
 import shutil
 import tempfile
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any, Protocol
 
-from stores.errors import StoreError, TerminalStoreError, TransientStoreError
+from stores.errors import TerminalStoreError, TransientStoreError
 from stores.settings import S3Settings
 
 LOADABLE_SUFFIXES = (".csv", ".csv.gz")
@@ -230,44 +232,32 @@ def s3_client(settings: S3Settings) -> Any:
     )
 
 
-class _s3_errors:  # noqa: N801 - used as a context manager, reads like a keyword
+@contextmanager
+def _s3_errors(key: str | None = None) -> Iterator[None]:
     """Translates botocore errors into the stores' error tree."""
+    from botocore.exceptions import (
+        BotoCoreError,
+        ClientError,
+        ConnectionError,
+        ConnectTimeoutError,
+        EndpointConnectionError,
+        ReadTimeoutError,
+    )
 
-    def __init__(self, key: str | None = None) -> None:
-        self.key = key
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: Any
-    ) -> bool:
-        if exc is None or isinstance(exc, StoreError):
-            return False
-        from botocore.exceptions import (
-            BotoCoreError,
-            ClientError,
-            ConnectionError,
-            ConnectTimeoutError,
-            EndpointConnectionError,
-            ReadTimeoutError,
-        )
-
-        if isinstance(exc, ClientError):
-            code = exc.response.get("Error", {}).get("Code", "")
-            status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
-            if code in {"NoSuchKey", "404", "NotFound"} and self.key is not None:
-                raise FileMissing("s3", f"no file {self.key!r} in the landing bucket") from exc
-            if status in {429, 500, 502, 503, 504} or code in {"SlowDown", "RequestTimeout"}:
-                raise TransientStoreError("s3", f"S3 answered {status} {code}") from exc
-            raise TerminalStoreError("s3", f"S3 refused the request: {code}") from exc
-        if isinstance(
-            exc, EndpointConnectionError | ConnectionError | ConnectTimeoutError | ReadTimeoutError
-        ):
-            raise TransientStoreError("s3", "S3 endpoint unreachable") from exc
-        if isinstance(exc, BotoCoreError):
-            raise TerminalStoreError("s3", type(exc).__name__) from exc
-        return False
+    try:
+        yield
+    except ClientError as exc:
+        code = exc.response.get("Error", {}).get("Code", "")
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+        if code in {"NoSuchKey", "404", "NotFound"} and key is not None:
+            raise FileMissing("s3", f"no file {key!r} in the landing bucket") from exc
+        if status in {429, 500, 502, 503, 504} or code in {"SlowDown", "RequestTimeout"}:
+            raise TransientStoreError("s3", f"S3 answered {status} {code}") from exc
+        raise TerminalStoreError("s3", f"S3 refused the request: {code}") from exc
+    except (EndpointConnectionError, ConnectionError, ConnectTimeoutError, ReadTimeoutError) as exc:
+        raise TransientStoreError("s3", "S3 endpoint unreachable") from exc
+    except BotoCoreError as exc:
+        raise TerminalStoreError("s3", type(exc).__name__) from exc
 
 
 def landing_zone(settings: Any) -> LandingZone:

@@ -9,8 +9,10 @@ exception that carries it) never shows a password or an API key.
 from __future__ import annotations
 
 import os
+import secrets
+import sys
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Literal
 from urllib.parse import quote, unquote, urlsplit
@@ -330,3 +332,21 @@ def _s3(r: _Reader) -> S3Settings | None:
         secret_key=Secret(secret) if secret else None,
         endpoint=r.get("S3_ENDPOINT"),
     )
+
+
+def ensure_api_key(settings: Settings) -> Settings:
+    """The embedded profile without API_KEY: a generated key kept in CONNECTRA_HOME/api_key
+    (created once, mode 0600, printed when created), so the API is never open."""
+    if settings.api_keys or settings.profile != "embedded":
+        return settings
+    path = settings.home / EMBEDDED_API_KEY_FILE
+    if path.is_file():
+        key = path.read_text().strip()
+    else:
+        key = secrets.token_urlsafe(24)
+        settings.home.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write(key + "\n")
+        print(f"Generated an API key (kept in {path}): {key}", file=sys.stderr)
+    return replace(settings, api_keys=(Secret(key),))

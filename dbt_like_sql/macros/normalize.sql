@@ -50,12 +50,16 @@ CREATE OR REPLACE MACRO url_host(v) AS
 CREATE OR REPLACE MACRO is_domain(h) AS
     regexp_full_match(h, '(?:[^\s.@/:?#]+\.)+(?:[a-z]|[^\x00-\x7f])[^\s.@/:?#]*');
 
+-- A URL path without its query or fragment.
+CREATE OR REPLACE MACRO url_path(p) AS
+    CASE WHEN contains(p, '?') OR contains(p, '#') THEN regexp_extract(p, '^[^?#]*') ELSE p END;
+
 -- LinkedIn URLs in one form, https://www.linkedin.com/<path> lowercased: the contact key
 -- takes them lowercased anyway, and one profile should not be stored two ways.
 CREATE OR REPLACE MACRO linkedin_url(v) AS
-    CASE WHEN contains(lower(v), 'linkedin.com/')
-         THEN 'https://www.linkedin.com/'
-              || rtrim(regexp_extract(lower(v), 'linkedin\.com/([^?#]*)', 1), '/')
+    CASE WHEN strpos(lower(v), 'linkedin.com/') > 0
+         THEN 'https://www.linkedin.com/' || rtrim(url_path(
+              substr(lower(v), strpos(lower(v), 'linkedin.com/') + 13)), '/')
          ELSE v END;
 
 -- Numbers as written in exports: "1,200", "1.2k", "$3.5M", "2.1B", "51-200", "10,001+",

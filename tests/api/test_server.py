@@ -11,8 +11,9 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 
-from api.app import API_KEY_FILE, ensure_api_key, get_app
-from stores.settings import Settings
+from api.app import get_app
+from stores.settings import EMBEDDED_API_KEY_FILE as API_KEY_FILE
+from stores.settings import Settings, ensure_api_key
 from tests.api.conftest import API_KEY, Backend, deps_for, serving
 
 pytestmark = pytest.mark.services
