@@ -101,7 +101,7 @@ OS_PID=$RUN_DIR/opensearch.pid
 
 os_ready() {
   curl -fsS "http://127.0.0.1:$OS_PORT/_cluster/health?wait_for_status=yellow&timeout=1s" |
-    grep -q '"cluster_name":"connectra-dev"'
+    grep -q "\"cluster_name\":\"connectra-$OS_PORT\""
 }
 
 start_opensearch() {
@@ -124,7 +124,7 @@ start_opensearch() {
   # above its maxHttpPort (9299), hence a port in 9201-9299.
   setsid nohup java "-Xms$OS_HEAP" "-Xmx$OS_HEAP" -cp "$OS_DIR/target/dependency/*" \
     org.codelibs.opensearch.runner.OpenSearchRunner -basePath "$RUN_DIR/opensearch" \
-    -numOfNode 1 -baseHttpPort $((OS_PORT - 1)) -clusterName connectra-dev -printOnFailure \
+    -numOfNode 1 -baseHttpPort $((OS_PORT - 1)) -clusterName "connectra-$OS_PORT" -printOnFailure \
     >"$RUN_DIR/opensearch.log" 2>&1 </dev/null &
   echo $! >"$OS_PID"
   wait_for "OpenSearch on 127.0.0.1:$OS_PORT" 120 os_ready ||
