@@ -72,7 +72,8 @@ REJECTS_SCHEMA = pa.schema(
 # Why a row was not loaded (the `reason` column of rejects).
 REJECT_REASONS: dict[str, str] = {
     "wrong_cell_count": "the row has more or fewer cells than the header",
-    "malformed_row": "the csv module could not read the row (e.g. a field over 128 KiB)",
+    "malformed_row": "the csv module could not read the row (a quoted field spanning lines "
+    "and over 128 KiB, as an unterminated quote makes)",
     "undecodable": "the row holds bytes that are not valid in the file's encoding",
     "invalid_email": "the email is not a valid address",
     "invalid_number": "a count, revenue or founded year is not a number or range",

@@ -55,3 +55,16 @@ def write_instance_yaml(settings: Settings) -> Path:
         + yaml.safe_dump(instance_config(settings), sort_keys=False)
     )
     return path
+
+
+def initialize_instance(settings: Settings) -> None:
+    """Creates Dagster's storage once, before the webserver and the daemon start together
+    (each would otherwise create the same SQLite tables and one of them would fail)."""
+    import os
+
+    import dagster as dg
+
+    write_instance_yaml(settings)
+    os.environ.update(dagster_env(settings))
+    with dg.DagsterInstance.from_config(str(settings.dagster_home)) as instance:
+        instance.get_runs_count()

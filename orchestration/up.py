@@ -21,7 +21,7 @@ from pathlib import Path
 
 import yaml
 
-from orchestration.instance import dagster_env, write_instance_yaml
+from orchestration.instance import dagster_env, initialize_instance
 from stores.settings import Settings, ensure_api_key, load_settings
 
 
@@ -124,7 +124,7 @@ def up(sample_rows: int, log: Callable[[str], None] = print) -> int:
     api_key = settings.api_keys[0].get()
     log(f"profile: {settings.profile} (CONNECTRA_HOME={settings.home})")
     prepare_stores(settings)
-    write_instance_yaml(settings)
+    initialize_instance(settings)
     workspace = write_workspace(settings)
     land_sample_data(settings, sample_rows, log)
 

@@ -547,7 +547,8 @@ class CsvFile:
         by_name = {c: i for i, c in self._mapping.mapped.items()}
         for name in CANONICAL_COLUMNS:
             index = by_name.get(name)
-            arrays.append(parsed[index] if index is not None else pa.nulls(count, pa.string()))
+            column = parsed.get(index) if index is not None else None
+            arrays.append(column if column is not None else pa.nulls(count, pa.string()))
         arrays.append(pa.array(starts, pa.int64()))
         arrays.append(_raw_texts(map(len, encoded), count, data))
         return pa.Table.from_arrays(arrays, schema=ROW_SCHEMA)

@@ -84,10 +84,14 @@ SELECT
          WHEN employees.plus = '' THEN employees_min END AS employees_count_max,
     revenue_min AS annual_revenue,
     founded_year, city, state, country, linkedin_url, keywords, technologies,
-    (employees_text IS NULL
-        OR (employees_min IS NOT NULL AND (employees.hi = '' OR employees_hi >= employees_min)))
-    AND (revenue_text IS NULL
-        OR (revenue_min IS NOT NULL AND (revenue.hi = '' OR revenue_hi >= revenue_min)))
-    AND (founded_text IS NULL OR founded_year BETWEEN 1000 AND 2100) AS numbers_ok,
+    -- coalesce: a comparison with NULL is NULL, and NOT NULL would let the row through.
+    coalesce(
+        (employees_text IS NULL
+            OR (employees_min IS NOT NULL
+                AND (employees.hi = '' OR employees_hi >= employees_min)))
+        AND (revenue_text IS NULL
+            OR (revenue_min IS NOT NULL AND (revenue.hi = '' OR revenue_hi >= revenue_min)))
+        AND (founded_text IS NULL OR founded_year BETWEEN 1000 AND 2100),
+        false) AS numbers_ok,
     uuid_v3_from_md5(key_md5) AS company_id
 FROM keyed

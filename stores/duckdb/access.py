@@ -42,6 +42,7 @@ from stores.duckdb.turns import TurnFlags
 from stores.errors import TransientStoreError
 
 Mode = Literal["read", "write"]
+_ROLE: dict[Mode, Literal["readers", "writers"]] = {"read": "readers", "write": "writers"}
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,7 @@ class Timing:
     first_step_s: float = 0.005
     max_step_s: float = 0.05
     turn_wait_s: float = 2.0  # longest a writer defers to waiting readers, and vice versa
+    writer_patience_s: float = 0.5  # a writer polls this long before readers make way
 
 
 class FileAccess:
@@ -164,13 +166,14 @@ class FileAccess:
     # -- across processes ---------------------------------------------------------------------
 
     def _open(self, mode: Mode, deadline: float, timing: Timing) -> duckdb.DuckDBPyConnection:
+        """Opens the file, retrying while another process holds it, taking turns (turns.py):
+        readers go first, a writer that has waited past its patience goes next."""
         read_only = mode == "read"
         with ExitStack() as flags:
             announced = False
+            impatient_at = time.monotonic() + timing.writer_patience_s
             if mode == "write":
                 self._wait_while("readers", deadline, timing)
-                flags.enter_context(self.turns.announce("writers"))
-                announced = True
             elif self.turns.waiting("writers"):
                 flags.enter_context(self.turns.announce("readers"))
                 announced = True
@@ -182,8 +185,8 @@ class FileAccess:
                 except duckdb.Error as exc:
                     if not is_lock_conflict(exc):
                         raise translate(exc) from exc
-                    if not announced:
-                        flags.enter_context(self.turns.announce("readers"))
+                    if not announced and (mode == "read" or time.monotonic() >= impatient_at):
+                        flags.enter_context(self.turns.announce(_ROLE[mode]))
                         announced = True
                     if time.monotonic() + step > deadline:
                         raise self._busy(mode, timing) from exc

@@ -2,25 +2,26 @@
 
 DuckDB lets one process open a file read-write, or any number of processes read-only, never
 both; a loser just gets "Could not set lock on file" and must try again. Plain polling is
-unfair both ways: a loader that reopens the file right after closing it wins nearly every
-race against a reader polling every few milliseconds, and an API whose overlapping requests
-keep a read-only connection open never lets a loader in.
+unfair: an API whose overlapping requests keep a read-only connection open never lets a
+loader in (measured: with four busy reader threads, a loader's first batch gave up after
+its 60 s deadline), and a loader writing batch after batch wins many races against a reader
+polling every few milliseconds. So a process that has to wait says so in a flag file next
+to the database:
 
-So a process that has to wait says so in a flag file next to the database:
+- ``<db>.readers`` is held (shared) by a reader while it waits for the file. A writer
+  about to open the file for its next batch first lets waiting readers in (bounded by the
+  turn wait), so a read waits for at most about one batch.
+- ``<db>.writers`` is held (shared) by a writer that has waited past its patience (0.5 s):
+  readers then stop joining the read-only connection open in their process, so it drains
+  and closes, and new reads let the writer in before opening again (bounded).
 
-- ``<db>.readers`` is held (shared) by a reader while it waits. A writer about to open the
-  file for its next batch first lets waiting readers in (bounded by the turn wait).
-- ``<db>.writers`` is held (shared) by a writer while it waits. Readers then stop joining
-  the read-only connection already open in their process, so it drains and closes, and
-  newcomers wait (bounded) before opening a fresh one.
-
-The result is alternation under contention: a writer's batch, then the readers that queued
-meanwhile, then the next batch. The flags are BSD ``flock`` locks: the kernel drops them
-when a process dies, two descriptors conflict even inside one process, and holding one never
-touches the database file. Testing a flag briefly takes it exclusively; a concurrent test
-may then see it as held for that instant, which costs one short extra wait, nothing more.
-Where the flag files cannot be created (a read-only directory), nobody is ever seen waiting
-and the store falls back to plain polling.
+Reads go first, then, and a writer gets in within its patience plus the reads in flight.
+The flags are BSD ``flock`` locks: the kernel drops them when a process dies, two
+descriptors conflict even inside one process, and holding one never touches the database
+file. Testing a flag briefly takes it exclusively; a concurrent test may then see it as held
+for that instant, which costs one short extra wait, nothing more. Where the flag files
+cannot be created (a read-only directory), nobody is ever seen waiting and the store falls
+back to plain polling.
 """
 
 from __future__ import annotations

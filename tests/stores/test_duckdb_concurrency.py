@@ -184,6 +184,7 @@ LOADER = """
     import pyarrow as pa
     from stores.duckdb import DuckDBStore
     path, rows, seconds = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
+    most = int(sys.argv[4]) if len(sys.argv) > 4 else 10**9
 
     def contacts_batch(start, rows, run):
         return pa.table({
@@ -196,7 +197,7 @@ LOADER = """
 
     store = DuckDBStore(path)
     batches, started = 0, time.monotonic()
-    while time.monotonic() - started < seconds:
+    while time.monotonic() - started < seconds and batches < most:
         store.upsert_contacts(contacts_batch(batches * rows, rows, f"run-{batches}"))
         batches += 1
     print(batches, flush=True)
@@ -239,6 +240,36 @@ def test_queries_keep_answering_while_another_process_loads(store: DuckDBStore) 
         f"read latency median {statistics.median(latencies) * 1000:.0f} ms, "
         f"max {max(latencies) * 1000:.0f} ms"
     )
+
+
+def test_a_busy_api_process_does_not_starve_a_loader(store: DuckDBStore) -> None:
+    """Overlapping reads keep a shared read-only connection open; once the loader has waited
+    past its patience, readers let it in (plain polling starved it for its whole 60 s)."""
+    rows, batches = 500, 4
+    loader = python(LOADER, str(store.path), str(rows), "60", str(batches))
+    query = parse_query("contacts", {"limit": 5})
+    reads: list[int] = []
+    failures: list[BaseException] = []
+
+    def busy_reader() -> None:
+        while loader.poll() is None:
+            try:
+                reads.append(store.search(query).total)
+            except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
+                failures.append(exc)
+
+    started = time.monotonic()
+    readers = [threading.Thread(target=busy_reader) for _ in range(3)]
+    for thread in readers:
+        thread.start()
+    for thread in readers:
+        thread.join(60)
+    out, err = loader.communicate(timeout=30)
+    assert loader.returncode == 0, err
+    assert int(out.strip()) == batches
+    assert time.monotonic() - started < 30
+    assert failures == []
+    assert len(reads) > batches and all(total % rows == 0 for total in reads)
 
 
 # -- error translation -----------------------------------------------------------------------

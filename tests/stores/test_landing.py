@@ -84,10 +84,25 @@ def test_upload_keys_are_fresh_and_tame() -> None:
     assert landing_key(a) == a
 
 
-def test_s3_presigned_put_reaches_only_its_key(zone: Any) -> None:
-    if not isinstance(zone, S3LandingZone):
-        pytest.skip("presigned URLs are an S3 feature")
+@pytest.fixture
+def s3_zone(services: Services, s3: Any, unique_name: str) -> S3LandingZone:
+    e = services.env
+    return S3LandingZone(
+        S3Settings(
+            bucket=e["S3_BUCKET"],
+            prefix=f"{unique_name}/",
+            region=e["S3_REGION"],
+            endpoint=e["S3_ENDPOINT"],
+            access_key=Secret(e["S3_ACCESS_KEY"]),
+            secret_key=Secret(e["S3_SECRET_KEY"]),
+        )
+    )
+
+
+def test_s3_presigned_put_reaches_only_its_key(s3_zone: S3LandingZone) -> None:
     import requests
+
+    zone = s3_zone
 
     key = upload_key("people.csv")
     url = zone.presign_put(key, expires_in=60)
