@@ -8,6 +8,14 @@ while memory stays bounded by the file's distinct entities, not its rows.
 Counting rule, per batch and so per file: read = loaded + merged + rejected, where a row is
 a contact (a company in a companies-only file), `loaded` counts ids new to this file and
 `merged` the valid rows whose id the file already had.
+
+Typical use, with the reader of stores.csvfile (prefetched() reads the next batch on another
+core while this one is normalized):
+
+    file = open_csv(stream)
+    with FileNormalizer(key, run_id, now, companies_only=file.header.companies_only) as norm:
+        for batch in file.prefetched():
+            result = norm.process(batch)   # companies, contacts, contact_documents, rejects
 """
 
 from __future__ import annotations
@@ -113,6 +121,7 @@ class FileNormalizer:
         companies_only: bool = False,
         project: SqlProject | None = None,
         threads: int | None = None,
+        memory_limit: str | None = None,
     ) -> None:
         if loaded_at.tzinfo is None:
             loaded_at = loaded_at.replace(tzinfo=dt.UTC)
@@ -129,9 +138,11 @@ class FileNormalizer:
         config: dict[str, str | bool | int | float | list[str]] = {}
         if threads:
             config["threads"] = threads
+        if memory_limit:
+            config["memory_limit"] = memory_limit
         self._con = duckdb.connect(":memory:", config=config)
         try:
-            self._con.execute("SET TimeZone = 'UTC'")
+            self._con.execute("SET TimeZone = 'UTC'").fetchall()
             self._session = SqlSession(project or _default_project(), self._con)
         except BaseException:
             self._con.close()

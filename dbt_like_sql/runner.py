@@ -302,5 +302,5 @@ def _execute(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None 
 
 
 def _count(con: duckdb.DuckDBPyConnection, relation: str) -> int:
-    row = con.execute(f"FROM {relation} SELECT count(*)").fetchone()
-    return int(row[0]) if row else 0
+    rows = con.execute(f"FROM {relation} SELECT count(*)").fetchall()
+    return int(rows[0][0]) if rows else 0

@@ -4,12 +4,16 @@ The file arrives as a binary stream (a local file or an S3 body) and may be larg
 read in bounded memory: gzip is undone as a stream, the encoding is decided once from a
 leading sample, and rows are collected into batches of at most `batch_rows`.
 
-Row boundaries, line numbers and cell counts come from Python's csv module, which is exact
-about quoted commas, quotes and newlines. Lines without a quote character cannot hold any
-quoting, so for them the cell count is a delimiter count (the same answer, much faster).
-The cells themselves are then parsed from the batch's text by Arrow's C++ CSV parser, which
-follows the same (non-strict) quoting rules; a disagreement, never seen in practice, falls
-back to the csv module. Nothing here interprets values: that is the normalizer's job.
+Each row's boundaries, first line number, raw text and cell count follow Python's csv
+module, which is exact about quoted commas, quotes and newlines. The module itself reads
+every line whose quoting is not plain; a line without quotes, or whose quotes all sit at
+field boundaries, gets the same cell count from counting delimiters (much faster, and a
+property test holds the two to the same answer). The cells of a whole batch are then cut
+by Arrow's C++ CSV parser, which follows the same non-strict quoting rules; should it ever
+disagree, the csv module parses that batch instead.
+
+Nothing here interprets values (that is the normalizer's job): cells stay text, a column
+the header lacks is NULL, and a row whose cell count differs from the header's is a reject.
 """
 
 from __future__ import annotations
@@ -128,12 +132,12 @@ _ALIASES: dict[str, tuple[str, ...]] = {
               "direct_phone"),
     "linkedin_url": ("linkedin", "linkedin_profile", "linkedin_profile_url",
                      "person_linkedin_url"),
-    "state": ("province", "region", "state_province"),
+    "state": ("province", "state_province", "state_region"),
     "country": ("country_name",),
     "created_at": ("created", "date_created", "created_date", "creation_date"),
     "company_name": ("company", "organization", "organization_name", "organisation", "org",
                      "account_name", "employer"),
-    "company_website": ("website", "company_url", "company_website_url", "web", "url"),
+    "company_website": ("website", "company_url", "company_website_url", "web"),
     "company_domain": ("domain", "company_domain_name", "website_domain"),
     "company_industries": ("company_industry", "industry", "industries"),
     "company_employees_count": ("company_employees", "company_employee_count", "employees",
@@ -150,7 +154,8 @@ _ALIASES: dict[str, tuple[str, ...]] = {
 # In a companies-only file the bare attribute names belong to the company.
 _COMPANY_LAYOUT_ALIASES = {
     "name": "company_name", "city": "company_city", "state": "company_state",
-    "province": "company_state", "region": "company_state", "country": "company_country",
+    "province": "company_state", "state_province": "company_state",
+    "country": "company_country",
     "country_name": "company_country", "linkedin_url": "company_linkedin_url",
     "linkedin": "company_linkedin_url",
 }  # fmt: skip
@@ -160,7 +165,7 @@ _CONTACT_LAYOUT_ALIASES = {
     for canonical in CANONICAL_COLUMNS
     for key in (canonical, *_ALIASES.get(canonical, ()))
 }
-_SEPARATORS = re.compile(r"[\s\-./]+")
+_SEPARATORS = re.compile(r"[\s\-./#()]+")
 
 
 def header_key(name: str) -> str:

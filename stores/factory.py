@@ -36,7 +36,10 @@ def cursor_secret(settings: Settings) -> bytes:
     return hmac.new(b"connectra-cursor-v1", material.encode(), hashlib.sha256).digest()
 
 
-def open_stores(settings: Settings, index_prefix: str = "") -> Stores:
+def open_stores(settings: Settings, index_prefix: str | None = None) -> Stores:
+    """The stores of the settings' profile; index_prefix overrides SEARCH_INDEX_PREFIX."""
+    if index_prefix is None:
+        index_prefix = settings.search_index_prefix
     cursors = CursorCodec(cursor_secret(settings))
     if settings.postgres is not None and settings.search is not None:
         from stores.postgres import PostgresRecordStore

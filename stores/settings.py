@@ -120,6 +120,7 @@ class Settings:
     dagster_port: int = 3000
     cors_origins: tuple[str, ...] = field(default_factory=tuple)
     cursor_secret: Secret | None = None
+    search_index_prefix: str = ""
 
     @property
     def profile(self) -> Profile:
@@ -192,6 +193,7 @@ def settings_from_mapping(env: Mapping[str, str]) -> Settings:
         dagster_port=reader.integer("DAGSTER_PORT", 3000, minimum=1, maximum=65535),
         cors_origins=tuple(o.strip() for o in env.get("CORS_ORIGINS", "").split(",") if o.strip()),
         cursor_secret=Secret(env["CURSOR_SECRET"]) if env.get("CURSOR_SECRET") else None,
+        search_index_prefix=reader.get("SEARCH_INDEX_PREFIX") or "",
     )
     if reader.problems:
         raise ConfigError(reader.problems)

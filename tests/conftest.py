@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -73,9 +74,9 @@ def services() -> Services:
     return Services({k: v for k, v in dotenv_values(path).items() if v is not None})
 
 
-@pytest.fixture(scope="session")
-def pg_database(services: Services) -> Iterator[str]:
-    """A fresh PostgreSQL database for this test session; yields its URL."""
+@contextmanager
+def fresh_database(services: Services) -> Iterator[str]:
+    """A new PostgreSQL database, dropped afterwards; yields its URL."""
     import psycopg
 
     name = f"connectra_test_{uuid.uuid4().hex[:8]}"
@@ -90,6 +91,13 @@ def pg_database(services: Services) -> Iterator[str]:
     finally:
         with psycopg.connect(services.pg_admin_url, autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def pg_database(services: Services) -> Iterator[str]:
+    """A fresh PostgreSQL database for this test session; yields its URL."""
+    with fresh_database(services) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -89,17 +89,19 @@ class DuckDBStore:
                 yield cursor
 
     @contextmanager
-    def _transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
+    def _transaction(self, check_schema: bool = True) -> Iterator[duckdb.DuckDBPyConnection]:
         """One write transaction; the schema is brought up to date first, once per store."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
         with self._cursor("write") as cursor:
             cursor.execute("BEGIN TRANSACTION")
             try:
-                if not self._migrated:
+                if check_schema and not self._migrated:
                     apply_migrations(cursor)
                 yield cursor
                 cursor.execute("COMMIT")
             except BaseException:
-                cursor.execute("ROLLBACK")
+                with contextlib.suppress(duckdb.Error):  # keep the first error
+                    cursor.execute("ROLLBACK")
                 raise
         self._migrated = True
 
@@ -112,17 +114,8 @@ class DuckDBStore:
 
     def migrate(self, steps: tuple[tuple[str, ...], ...] = STEPS) -> list[int]:
         """Creates or upgrades the schema in place; returns the steps applied (idempotent)."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self._cursor("write") as cursor:
-            cursor.execute("BEGIN TRANSACTION")
-            try:
-                applied = apply_migrations(cursor, steps)
-                cursor.execute("COMMIT")
-            except BaseException:
-                cursor.execute("ROLLBACK")
-                raise
-        self._migrated = True
-        return applied
+        with self._transaction(check_schema=False) as cursor:
+            return apply_migrations(cursor, steps)
 
     def ensure_indices(self) -> None:
         self.migrate()
@@ -147,7 +140,6 @@ class DuckDBStore:
             return
         columns = [n for n in batch.column_names if n != ORDINAL]
         statements = merge_statements(target, spec, columns, has_repeated_ids(batch))
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         with self._transaction() as cursor:
             cursor.register(BATCH, batch)
             try:
@@ -167,7 +159,6 @@ class DuckDBStore:
             raise TerminalStoreError(BACKEND, f"rejects need column(s) {needed}")
         columns = [n for n in batch.column_names if n != ORDINAL]
         statement = rejects_statement(ingest_rejects, columns)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         with self._transaction() as cursor:
             cursor.register(BATCH, batch)
             try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import gzip
 import io
 from dataclasses import dataclass, field
 from typing import Any
@@ -317,6 +318,18 @@ def test_any_batch_size_gives_the_same_result_and_counts(batch_rows: int) -> Non
 def test_the_same_file_twice_gives_the_same_rows() -> None:
     first, second = load(_mixed_file()), load(_mixed_file())
     assert first.contacts == second.contacts and first.companies == second.companies
+
+
+def test_gzip_windows_1252_crlf_file_end_to_end() -> None:
+    text = "\r\n".join(
+        ["email,first_name,last_name,company_name,company_website",
+         "jose@x.es,José,Müller,Café €uro,cafe-euro.es", ""]
+    )  # fmt: skip
+    loaded = load(gzip.compress(text.encode("cp1252")))
+    (contact,) = loaded.contacts.values()
+    (company,) = loaded.companies.values()
+    assert (contact["first_name"], contact["last_name"]) == ("José", "Müller")
+    assert (company["name"], company["domain"]) == ("Café €uro", "cafe-euro.es")
 
 
 def test_reader_rejects_are_counted_and_passed_through() -> None:
