@@ -42,7 +42,9 @@ def dagster_env(settings: Settings) -> dict[str, str]:
     """Variables the Dagster processes need beyond the settings' own."""
     env = {"DAGSTER_HOME": str(settings.dagster_home)}
     if settings.postgres is not None:
-        env[DAGSTER_PG_URL_ENV] = settings.postgres.libpq_url()
+        # psycopg2 explicitly: SQLAlchemy 2.1 defaults to psycopg 3, whose server-side
+        # parameters break dagster-postgres's `NOTIFY run_events, %(id)s`.
+        env[DAGSTER_PG_URL_ENV] = settings.postgres.url("postgresql+psycopg2")
     return env
 
 

@@ -95,10 +95,11 @@ CREATE OR REPLACE MACRO parse_time(v) AS
     CASE WHEN regexp_matches(v, '^[0-9]{4}-[0-9]{2}-[0-9]{2}')
          THEN TRY_CAST(v AS TIMESTAMPTZ) END;
 
--- A list cell split on ';' or ',', items squished and lowercased, empty ones dropped.
+-- A list cell (squished already) split on ';' or ',', items trimmed and lowercased, empty
+-- and placeholder items dropped.
 CREATE OR REPLACE MACRO split_list(v) AS
     list_filter(
-        list_transform(string_split(replace(lower(v), ';', ','), ','), lambda x: squish(x)),
+        list_transform(string_split(replace(lower(v), ';', ','), ','), lambda x: trim(x)),
         lambda x: blank_to_null(x) IS NOT NULL);
 
 -- First occurrence of each item, in order; an empty list is NULL (nothing to merge).

@@ -14,9 +14,9 @@ WITH squished AS (
         squish(company_city) AS city,
         squish(company_state) AS state,
         squish(company_linkedin_url) AS linkedin_text,
-        split_list(company_industries) AS industries,
-        split_list(company_keywords) AS keywords,
-        split_list(company_technologies) AS technologies
+        split_list(squish(company_industries)) AS industries,
+        split_list(squish(company_keywords)) AS keywords,
+        split_list(squish(company_technologies)) AS technologies
     FROM {{ ref('company_cells') }}
 ),
 cleaned AS (

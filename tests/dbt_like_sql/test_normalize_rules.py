@@ -183,7 +183,8 @@ def test_years_and_times(con: duckdb.DuckDBPyConnection) -> None:
 
 def test_list_cells(con: duckdb.DuckDBPyConnection) -> None:
     rows = con.execute(
-        "WITH s AS (SELECT i, split_list(v) AS l FROM unnest(?) WITH ORDINALITY AS t(v, i)) "
+        "WITH s AS (SELECT i, split_list(squish(v)) AS l "
+        "           FROM unnest(?) WITH ORDINALITY AS t(v, i)) "
         "SELECT distinct_items(l) FROM s ORDER BY i",
         [["Python, AWS; python", "a;;b , ,a", " ; ", "SaaS;B2B", "Big  Data, n/a"]],
     ).fetchall()
