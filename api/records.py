@@ -73,16 +73,10 @@ class FilterResource:
         self, ids: Sequence[str], columns: list[str], company_columns: list[str]
     ) -> tuple[list[Record], dict[str, Record]]:
         wanted = ["id", *(c for c in company_columns if c != "id")]
-        by_contacts = getattr(self.records, "companies_of_contacts", None)
-        if by_contacts is not None:
-            # One query for the page's companies (joined on the contacts), concurrently.
-            companies = self.pool.submit(by_contacts, ids, wanted)
-            rows = self.records.fetch(self.service, ids, columns)
-            return rows, companies.result()
+        # One query for the page's companies (joined on the contacts), concurrently.
+        companies = self.pool.submit(self.records.companies_of_contacts, ids, wanted)
         rows = self.records.fetch(self.service, ids, columns)
-        company_ids = list(dict.fromkeys(r["company_id"] for r in rows if r.get("company_id")))
-        found = self.records.fetch("companies", company_ids, wanted) if company_ids else []
-        return rows, {c["id"]: c for c in found}
+        return rows, companies.result()
 
 
 def _only(record: Record, columns: list[str]) -> Record:

@@ -86,6 +86,15 @@ def fetch_statement(
     )
 
 
+def companies_of_contacts_statement(
+    contact_ids: Sequence[str], columns: list[sa.Column[Any]]
+) -> Select[Any]:
+    """The companies that the given contacts belong to (one query for a page)."""
+    companies, contacts = table("companies"), table("contacts")
+    owners = sa.select(contacts.c.company_id).where(contacts.c.id.in_(list(contact_ids)))
+    return sa.select(*columns).where(companies.c.id.in_(owners))
+
+
 def page_statement(query: Query) -> Select[Any]:
     """VQL's select with one extra row, which tells whether another page follows."""
     fields = where_fields(query.where) | {s.field for s in query.order_by}

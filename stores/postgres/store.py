@@ -144,11 +144,23 @@ class PostgresRecordStore:
         rows = self.fetch("companies", unique, wanted)
         return {row["id"]: row for row in rows}
 
-    def companies_for_contacts(
-        self, contacts: Iterable[Record], columns: Sequence[str] | None = None
+    def companies_of_contacts(
+        self, contact_ids: Sequence[str], columns: Sequence[str] | None = None
     ) -> dict[str, Record]:
-        """companies_by_ids for the company_id of each contact row."""
-        return self.companies_by_ids((c.get("company_id") for c in contacts), columns)
+        """The companies of these contacts, keyed by company id, in one query joined on the
+        contacts: it needs no contact row first, so it runs beside the fetch of the rows."""
+        companies, contacts = TABLES["companies"], TABLES["contacts"]
+        wanted = None if columns is None else ["id", *(c for c in columns if c != "id")]
+        selected = _columns(companies, wanted)
+        ids = [i for i in contact_ids if _is_uuid(i)]
+        if not ids:
+            return {}
+        given = sa.cast(sa.bindparam("ids", ids, ARRAY(sa.Text)), ARRAY(UUID))
+        owners = sa.select(contacts.c.company_id).where(contacts.c.id == sa.any_(given))
+        statement = sa.select(*selected).where(companies.c.id.in_(owners))
+        with translated(self._secrets), self.engine.connect() as connection:
+            rows = [json_record(row) for row in connection.execute(statement).mappings()]
+        return {row["id"]: row for row in rows}
 
     def ids_for_file(self, service: Service, source_file: str) -> set[str]:
         """Ids whose newest load came from this file."""

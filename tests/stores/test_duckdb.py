@@ -353,12 +353,11 @@ def test_a_page_of_contacts_gets_its_companies_in_one_read(store: DuckDBStore) -
             ]
         )
     )
-    page = store.fetch("contacts", contact_ids, ["id", "company_id"])
     one_open_per_read = DuckDBStore(store.path, timing=Timing(linger_s=0))
     time.sleep(0.1)  # past the grace of the previous read: one open is then one read
     opens = store.access.opens
 
-    by_id = one_open_per_read.companies_for_contacts(page, ["name"])
+    by_id = one_open_per_read.companies_of_contacts(contact_ids, ["name"])
 
     assert store.access.opens == opens + 1
     assert by_id == {c: {"id": c, "name": f"Co {n}"} for n, c in enumerate(company_ids)}

@@ -122,11 +122,11 @@ def test_figures(tmp_path: Path, n: int, capsys: pytest.CaptureFixture[str]) -> 
     query = parse_query("contacts", TYPICAL)
     page = store.search(query)
     def with_companies() -> None:
-        store.companies_for_contacts(store.fetch("contacts", page.ids))
+        store.companies_of_contacts(page.ids)
 
     def api_request() -> None:  # what POST /contacts/filter with populated companies does
         rows = store.fetch("contacts", store.search(query).ids)
-        store.companies_for_contacts(rows)
+        store.companies_of_contacts([r["id"] for r in rows])
 
     lines += [
         f"  open read-only + close       {median_ms(open_close, closed=True):7.1f} ms",

@@ -303,7 +303,6 @@ def test_a_page_of_contacts_gets_its_companies_in_one_query(
             ]
         )
     )
-    page = store.fetch("contacts", contact_ids, ["id", "company_id"])
     statements: list[str] = []
 
     def count(*args: Any) -> None:
@@ -311,7 +310,7 @@ def test_a_page_of_contacts_gets_its_companies_in_one_query(
 
     sa.event.listen(store.engine, "before_cursor_execute", count)
     try:
-        by_id = store.companies_for_contacts(page, ["name"])
+        by_id = store.companies_of_contacts(contact_ids, ["name"])
     finally:
         sa.event.remove(store.engine, "before_cursor_execute", count)
 
