@@ -117,6 +117,7 @@ def _report(
         )
         error = failure.step_failure_data.error if failure else None
         reason = error.message.strip() if error else "see the run in Dagster"
+        reason = reason.removeprefix("dagster._core.definitions.events.Failure: ")
         log(f"{file.key}: FAILED (run {result.run_id}): {reason}")
         return 1
     counts: dict[str, Any] = {}
