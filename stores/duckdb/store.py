@@ -28,10 +28,10 @@ from stores.duckdb.access import FileAccess, Mode, Timing
 from stores.duckdb.batches import ORDINAL, conform, has_repeated_ids
 from stores.duckdb.errors import BACKEND, translated
 from stores.duckdb.migrate import HEAD, STEPS, apply_migrations, current_version
-from stores.duckdb.records import json_records
 from stores.duckdb.schema import INGEST_REJECTS, SPECS, ingest_rejects
 from stores.duckdb.upsert import BATCH, merge_statements, rejects_statement
 from stores.errors import TerminalStoreError
+from stores.records import json_records
 from stores.settings import Settings
 from vql.cursor import CursorCodec
 from vql.cursor_values import sort_values_from_row

@@ -25,7 +25,7 @@ from stores.postgres.schema import TABLES, ingest_rejects
 from stores.postgres.staging import conform, csv_chunks, with_ordinal
 from stores.postgres.upsert import WritePlan, merge_statement, write_plan
 from stores.postgres.urls import engine_url
-from stores.postgres.values import json_record
+from stores.records import json_record
 from stores.settings import PostgresSettings
 
 CountedTable = Literal["contacts", "companies", "ingest_rejects"]

@@ -25,7 +25,6 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-import psycopg
 import pytest
 from falcon import testing
 
@@ -36,7 +35,7 @@ from stores.errors import StoreError
 from stores.landing import LocalLandingZone
 from stores.settings import SearchSettings, Secret, Settings
 from tests.api.dataset import DATASET
-from tests.conftest import Services, need
+from tests.conftest import Services, fresh_database
 from vql.cursor import CursorCodec
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -87,18 +86,8 @@ def load(records: Any, search: Any) -> None:
 @pytest.fixture(scope="session")
 def api_database(services: Services) -> Iterator[str]:
     """A PostgreSQL database of the API tests' own."""
-    name = f"connectra_api_{uuid.uuid4().hex[:8]}"
-    admin = need(
-        "PostgreSQL",
-        lambda: psycopg.connect(services.pg_admin_url, autocommit=True, connect_timeout=5),
-    )
-    with admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield services.pg_url(name)
-    finally:
-        with psycopg.connect(services.pg_admin_url, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with fresh_database(services) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -17,31 +17,21 @@ from stores.postgres import current_revision, head_revision, migrate
 from stores.postgres.migrate import VERSION_TABLE
 from stores.postgres.schema import contacts_search, metadata
 from stores.postgres.urls import engine_url
-from tests.conftest import Services, need
+from tests.conftest import Services, fresh_database
 
 
 @pytest.fixture
-def fresh_database(services: Services) -> Iterator[str]:
+def empty_database(services: Services) -> Iterator[str]:
     """An empty database of its own, for tests that migrate from nothing."""
-    name = f"connectra_mig_{uuid.uuid4().hex[:8]}"
-    admin = need(
-        "PostgreSQL",
-        lambda: psycopg.connect(services.pg_admin_url, autocommit=True, connect_timeout=5),
-    )
-    with admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield services.pg_url(name)
-    finally:
-        with psycopg.connect(services.pg_admin_url, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with fresh_database(services) as url:
+        yield url
 
 
-def test_migrate_an_empty_database_builds_exactly_the_schema(fresh_database: str) -> None:
-    assert current_revision(fresh_database) is None
-    migrate(fresh_database)
-    assert current_revision(fresh_database) == head_revision() == "0002"
-    engine = sa.create_engine(engine_url(fresh_database))
+def test_migrate_an_empty_database_builds_exactly_the_schema(empty_database: str) -> None:
+    assert current_revision(empty_database) is None
+    migrate(empty_database)
+    assert current_revision(empty_database) == head_revision() == "0002"
+    engine = sa.create_engine(engine_url(empty_database))
     try:
         with engine.connect() as connection:
             context = MigrationContext.configure(connection, opts={"version_table": VERSION_TABLE})
@@ -54,11 +44,11 @@ def test_migrate_an_empty_database_builds_exactly_the_schema(fresh_database: str
         engine.dispose()
 
 
-def test_migrate_from_0001_keeps_rows_and_adds_the_view(fresh_database: str) -> None:
-    migrate(fresh_database, "0001")
-    assert current_revision(fresh_database) == "0001"
+def test_migrate_from_0001_keeps_rows_and_adds_the_view(empty_database: str) -> None:
+    migrate(empty_database, "0001")
+    assert current_revision(empty_database) == "0001"
     company, contact = str(uuid.uuid4()), str(uuid.uuid4())
-    with psycopg.connect(fresh_database) as conn:  # rows as a 0001-era loader wrote them
+    with psycopg.connect(empty_database) as conn:  # rows as a 0001-era loader wrote them
         conn.execute(
             "INSERT INTO companies (id, name, country) VALUES (%s, 'Acme', 'france')",
             (company,),
@@ -69,22 +59,22 @@ def test_migrate_from_0001_keeps_rows_and_adds_the_view(fresh_database: str) -> 
         )
         assert conn.execute("SELECT to_regclass('contacts_search')").fetchone() == (None,)
 
-    migrate(fresh_database)
+    migrate(empty_database)
 
-    assert current_revision(fresh_database) == "0002"
-    with psycopg.connect(fresh_database) as conn:
+    assert current_revision(empty_database) == "0002"
+    with psycopg.connect(empty_database) as conn:
         row = conn.execute(
             "SELECT id::text, full_name, company_name, company_country FROM contacts_search"
         ).fetchall()
     assert row == [(contact, "Ana B", "Acme", "france")]
 
 
-def test_migrate_twice_and_concurrently_is_a_noop(fresh_database: str) -> None:
+def test_migrate_twice_and_concurrently_is_a_noop(empty_database: str) -> None:
     errors: list[BaseException] = []
 
     def run() -> None:
         try:
-            migrate(fresh_database)
+            migrate(empty_database)
         except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
             errors.append(exc)
 
@@ -94,9 +84,9 @@ def test_migrate_twice_and_concurrently_is_a_noop(fresh_database: str) -> None:
     for thread in threads:
         thread.join()
     assert errors == []
-    migrate(fresh_database)
-    assert current_revision(fresh_database) == head_revision()
-    with psycopg.connect(fresh_database) as conn:
+    migrate(empty_database)
+    assert current_revision(empty_database) == head_revision()
+    with psycopg.connect(empty_database) as conn:
         versions = conn.execute(
             sql.SQL("SELECT version_num FROM {}").format(sql.Identifier(VERSION_TABLE))
         ).fetchall()

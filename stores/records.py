@@ -1,14 +1,14 @@
-"""DuckDB values -> JSON-ready Python: the shape every record store returns.
+"""Database values -> JSON-ready Python: the one shape every record store returns.
 
-Ids are already text; timestamps (TIMESTAMPTZ, aware datetimes) become ISO-8601 in UTC with
-a Z, as PostgreSQL's store renders them; lists stay lists.
+uuid -> str, timestamps -> ISO-8601 in UTC with a Z, lists stay lists; so PostgreSQL and
+DuckDB answer the API with identical records.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from stores.base import Record
@@ -24,6 +24,10 @@ def json_value(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [json_value(v) for v in value]
     return value
+
+
+def json_record(row: Mapping[Any, Any]) -> Record:
+    return {str(key): json_value(value) for key, value in row.items()}
 
 
 def json_records(names: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[Record]:
