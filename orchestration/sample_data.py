@@ -29,6 +29,40 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import BinaryIO, Literal
 
+from orchestration.sample_pools import (
+    COMPANY_PREFIXES,
+    COMPANY_SUFFIXES,
+    CONTACT_LINKEDIN_FORMS,
+    CONTACT_LINKEDIN_WEIGHTS,
+    COUNTRY_VARIANTS,
+    CREATED_FORMATS,
+    CREATED_WEIGHTS,
+    EMAIL_PATTERN_WEIGHTS,
+    EMAIL_PATTERNS,
+    EMPLOYEE_BUCKETS,
+    EMPLOYEE_WEIGHTS,
+    EXECUTIVE_TITLES,
+    FIRST_NAMES,
+    FOLD_EXTRA,
+    FUNCTIONS,
+    INDUSTRIES,
+    KEYWORDS,
+    LAST_NAMES,
+    LEGAL_FORMS,
+    LEGAL_WEIGHTS,
+    LOCATIONS,
+    NICKNAMES,
+    PERSONAL_DOMAINS,
+    REGIONS,
+    REVENUE_BOUNDS,
+    SENIORITY_FORMS,
+    TECHNOLOGIES,
+    TITLE_TEMPLATES,
+    WEBSITE_FORMS,
+    WEBSITE_WEIGHTS,
+    Location,
+)
+
 CHUNK_ROWS = 10_000
 ROWS_PER_COMPANY = 20
 MANIFEST_SUFFIX = ".manifest.json"
@@ -52,185 +86,6 @@ HEADER: list[str] = [written for written, _ in COLUMNS]
 CANONICAL_COLUMNS: list[str] = [canonical for _, canonical in COLUMNS]
 
 # Spellings written besides the canonical name; the normalizer's country seed must map them.
-COUNTRY_VARIANTS: dict[str, tuple[str, ...]] = {
-    "United States": ("USA", "U.S.", "US", "us", "U.S.A.", "United States of America",
-                      "UNITED STATES", "united states"),
-    "United Kingdom": ("UK", "U.K.", "Great Britain", "GB", "uk", "UNITED KINGDOM"),
-    "Germany": ("Deutschland", "DE", "GERMANY", "germany"),
-    "France": ("FR", "FRANCE", "france"),
-    "Canada": ("CANADA", "canada"),
-    "India": ("INDIA", "india"),
-    "Australia": ("AU", "AUSTRALIA"),
-    "Netherlands": ("The Netherlands", "Holland", "NL", "netherlands"),
-    "Spain": ("España", "ES", "SPAIN"),
-    "Brazil": ("Brasil", "BR", "brazil"),
-    "Sweden": ("Sverige", "SE", "sweden"),
-    "Switzerland": ("Schweiz", "CH", "Suisse"),
-    "Singapore": ("SG", "SINGAPORE"),
-    "Ireland": ("IE", "Republic of Ireland", "IRELAND"),
-    "Japan": ("JP", "JAPAN"),
-    "Israel": ("IL", "ISRAEL"),
-}
-# Seniority column values written: canonical and display form (the column is often empty).
-SENIORITY_FORMS: dict[str, tuple[str, str]] = {
-    s: (s, d) for s, d in (
-        ("owner", "Owner"), ("founder", "Founder"), ("c_suite", "C-Suite"),
-        ("partner", "Partner"), ("vp", "VP"), ("head", "Head"), ("director", "Director"),
-        ("manager", "Manager"), ("senior", "Senior"), ("entry", "Entry"), ("intern", "Intern"))
-}
-
-Location = tuple[str, str, str, str]  # city, state, country, phone country code
-# country: (weight, phone code, "City|State" ...)
-_LOCATIONS: dict[str, tuple[float, str, tuple[str, ...]]] = {
-    "United States": (50, "1", (
-        "New York|New York", "San Francisco|California", "Los Angeles|California",
-        "Austin|Texas", "Seattle|Washington", "Boston|Massachusetts", "Chicago|Illinois",
-        "Denver|Colorado", "Atlanta|Georgia", "Miami|Florida", "Portland|Oregon",
-        "Salt Lake City|Utah", "Raleigh|North Carolina", "Dallas|Texas", "San Diego|California",
-        "Nashville|Tennessee", "Minneapolis|Minnesota", "Philadelphia|Pennsylvania")),
-    "United Kingdom": (10, "44", (
-        "London|England", "Manchester|England", "Edinburgh|Scotland", "Bristol|England",
-        "Cambridge|England", "Belfast|Northern Ireland")),
-    "Germany": (7, "49", ("Berlin|Berlin", "München|Bavaria", "Hamburg|Hamburg",
-                          "Köln|North Rhine-Westphalia", "Frankfurt am Main|Hesse",
-                          "Düsseldorf|North Rhine-Westphalia")),
-    "Canada": (5, "1", ("Toronto|Ontario", "Vancouver|British Columbia", "Montréal|Quebec")),
-    "India": (5, "91", ("Bengaluru|Karnataka", "Mumbai|Maharashtra", "Hyderabad|Telangana",
-                        "Pune|Maharashtra")),
-    "France": (4, "33", ("Paris|Île-de-France", "Lyon|Auvergne-Rhône-Alpes", "Toulouse|Occitanie")),
-    "Australia": (3, "61", ("Sydney|New South Wales", "Melbourne|Victoria")),
-    "Netherlands": (3, "31", ("Amsterdam|North Holland", "Rotterdam|South Holland")),
-    "Spain": (2, "34", ("Madrid|Community of Madrid", "Barcelona|Catalonia")),
-    "Brazil": (2, "55", ("São Paulo|São Paulo", "Rio de Janeiro|Rio de Janeiro")),
-    "Sweden": (2, "46", ("Stockholm|Stockholm County", "Malmö|Skåne")),
-    "Switzerland": (2, "41", ("Zürich|Zürich", "Geneva|Geneva")),
-    "Singapore": (2, "65", ("Singapore|",)),
-    "Ireland": (1.5, "353", ("Dublin|Leinster", "Cork|Munster")),
-    "Japan": (1, "81", ("Tokyo|Tokyo", "Osaka|Osaka")),
-    "Israel": (1, "972", ("Tel Aviv|Tel Aviv District",)),
-}
-_FIRST_NAMES = (  # noqa: SIM905 - a word list reads better as text
-    "James Mary John Patricia Robert Jennifer Michael Linda William Elizabeth David Barbara "
-    "Richard Susan Joseph Jessica Thomas Sarah Charles Karen Christopher Lisa Daniel Nancy "
-    "Matthew Betty Anthony Margaret Mark Sandra Donald Ashley Steven Kimberly Paul Emily Andrew "
-    "Donna Joshua Michelle Kenneth Carol Kevin Amanda Brian Melissa Timothy Deborah Ronald "
-    "Stephanie Edward Rebecca Jason Sharon Jeffrey Laura Ryan Cynthia Jacob Kathleen Gary Amy "
-    "Nicholas Angela Eric Anna Stephen Brenda Justin Emma Scott Nicole Brandon Helen Benjamin "
-    "Samantha Samuel Katherine Gregory Christine Alexander Rachel Patrick Catherine Jack Maria "
-    "Tyler Diane Aaron Ruth Priya Rahul Wei Li Hiroshi Yuki Ahmed Fatima Omar Olivia Liam Noah "
-    "Ava Sophia Lucas Mia Ethan Isabella Oliver Charlotte Amelia Harper Elijah Lars Ingrid "
-    "Pieter Sven Anja Hans Claire Pierre Marco Giulia Diego Lucia Carlos Ana Aisha Mateo Leah "
-    "José Zoë François Chloé Björn Søren Łukasz Jürgen"
-).split()
-_LAST_NAMES = (  # noqa: SIM905 - a word list reads better as text
-    "Smith Johnson Williams Brown Jones Garcia Miller Davis Rodriguez Martinez Hernandez Lopez "
-    "Gonzalez Wilson Anderson Thomas Taylor Moore Jackson Martin Lee Perez Thompson White Harris "
-    "Sanchez Clark Ramirez Lewis Robinson Walker Young Allen King Wright Scott Torres Nguyen Hill "
-    "Flores Green Adams Nelson Baker Hall Rivera Campbell Mitchell Carter Roberts Patel Shah "
-    "Kumar Singh Chen Wang Zhang Liu Kim Park Tanaka Sato Suzuki Cohen Levi Murphy Kelly "
-    "Sullivan Walsh Schmidt Schneider Fischer Weber Meyer Wagner Becker Hoffmann Dubois Laurent "
-    "Moreau Rossi Russo Bianchi Ferrari Jansen Visser Berg Larsen Nielsen Johansson Andersson "
-    "Silva Santos Costa Pereira Novak Kowalski Ivanov Petrov O'Brien Smith-Jones "
-    "Müller García Nguyễn Østergaard Dvořák Szabó Gonçalves Lefèvre"
-).split() + ["van der Berg", "De La Cruz"]
-_NICKNAMES = {"William": "Bill", "Robert": "Bob", "Elizabeth": "Liz", "Katherine": "Kate",
-              "Michael": "Mike", "Jennifer": "Jen", "Richard": "Rick", "Margaret": "Peggy"}
-_FOLD_EXTRA = str.maketrans({"ø": "o", "ł": "l", "æ": "ae", "đ": "d", "'": None, " ": None})
-# function, departments, individual-contributor roles, chief title
-_FUNCTIONS: tuple[tuple[str, tuple[str, ...], tuple[str, ...], str], ...] = (
-    ("Engineering", ("engineering",), ("Software Engineer", "Backend Engineer",
-     "Frontend Developer", "Data Engineer", "DevOps Engineer", "QA Engineer"), "CTO"),
-    ("Sales", ("sales",), ("Account Executive", "Sales Development Representative",
-     "Sales Engineer"), "Chief Revenue Officer"),
-    ("Marketing", ("marketing",), ("Marketing Specialist", "Content Marketer",
-     "Growth Marketer"), "CMO"),
-    ("Finance", ("finance",), ("Accountant", "Financial Analyst", "Controller"), "CFO"),
-    ("Human Resources", ("human_resources",), ("Recruiter", "HR Generalist",
-     "Talent Acquisition Partner"), "Chief People Officer"),
-    ("Operations", ("operations",), ("Operations Analyst", "Project Coordinator",
-     "Business Analyst"), "COO"),
-    ("Product", ("product_management",), ("Product Designer", "UX Researcher",
-     "Product Analyst"), "Chief Product Officer"),
-    ("Customer Success", ("customer_success", "support"), ("Support Specialist",
-     "Implementation Consultant"), "Chief Customer Officer"),
-    ("IT", ("information_technology",), ("Systems Administrator", "IT Support Specialist",
-     "Security Analyst"), "CIO"),
-    ("Data", ("data_science", "engineering"), ("Data Scientist", "Data Analyst",
-     "Analytics Engineer"), "Chief Data Officer"),
-)
-# seniority: (weight, templates); {f} is the function, {r} an individual-contributor role
-_TITLE_TEMPLATES: dict[str, tuple[float, tuple[str, ...]]] = {
-    "intern": (4, ("{f} Intern", "Intern, {f}")),
-    "entry": (28, ("{r}", "Junior {r}", "Associate {r}")),
-    "senior": (24, ("Senior {r}", "Sr. {r}", "Lead {r}", "Staff {r}", "Principal {r}")),
-    "manager": (16, ("{f} Manager", "Manager, {f}", "Senior Manager, {f}")),
-    "director": (10, ("Director of {f}", "{f} Director", "Director, {f}")),
-    "head": (4, ("Head of {f}",)),
-    "vp": (6, ("VP of {f}", "Vice President, {f}", "VP {f}", "SVP, {f}")),
-    "c_suite": (4, ("{c}",)),
-}
-_EXECUTIVE_TITLES = (("CEO", "c_suite", 0.8), ("Chief Executive Officer", "c_suite", 0.4),
-                     ("Founder", "founder", 0.5), ("Co-Founder & CEO", "founder", 0.5),
-                     ("Owner", "owner", 0.4), ("Partner", "partner", 0.2),
-                     ("Managing Partner", "partner", 0.2))
-_COMPANY_PREFIXES = (  # noqa: SIM905 - a word list reads better as text
-    "Acme Apex Arbor Atlas Aurora Beacon Birch Blue Bright Cascade Cedar Cobalt Comet Crescent "
-    "Crimson Delta Ember Evergreen Falcon Fern Firefly Forge Frontier Garnet Glacier Golden "
-    "Granite Harbor Helix Horizon Indigo Iron Jade Juniper Keystone Kinetic Lantern Lumen Lunar "
-    "Maple Marble Meridian Mosaic Nimbus Noble Northwind Nova Oak Onyx Orbit Pacific Pine "
-    "Pinnacle Pioneer Polar Prairie Prism Quantum Quarry Radiant Raven Redwood Ridge River Sable "
-    "Sage Sapphire Sierra Silver Solar Spark Spruce Starling Sterling Stone Summit Tidal Timber "
-    "Titan Trident Umber Union Vantage Vector Velvet Verde Vertex Violet Vista Willow Wren Zenith"
-).split()
-_COMPANY_SUFFIXES = (  # noqa: SIM905 - a word list reads better as text
-    "Analytics Bio Capital Cloud Consulting Data Dynamics Energy Foods Health Industries Insights "
-    "Labs Learning Logistics Media Medical Networks Partners Payments Robotics Security Software "
-    "Solutions Systems Technologies Therapeutics Ventures Works Group Studio Logic Metrics "
-    "Mobility Retail Telecom Finance Commerce Devices"
-).split()
-_INDUSTRIES = (
-    "Software Development", "Information Technology & Services", "Financial Services",
-    "Hospital & Health Care", "Marketing & Advertising", "Computer & Network Security",
-    "E-Learning", "Retail", "Logistics & Supply Chain", "Biotechnology", "Renewables & Environment",
-    "Real Estate", "Manufacturing", "Telecommunications", "Insurance", "Consumer Goods",
-    "Food & Beverages", "Automotive", "Media Production", "Staffing & Recruiting",
-    "Venture Capital & Private Equity", "Management Consulting")
-_KEYWORDS = (
-    "saas", "b2b", "enterprise software", "cloud computing", "analytics", "machine learning",
-    "artificial intelligence", "data platform", "fintech", "payments", "e-commerce", "marketplace",
-    "cybersecurity", "devops", "digital health", "supply chain", "marketing automation", "crm",
-    "hr tech", "edtech", "proptech", "insurtech", "open source", "developer tools", "mobile apps",
-    "iot", "robotics", "climate tech", "clean energy", "biotech")
-_TECHNOLOGIES = (
-    "Salesforce", "HubSpot", "Google Analytics", "AWS", "Microsoft Azure", "Google Cloud", "Slack",
-    "Zendesk", "Intercom", "Stripe", "Shopify", "WordPress", "React", "Node.js", "Python",
-    "Kubernetes", "Docker", "Snowflake", "Segment", "Marketo", "Okta", "Jira", "GitHub", "Datadog",
-    "Cloudflare", "Twilio", "Mailchimp", "Gusto", "Workday", "PostgreSQL")
-_LEGAL_FORMS = ("", " Inc", " Inc.", ", Inc.", " LLC", " Ltd", " Corp", " Co.")
-_LEGAL_WEIGHTS = (40, 10, 10, 8, 12, 8, 8, 4)
-_WEBSITE_FORMS = ("https://www.{}", "https://{}", "http://www.{}/", "{}", "www.{}",
-                  "https://www.{}/about", "https://{}:443/", "HTTPS://WWW.{}")
-_WEBSITE_WEIGHTS = (40, 20, 8, 12, 8, 6, 3, 3)
-_EMPLOYEE_BUCKETS = ((1, 10), (11, 50), (51, 200), (201, 500), (501, 1000), (1001, 5000),
-                     (5001, 10000), (10001, 50000))
-_EMPLOYEE_WEIGHTS = (15, 30, 25, 12, 8, 6, 2, 2)
-_REVENUE_BOUNDS = (10**5, 5 * 10**5, 10**6, 10**7, 5 * 10**7, 10**8, 5 * 10**8, 10**9, 10**10,
-                   10**11, 10**12)
-CONTACT_LINKEDIN_FORMS = ("https://www.linkedin.com/in/{}", "http://www.linkedin.com/in/{}",
-                          "linkedin.com/in/{}", "https://linkedin.com/in/{}/",
-                          "www.linkedin.com/in/{}")
-_CONTACT_LINKEDIN_WEIGHTS = (55, 4, 8, 8, 5, 20)  # last: no LinkedIn URL
-PERSONAL_DOMAINS = ("gmail.com", "yahoo.com", "outlook.com", "hotmail.com", "icloud.com")
-EMAIL_PATTERNS: tuple[Callable[[str, str], str], ...] = (
-    lambda f, la: f"{f}.{la}", lambda f, la: f"{f[0]}{la}", lambda f, la: f,
-    lambda f, la: f"{f}{la[0]}", lambda f, la: f"{f}_{la}", lambda f, la: f"{f[0]}.{la}",
-    lambda f, la: f"{la}.{f}")
-_EMAIL_PATTERN_WEIGHTS = (50, 20, 8, 6, 6, 5, 5)
-CREATED_FORMATS = ("{d}T{h:02d}:{m:02d}:{s:02d}Z", "{d}", "{d} {h:02d}:{m:02d}:{s:02d}",
-                   "{d}T{h:02d}:{m:02d}:{s:02d}+00:00", "{d}T{h:02d}:{m:02d}:{s:02d}.{ms:03d}Z",
-                   "{d}T{h:02d}:{m:02d}:{s:02d}+02:00", "{d}T{h:02d}:{m:02d}:{s:02d}-05:00", "")
-_CREATED_WEIGHTS = (45, 15, 10, 8, 5, 4, 3, 10)
-_REGIONS = ("EMEA", "North America", "APAC", "DACH", "LATAM")
 
 # Row kinds, drawn once per row; weights are per 10,000 rows.
 (CLEAN, COUNTRY, CASE, SPACES, EMAIL_UPPER, NEWLINE, QUOTE, LINKEDIN_ONLY, NAME_ONLY,
@@ -241,7 +96,7 @@ _BAD_KINDS = (BAD_EMAIL, NO_IDENTITY, TOO_MANY)
 
 def _fold(name: str) -> str:
     """ASCII, lowercase, no spaces: what an email address or LinkedIn slug uses for a name."""
-    decomposed = unicodedata.normalize("NFKD", name.lower().translate(_FOLD_EXTRA))
+    decomposed = unicodedata.normalize("NFKD", name.lower().translate(FOLD_EXTRA))
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
@@ -271,32 +126,32 @@ def _pools() -> _Pools:
         titles.append((title, SENIORITY_FORMS[seniority], forms))
         weights.append(weight)
 
-    for seniority, (weight, templates) in _TITLE_TEMPLATES.items():
-        made = [t.format(f=f, r=r, c=c) for f, _, roles, c in _FUNCTIONS for t in templates
+    for seniority, (weight, templates) in TITLE_TEMPLATES.items():
+        made = [t.format(f=f, r=r, c=c) for f, _, roles, c in FUNCTIONS for t in templates
                 for r in (roles if "{r}" in t else roles[:1])]
-        departments = [ds for _, ds, roles, _ in _FUNCTIONS for t in templates
+        departments = [ds for _, ds, roles, _ in FUNCTIONS for t in templates
                        for _ in (roles if "{r}" in t else roles[:1])]
         for title, ds in zip(made, departments, strict=True):
             add(title, seniority, ds, weight / len(made))
-    for title, seniority, weight in _EXECUTIVE_TITLES:
+    for title, seniority, weight in EXECUTIVE_TITLES:
         add(title, seniority, ("executive",), weight)
 
     locations: list[Location] = []
     location_weights: list[float] = []
-    for country, (weight, code, places) in _LOCATIONS.items():
+    for country, (weight, code, places) in LOCATIONS.items():
         for place in places:
             city, state = place.split("|")
             locations.append((city, state, country, code))
             location_weights.append(weight / len(places))
 
-    company_names = [(p, s) for p in _COMPANY_PREFIXES for s in _COMPANY_SUFFIXES]
+    company_names = [(p, s) for p in COMPANY_PREFIXES for s in COMPANY_SUFFIXES]
     slugs = {(p + s).lower() for p, s in company_names}
     assert len(slugs) == len(company_names), "company slugs must be unique (domains are keys)"
     step = next(n for n in itertools.count(7919) if math.gcd(n, len(company_names)) == 1)
     start = dt.date(2022, 1, 1)
     return _Pools(
-        first_names=[(n, _fold(n)) for n in _FIRST_NAMES],
-        last_names=[(n, _fold(n)) for n in _LAST_NAMES],
+        first_names=[(n, _fold(n)) for n in FIRST_NAMES],
+        last_names=[(n, _fold(n)) for n in LAST_NAMES],
         titles=titles, title_cum_weights=list(itertools.accumulate(weights)),
         locations=locations, location_cum_weights=list(itertools.accumulate(location_weights)),
         company_names=company_names, name_step=step,
@@ -312,7 +167,7 @@ def _company_cum_weights(m: int) -> list[float]:
 
 def _employees(rng: random.Random) -> tuple[str, int]:
     """The headcount as written, and a value to scale the revenue by."""
-    lo, hi = rng.choices(_EMPLOYEE_BUCKETS, weights=_EMPLOYEE_WEIGHTS)[0]
+    lo, hi = rng.choices(EMPLOYEE_BUCKETS, weights=EMPLOYEE_WEIGHTS)[0]
     style = rng.choices(range(5), weights=(45, 15, 10, 25, 5))[0]
     value = rng.randint(lo, hi)
     if style == 3:
@@ -341,9 +196,9 @@ def _revenue(rng: random.Random, headcount: int) -> str:
     value = headcount * rng.randint(50, 400) * 1000
     scale = 10 ** (len(str(value)) - 2)
     value = round(value / scale) * scale
-    if style == 4 and value >= _REVENUE_BOUNDS[0]:
-        i = bisect.bisect_right(_REVENUE_BOUNDS, value)
-        lo, hi = _REVENUE_BOUNDS[i - 1], _REVENUE_BOUNDS[i]
+    if style == 4 and value >= REVENUE_BOUNDS[0]:
+        i = bisect.bisect_right(REVENUE_BOUNDS, value)
+        lo, hi = REVENUE_BOUNDS[i - 1], REVENUE_BOUNDS[i]
         dollar = rng.choice(("$", ""))
         return f"{dollar}{_short_money(lo)}{rng.choice(('-', ' - '))}{dollar}{_short_money(hi)}"
     if style == 0:
@@ -364,7 +219,7 @@ def _make_company(rng: random.Random, p: _Pools, serial: int) -> tuple[list[str]
     rounds = serial // len(p.company_names)
     loc = rng.choices(p.locations, cum_weights=p.location_cum_weights)[0]
     city, state, country, _ = loc
-    legal = rng.choices(_LEGAL_FORMS, weights=_LEGAL_WEIGHTS)[0]
+    legal = rng.choices(LEGAL_FORMS, weights=LEGAL_WEIGHTS)[0]
     if legal and country in ("Germany", "United Kingdom"):
         legal = " GmbH" if country == "Germany" else " Ltd"
     name = f"{prefix} {suffix}{legal}"
@@ -378,10 +233,10 @@ def _make_company(rng: random.Random, p: _Pools, serial: int) -> tuple[list[str]
                       weights=(70, 10, 5, 5, 4, 15 if country == "Germany" else 0,
                                15 if country == "United Kingdom" else 0))[0]
     domain = f"{slug}.{tld}"
-    website_form = rng.choices(_WEBSITE_FORMS, weights=_WEBSITE_WEIGHTS)[0]
+    website_form = rng.choices(WEBSITE_FORMS, weights=WEBSITE_WEIGHTS)[0]
     website = website_form.format(domain.upper() if website_form.isupper() else domain)
     sep = rng.choice(("; ", ";", ", ", ","))
-    industries = sep.join(rng.sample(_INDUSTRIES, rng.randint(1, 3)))
+    industries = sep.join(rng.sample(INDUSTRIES, rng.randint(1, 3)))
     if rng.random() < 0.2:
         industries = industries.lower()
     founded = "" if rng.random() < 0.1 else str(rng.randint(1950, 2023))
@@ -390,10 +245,10 @@ def _make_company(rng: random.Random, p: _Pools, serial: int) -> tuple[list[str]
         "https://www.linkedin.com/company/{}", "linkedin.com/company/{}",
         "https://linkedin.com/company/{}/")).format(slug)
     keywords = "" if rng.random() < 0.1 else rng.choice((", ", ";")).join(
-        rng.sample(_KEYWORDS, rng.randint(2, 6)))
+        rng.sample(KEYWORDS, rng.randint(2, 6)))
     technologies = "" if rng.random() < 0.1 else rng.choice((", ", "; ")).join(
-        rng.sample(_TECHNOLOGIES, rng.randint(2, 8)))
-    pattern = rng.choices(range(len(EMAIL_PATTERNS)), weights=_EMAIL_PATTERN_WEIGHTS)[0]
+        rng.sample(TECHNOLOGIES, rng.randint(2, 8)))
+    pattern = rng.choices(range(len(EMAIL_PATTERNS)), weights=EMAIL_PATTERN_WEIGHTS)[0]
     employees, headcount = _employees(rng)
     cells = [name, website, industries, employees, _revenue(rng, headcount), founded, city, state,
              written_country, linkedin, keywords, technologies]
@@ -430,13 +285,13 @@ def _mess_up(rng: random.Random, kind: int, row: list[str]) -> None:
     elif kind == EMAIL_UPPER:
         row[2] = row[2].upper() if rng.random() < 0.3 else row[2].title()
     elif kind == NEWLINE:
-        row[3] = f"{row[3]}\n{rng.choice(_REGIONS)}"
+        row[3] = f"{row[3]}\n{rng.choice(REGIONS)}"
     elif kind == QUOTE:
-        nickname = _NICKNAMES.get(row[0])
+        nickname = NICKNAMES.get(row[0])
         if nickname:
             row[0] = f'{row[0]} "{nickname}"'
         else:
-            row[3] = f'{row[3]} ("{rng.choice(_REGIONS)}")'
+            row[3] = f'{row[3]} ("{rng.choice(REGIONS)}")'
 
 
 def _change_contact(rng: random.Random, p: _Pools, row: list[str], key: int) -> None:
@@ -542,11 +397,11 @@ class SampleGenerator:
         sen_style = choices((0, 1, 2), weights=(30, 45, 25), k=n)
         dept_style = choices((0, 1, 2, 3), weights=(15, 45, 25, 15), k=n)
         no_li = len(CONTACT_LINKEDIN_FORMS)
-        li_style = choices(range(no_li + 1), weights=_CONTACT_LINKEDIN_WEIGHTS, k=n)
+        li_style = choices(range(no_li + 1), weights=CONTACT_LINKEDIN_WEIGHTS, k=n)
         phone_style = choices(range(5), weights=(25, 30, 20, 15, 10), k=n)
         personal = choices((False, True), weights=(97, 3), k=n)
         days = choices(p.days, k=n)
-        created_fmt = choices(CREATED_FORMATS, weights=_CREATED_WEIGHTS, k=n)
+        created_fmt = choices(CREATED_FORMATS, weights=CREATED_WEIGHTS, k=n)
         out: list[list[str]] = []
         for i in range(n):
             kind = kinds[i]
@@ -602,7 +457,7 @@ class SampleGenerator:
                                          s=secs % 60, ms=secs % 1000)]
             if kind == TOO_MANY:  # an unquoted comma in the title: one cell too many
                 head, _, tail = title.partition(", ")
-                row[3:4] = [head, tail or rng.choice(_REGIONS)]
+                row[3:4] = [head, tail or rng.choice(REGIONS)]
                 counts.too_many_cells += 1
             elif kind == BAD_EMAIL:
                 counts.invalid_email += 1
