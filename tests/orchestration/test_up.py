@@ -232,15 +232,48 @@ def exercise(running: Running, services: Services | None, tmp_path: Path) -> Non
         results = sensors["sensorsOrError"]["results"]
         states = {s["name"]: s["sensorState"]["status"] for s in results}
         assert states == {"landing_sensor": "RUNNING"}
+
+        # 5. A backfill over file partitions, as launched from the UI, reloads them.
+        backfill(running, ["drops/new.csv", f"samples/contacts-42-{SAMPLE_ROWS}.csv"])
+        assert running.count() == expected["loaded"] + 3
     except BaseException:
         print(running.log.read_text()[-4000:])
         raise
 
-    # 5. Ctrl-C stops everything it started.
+    # 6. Ctrl-C stops everything it started.
     running.stop()
     assert running.proc.returncode == 0, running.log.read_text()[-2000:]
     time.sleep(1)
     assert processes_mentioning(str(running.home)) == []
+
+
+def backfill(running: Running, partitions: list[str]) -> None:
+    """Launches a backfill of the ingest job over partitions and waits for its runs."""
+    names = ", ".join(f'"{p}"' for p in partitions)
+    launched = running.graphql(
+        "mutation { launchPartitionBackfill(backfillParams: { selector: { partitionSetName: "
+        '"ingest_file_partition_set", repositorySelector: { repositoryName: "__repository__", '
+        f'repositoryLocationName: "connectra" }} }}, partitionNames: [{names}] }}) {{ '
+        "__typename ... on LaunchBackfillSuccess { backfillId } "
+        "... on PythonError { message } } }"
+    )["launchPartitionBackfill"]
+    assert launched["__typename"] == "LaunchBackfillSuccess", launched
+    backfill_id = launched["backfillId"]
+
+    def runs_done() -> list[str] | None:
+        runs = running.graphql(
+            '{ runsOrError(filter: { tags: [{ key: "dagster/backfill", value: "'
+            + backfill_id
+            + '" }] }) { ... on Runs { results { status } } } }'
+        )["runsOrError"]["results"]
+        statuses = [r["status"] for r in runs]
+        finished = len(statuses) == len(partitions) and all(
+            s in {"SUCCESS", "FAILURE", "CANCELED"} for s in statuses
+        )
+        return statuses if finished else None
+
+    statuses = eventually(runs_done, 240, "the backfill's runs")
+    assert statuses == ["SUCCESS"] * len(partitions)
 
 
 def test_up_on_the_embedded_profile(embedded: Running, tmp_path: Path) -> None:

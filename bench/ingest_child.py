@@ -1,0 +1,122 @@
+"""One end-to-end load, in a process of its own: `python -m bench.ingest_child WORK KEY`.
+
+The process does what a Dagster run of the file does once its stores are open: load_file
+from the landing folder (a LocalLandingZone) into PostgreSQL and OpenSearch, then the
+refresh that makes the documents searchable (inside load_file). Its own peak resident set
+(VmHWM) is the memory figure; a fresh process per load keeps one load's peak from hiding
+another's. The stores are wrapped so the time each side spends writing is known, and the
+normalizer so its share is known too; neither wrapper changes what is written.
+
+Prints one JSON line on stdout: the counts, the seconds, the per-side busy times, and the
+resident set after each batch.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import threading
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import orchestration.ingest as ingest
+from bench.data import BATCH_SIZE_FOR_INSERTION
+from bench.env import INDEX_PREFIX, BenchEnv
+from bench.procstat import status_kb
+from dbt_like_sql.normalize import FileNormalizer
+from stores.factory import Stores, open_stores
+from stores.landing import LocalLandingZone
+
+
+class TimedCalls:
+    """Forwards every call to `inner`, adding up the seconds spent per method."""
+
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
+        self.seconds: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def __getattr__(self, name: str) -> Any:
+        target = getattr(self._inner, name)
+        if not callable(target):
+            return target
+
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            started = time.perf_counter()
+            try:
+                return target(*args, **kwargs)
+            finally:
+                spent = time.perf_counter() - started
+                with self._lock:
+                    self.seconds[name] = self.seconds.get(name, 0.0) + spent
+
+        return timed
+
+    @property
+    def busy(self) -> float:
+        return sum(self.seconds.values())
+
+
+class TimedNormalizer(FileNormalizer):
+    """FileNormalizer that keeps the seconds its batches took (the main thread's work)."""
+
+    seconds = 0.0
+
+    def process(self, *args: Any, **kwargs: Any) -> Any:
+        started = time.perf_counter()
+        try:
+            return super().process(*args, **kwargs)
+        finally:
+            TimedNormalizer.seconds += time.perf_counter() - started
+
+
+def run(work: Path, key: str) -> dict[str, Any]:
+    env = BenchEnv.load(work)
+    settings = env.settings()
+    stores = open_stores(settings, index_prefix=INDEX_PREFIX)
+    stores.search.ensure_indices()  # `connectra migrate` does this before any run
+    records, search = TimedCalls(stores.records), TimedCalls(stores.search)
+    timed = Stores(records=records, search=search, cursors=stores.cursors)
+    ingest.FileNormalizer = TimedNormalizer  # type: ignore[misc]
+    timeline: list[dict[str, float]] = []
+
+    def progress(state: ingest.LoadProgress) -> None:
+        timeline.append({"t": round(time.perf_counter() - started, 3),
+                         "rows_read": state.rows_read,
+                         "rss_mb": round(status_kb("VmRSS") / 1024, 1)})
+
+    baseline_mb = status_kb("VmRSS") / 1024
+    started = time.perf_counter()
+    state = ingest.load_file(LocalLandingZone(env.landing), key, timed, f"bench-{uuid.uuid4()}",
+                             batch_rows=BATCH_SIZE_FOR_INSERTION, progress=progress)
+    seconds = time.perf_counter() - started
+    stores.close()
+    return {
+        "key": key,
+        "seconds": round(seconds, 3),
+        "rows_read": state.rows_read,
+        "rows_loaded": state.rows_loaded,
+        "rows_merged": state.rows_merged,
+        "rows_rejected": state.rows_rejected,
+        "batches": state.batches,
+        "rows_per_s": round(state.rows_read / seconds, 1),
+        "records_busy_s": round(records.busy, 3),
+        "records_calls_s": {k: round(v, 3) for k, v in records.seconds.items()},
+        "search_busy_s": round(search.busy, 3),
+        "search_calls_s": {k: round(v, 3) for k, v in search.seconds.items()},
+        "normalize_s": round(TimedNormalizer.seconds, 3),
+        "rss_before_load_mb": round(baseline_mb, 1),
+        "peak_rss_mb": round(status_kb("VmHWM") / 1024, 1),
+        "timeline": timeline,
+    }
+
+
+def main() -> None:
+    work, key = Path(sys.argv[1]), sys.argv[2]
+    print(json.dumps(run(work, key)), flush=True)
+
+
+if __name__ == "__main__":
+    main()

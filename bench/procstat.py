@@ -1,0 +1,89 @@
+"""What the machine spent: memory of a process, CPU seconds per group of processes.
+
+Read from /proc, so nothing is installed and nothing samples: a phase's CPU is the
+difference of two snapshots. On this 2-core machine shared with other work, the groups say
+who used the cores while a figure was measured (the bench's Python processes, PostgreSQL,
+the OpenSearch JVM, everything else), which is the first thing to know about what bounds it.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+
+_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def status_kb(field: str, pid: int | str = "self") -> int:
+    """A `kB` line of /proc/PID/status (VmHWM: peak resident set, VmRSS: resident now)."""
+    with open(f"/proc/{pid}/status", encoding="ascii") as status:
+        for line in status:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    return 0
+
+
+def _group(pid: str) -> str | None:
+    try:
+        with open(f"/proc/{pid}/comm", encoding="utf-8", errors="replace") as comm:
+            name = comm.read().strip()
+        with open(f"/proc/{pid}/cmdline", "rb") as cmd:
+            cmdline = cmd.read().replace(b"\0", b" ").decode("utf-8", "replace")
+    except OSError:
+        return None
+    if name == "java" and "opensearch" in cmdline.lower():
+        return "opensearch"
+    if name.startswith("postgres") or cmdline.startswith("postgres:"):
+        return "postgres"
+    if "python" in name and " -m bench" in cmdline:
+        return "bench"
+    return "other"
+
+
+def _cpu_seconds(pid: str) -> float:
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / _TICKS  # utime + stime
+
+
+@dataclass(frozen=True)
+class CpuSnapshot:
+    at: float
+    by_group: dict[str, float]
+    by_pid: dict[str, tuple[str, float]]
+    machine_busy: float  # CPU seconds of the whole machine (all processes, /proc/stat)
+
+    @classmethod
+    def take(cls) -> CpuSnapshot:
+        by_pid: dict[str, tuple[str, float]] = {}
+        for pid in os.listdir("/proc"):
+            if pid.isdigit():
+                group = _group(pid)
+                if group is not None:
+                    by_pid[pid] = (group, _cpu_seconds(pid))
+        groups: dict[str, float] = {}
+        for group, seconds in by_pid.values():
+            groups[group] = groups.get(group, 0.0) + seconds
+        with open("/proc/stat", encoding="ascii") as stat:
+            cpu = [int(x) for x in stat.readline().split()[1:]]
+        busy = (sum(cpu) - cpu[3] - cpu[4]) / _TICKS  # all but idle and iowait
+        return cls(time.monotonic(), groups, by_pid, busy)
+
+    def since(self, before: CpuSnapshot) -> dict[str, float]:
+        """Cores used per group between two snapshots (CPU seconds / wall seconds).
+
+        Per process, so processes that started or ended in between count by what they
+        used while seen; short-lived processes that came and went are in `machine` only.
+        """
+        wall = max(self.at - before.at, 1e-6)
+        used: dict[str, float] = {}
+        for pid, (group, seconds) in self.by_pid.items():
+            start = before.by_pid.get(pid, (group, 0.0))[1] if pid in before.by_pid else 0.0
+            used[group] = used.get(group, 0.0) + max(seconds - start, 0.0)
+        cores = {group: round(seconds / wall, 2) for group, seconds in sorted(used.items())}
+        cores["machine"] = round((self.machine_busy - before.machine_busy) / wall, 2)
+        return cores
