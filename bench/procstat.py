@@ -36,6 +36,8 @@ def _group(pid: str) -> str | None:
         return "opensearch"
     if name.startswith("postgres") or cmdline.startswith("postgres:"):
         return "postgres"
+    if "python" in name and " -m bench.api_server" in cmdline:
+        return "api_server"
     if "python" in name and " -m bench" in cmdline:
         return "bench"
     return "other"

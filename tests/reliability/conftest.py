@@ -15,10 +15,14 @@ import psycopg
 import pytest
 from sqlalchemy.engine import make_url
 
+from api.app import ApiDeps
+from api.dagster_jobs import DagsterJobsClient
+from stores.landing import LocalLandingZone
 from stores.postgres import PostgresRecordStore, migrate
 from stores.search import SearchEngineStore
 from stores.search.bulk import BulkOptions
 from stores.settings import SearchSettings
+from tests.api.conftest import SIGNING_KEY, api_settings, free_port
 from tests.conftest import Services, fresh_database, need
 from tests.reliability.faults import TcpProxy
 from vql.cursor import CursorCodec
@@ -98,3 +102,17 @@ def proxied(database: str, pg_proxy: TcpProxy, search_proxy: TcpProxy) -> Iterat
 @pytest.fixture
 def landing_dir(tmp_path: Path) -> Path:
     return tmp_path / "landing"
+
+
+def deps(home: Path, records: Any, search: Any, **settings: Any) -> ApiDeps:
+    """ApiDeps on given stores, with the API tests' keys; no Dagster behind the jobs client
+    (its port is closed), so /health's dagster check is always down here."""
+    return ApiDeps(
+        settings=api_settings(home, **settings),
+        records=records,
+        search=search,
+        landing=LocalLandingZone(home / "landing"),
+        jobs=DagsterJobsClient("127.0.0.1", free_port(), timeout_seconds=2),
+        cursors=CODEC,
+        signing_key=SIGNING_KEY,
+    )
