@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.env import ROOT
-from bench.procstat import CpuSnapshot
+from bench.procstat import CpuMeter
 
 PY_SPY = Path(sys.executable).with_name("py-spy")
 
@@ -31,14 +31,11 @@ def run_child(module: str, args: list[str], *, profile: Path | None = None,
         # so waiting threads do not count as work. --nonblocking: never pause the target.
         command = [str(PY_SPY), "record", "--format", "raw", "--output", str(profile),
                    "--rate", "50", "--nonblocking", "--threads", "--", *command]
-    before, usage_before = CpuSnapshot.take(), resource.getrusage(resource.RUSAGE_CHILDREN)
-    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=timeout,
-                          env={**os.environ, **(env or {})}, check=False)
-    after = CpuSnapshot.take()
-    cores = after.since(before)
+    with CpuMeter() as meter:
+        done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True,
+                              timeout=timeout, env={**os.environ, **(env or {})}, check=False)
+    cores = meter.cores
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    child_cpu = (usage.ru_utime + usage.ru_stime) - (usage_before.ru_utime + usage_before.ru_stime)
-    cores["child"] = round(child_cpu / max(after.at - before.at, 1e-6), 2)
     if done.returncode != 0:
         raise RuntimeError(f"{module} failed ({done.returncode}):\n{done.stderr[-4000:]}")
     lines = [line for line in done.stdout.splitlines() if line.startswith("{")]

@@ -91,7 +91,8 @@ class NormalizedFile:
                 "normalize_rows_per_s": round(self.rows_read / self.seconds, 1)}
 
 
-def normalize_file(sample: SampleFile, out: Path, load_run: str = "bench-normalize") -> NormalizedFile:
+def normalize_file(sample: SampleFile, out: Path,
+                   load_run: str = "bench-normalize") -> NormalizedFile:
     """Reads and normalizes the file batch by batch as load_file does; writes Parquet."""
     out.mkdir(parents=True, exist_ok=True)
     for old in out.glob("*.parquet"):

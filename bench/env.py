@@ -24,7 +24,7 @@ DATABASE = "connectra_bench"
 INDEX_PREFIX = "bench_"
 RAW_INDEX_PREFIX = "bench_raw_"
 DLT_DATASET = "bench_dlt"
-CURSOR_SECRET = "connectra-bench-cursor-secret-0123456789"
+CURSOR_SECRET = "connectra-bench-cursor-secret-0123456789"  # noqa: S105 - loopback bench
 API_KEY = "bench-key-0123456789abcdef"
 
 
@@ -107,7 +107,9 @@ class BenchEnv:
     def opensearch(self, timeout: float = 120.0) -> Any:
         from opensearchpy import OpenSearch
 
-        return OpenSearch(hosts=[self.search_url], timeout=timeout)
+        # pool_maxsize: urllib3 keeps one connection per host otherwise, and concurrent
+        # requests would each open (and drop) a TCP connection.
+        return OpenSearch(hosts=[self.search_url], timeout=timeout, pool_maxsize=8)
 
     def drop_indices(self, *prefixes: str) -> None:
         """Deletes the versioned indices behind the bench's aliases (never anyone else's)."""

@@ -1,4 +1,6 @@
-"""One end-to-end load, in a process of its own: `python -m bench.ingest_child WORK KEY`.
+"""One end-to-end load, in a process of its own: `python -m bench.ingest_child WORK KEY [N]`.
+
+N is BATCH_SIZE_FOR_INSERTION (default 500, the setting's default; a read batch is 100 x N).
 
 The process does what a Dagster run of the file does once its stores are open: load_file
 from the landing folder (a LocalLandingZone) into PostgreSQL and OpenSearch, then the
@@ -20,6 +22,8 @@ import time
 import uuid
 from pathlib import Path
 from typing import Any
+
+import pyarrow as pa
 
 import orchestration.ingest as ingest
 from bench.data import BATCH_SIZE_FOR_INSERTION
@@ -60,9 +64,12 @@ class TimedCalls:
 
 
 class TimedNormalizer(FileNormalizer):
-    """FileNormalizer that keeps the seconds its batches took (the main thread's work)."""
+    """FileNormalizer that keeps the seconds its batches took (the main thread's work) and
+    how much memory its DuckDB connection holds after each batch (what it keeps from batch
+    to batch grows with the file's distinct entities)."""
 
     seconds = 0.0
+    duckdb_mb = 0.0
 
     def process(self, *args: Any, **kwargs: Any) -> Any:
         started = time.perf_counter()
@@ -70,9 +77,12 @@ class TimedNormalizer(FileNormalizer):
             return super().process(*args, **kwargs)
         finally:
             TimedNormalizer.seconds += time.perf_counter() - started
+            [(used,)] = self._con.sql(
+                "SELECT coalesce(sum(memory_usage_bytes), 0) FROM duckdb_memory()").fetchall()
+            TimedNormalizer.duckdb_mb = round(int(used) / 2**20, 1)
 
 
-def run(work: Path, key: str) -> dict[str, Any]:
+def run(work: Path, key: str, batch_rows: int = BATCH_SIZE_FOR_INSERTION) -> dict[str, Any]:
     env = BenchEnv.load(work)
     settings = env.settings()
     stores = open_stores(settings, index_prefix=INDEX_PREFIX)
@@ -85,12 +95,14 @@ def run(work: Path, key: str) -> dict[str, Any]:
     def progress(state: ingest.LoadProgress) -> None:
         timeline.append({"t": round(time.perf_counter() - started, 3),
                          "rows_read": state.rows_read,
-                         "rss_mb": round(status_kb("VmRSS") / 1024, 1)})
+                         "rss_mb": round(status_kb("VmRSS") / 1024, 1),
+                         "arrow_mb": round(pa.total_allocated_bytes() / 2**20, 1),
+                         "normalizer_duckdb_mb": TimedNormalizer.duckdb_mb})
 
     baseline_mb = status_kb("VmRSS") / 1024
     started = time.perf_counter()
     state = ingest.load_file(LocalLandingZone(env.landing), key, timed, f"bench-{uuid.uuid4()}",
-                             batch_rows=BATCH_SIZE_FOR_INSERTION, progress=progress)
+                             batch_rows=batch_rows, progress=progress)
     seconds = time.perf_counter() - started
     stores.close()
     return {
@@ -101,6 +113,7 @@ def run(work: Path, key: str) -> dict[str, Any]:
         "rows_merged": state.rows_merged,
         "rows_rejected": state.rows_rejected,
         "batches": state.batches,
+        "batch_rows": batch_rows * ingest.READ_BATCH_FACTOR,
         "rows_per_s": round(state.rows_read / seconds, 1),
         "records_busy_s": round(records.busy, 3),
         "records_calls_s": {k: round(v, 3) for k, v in records.seconds.items()},
@@ -115,7 +128,8 @@ def run(work: Path, key: str) -> dict[str, Any]:
 
 def main() -> None:
     work, key = Path(sys.argv[1]), sys.argv[2]
-    print(json.dumps(run(work, key)), flush=True)
+    batch_rows = int(sys.argv[3]) if len(sys.argv) > 3 else BATCH_SIZE_FOR_INSERTION
+    print(json.dumps(run(work, key, batch_rows)), flush=True)
 
 
 if __name__ == "__main__":

@@ -22,7 +22,7 @@ from psycopg import sql
 
 from bench.data import NormalizedFile
 from bench.env import BenchEnv
-from bench.procstat import CpuSnapshot
+from bench.procstat import CpuMeter
 from stores.postgres import PostgresRecordStore
 from stores.postgres.schema import TABLES
 from stores.postgres.staging import conform, csv_chunks
@@ -63,19 +63,19 @@ def raw_copy(env: BenchEnv, normalized: NormalizedFile) -> dict[str, Any]:
                 conn.execute(sql.SQL("CREATE TABLE {} (LIKE {} INCLUDING ALL)").format(
                     sql.Identifier(raw), sql.Identifier(service)))
             conn.commit()
-            before = CpuSnapshot.take()
-            started = time.perf_counter()
-            for i in range(0, len(files), 2):  # companies then contacts: one transaction
-                for raw, columns, path in files[i:i + 2]:
-                    copy = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT csv)").format(
-                        sql.Identifier(raw), sql.SQL(", ").join(map(sql.Identifier, columns)))
-                    with conn.cursor() as cursor, cursor.copy(copy) as stream, \
-                            path.open("rb") as source:
-                        while data := source.read(1 << 20):
-                            stream.write(data)
-                conn.commit()
-            seconds = time.perf_counter() - started
-            cores = CpuSnapshot.take().since(before)
+            with CpuMeter() as meter:
+                started = time.perf_counter()
+                for i in range(0, len(files), 2):  # companies then contacts: one transaction
+                    for raw, columns, path in files[i:i + 2]:
+                        copy = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT csv)").format(
+                            sql.Identifier(raw),
+                            sql.SQL(", ").join(map(sql.Identifier, columns)))
+                        with conn.cursor() as cursor, cursor.copy(copy) as stream, \
+                                path.open("rb") as source:
+                            while data := source.read(1 << 20):
+                                stream.write(data)
+                    conn.commit()
+                seconds = time.perf_counter() - started
             [(rows,)] = conn.execute(
                 sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(RAW_TABLES["contacts"]))
             ).fetchall()
@@ -85,7 +85,7 @@ def raw_copy(env: BenchEnv, normalized: NormalizedFile) -> dict[str, Any]:
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     return {"seconds": round(seconds, 3), "contacts": rows, "table": "logged, LIKE INCLUDING ALL",
-            "rows_per_s": round(normalized.rows_read / seconds, 1), "cpu_cores": cores}
+            "rows_per_s": round(normalized.rows_read / seconds, 1), "cpu_cores": meter.cores}
 
 
 def staged_upsert(env: BenchEnv, normalized: NormalizedFile) -> dict[str, Any]:
@@ -93,7 +93,7 @@ def staged_upsert(env: BenchEnv, normalized: NormalizedFile) -> dict[str, Any]:
     truncate_records(env)
     store = PostgresRecordStore(env.pg_url(driver="postgresql+psycopg"), statement_timeout_s=600)
     spent = {"upsert_companies": 0.0, "upsert_contacts": 0.0, "insert_rejects": 0.0}
-    before = CpuSnapshot.take()
+    meter = CpuMeter().__enter__()
     try:
         for batch in range(normalized.batches):
             documents = normalized.table(batch, "documents")
@@ -105,7 +105,7 @@ def staged_upsert(env: BenchEnv, normalized: NormalizedFile) -> dict[str, Any]:
                 started = time.perf_counter()
                 call(rows)
                 spent[name] += time.perf_counter() - started
-        cores = CpuSnapshot.take().since(before)
+        meter.__exit__(None, None, None)
         contacts = store.count_rows("contacts")
     finally:
         store.close()
@@ -113,4 +113,4 @@ def staged_upsert(env: BenchEnv, normalized: NormalizedFile) -> dict[str, Any]:
     seconds = sum(spent.values())
     return {"seconds": round(seconds, 3), "contacts": contacts,
             "calls_s": {k: round(v, 3) for k, v in spent.items()},
-            "rows_per_s": round(normalized.rows_read / seconds, 1), "cpu_cores": cores}
+            "rows_per_s": round(normalized.rows_read / seconds, 1), "cpu_cores": meter.cores}

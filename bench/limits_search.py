@@ -28,7 +28,7 @@ import pyarrow as pa
 
 from bench.data import NormalizedFile
 from bench.env import RAW_INDEX_PREFIX, BenchEnv
-from bench.procstat import CpuSnapshot
+from bench.procstat import CpuMeter
 from stores.search import BulkOptions, make_search_store
 from stores.search.bulk import documents_of, encode, json_ready
 
@@ -113,21 +113,21 @@ def send(env: BenchEnv, folder: Path, threads: int = THREADS) -> dict[str, Any]:
         finally:
             connection.close()
 
-    before = CpuSnapshot.take()
-    started = time.perf_counter()
-    pool = [threading.Thread(target=sender, daemon=True) for _ in range(threads)]
-    for thread in pool:
-        thread.start()
-    for thread in pool:
-        thread.join()
-    refresh = http.client.HTTPConnection(host, port, timeout=300)
-    _post(refresh, f"/{RAW_INDEX_PREFIX}contacts,{RAW_INDEX_PREFIX}companies/_refresh", b"")
-    refresh.close()
-    seconds = time.perf_counter() - started
+    with CpuMeter() as meter:
+        started = time.perf_counter()
+        pool = [threading.Thread(target=sender, daemon=True) for _ in range(threads)]
+        for thread in pool:
+            thread.start()
+        for thread in pool:
+            thread.join()
+        refresh = http.client.HTTPConnection(host, port, timeout=300)
+        _post(refresh, f"/{RAW_INDEX_PREFIX}contacts,{RAW_INDEX_PREFIX}companies/_refresh", b"")
+        refresh.close()
+        seconds = time.perf_counter() - started
     if errors:
         raise RuntimeError(f"raw _bulk failed: {errors[0]}")
     return {"seconds": round(seconds, 3), "threads": threads,
-            "cpu_cores": CpuSnapshot.take().since(before)}
+            "cpu_cores": meter.cores}
 
 
 def raw_bulk(env: BenchEnv, normalized: NormalizedFile, form: str,

@@ -13,9 +13,10 @@ import json
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
-from bench.procstat import CpuSnapshot
+from bench.procstat import CpuMeter
 
 Worker = Callable[[], object]
 MAX_REQUESTS = 200_000  # per run, whatever the duration: a runaway loop stops by itself
@@ -31,12 +32,25 @@ def percentile(values: list[float], share: float) -> float:
 
 
 def drive(make_worker: Callable[[], Worker], concurrency: int, seconds: float,
-          warmup_s: float = 0.5) -> dict[str, Any]:
-    """Runs `concurrency` threads for warmup_s + seconds; returns latency and throughput."""
+          warmup_s: float = 0.3, min_requests: int = 8) -> dict[str, Any]:
+    """Runs `concurrency` threads for warmup_s + seconds (longer, up to 3x, until at least
+    min_requests are measured: a slow query still gets a percentile); returns the figures."""
+    latencies = run(make_worker, concurrency, seconds, warmup_s, min_requests)
+    return summarize(latencies, concurrency)
+
+
+def run(make_worker: Callable[[], Worker], concurrency: int, seconds: float,
+        warmup_s: float = 0.3, min_requests: int = 8) -> Latencies:
     latencies: list[list[float]] = [[] for _ in range(concurrency)]
     errors: list[str] = []
     ready = threading.Barrier(concurrency + 1)
     window: dict[str, float] = {}
+
+    def finished(now: float) -> bool:
+        if now >= window["hard_end"]:
+            return True
+        done = sum(len(part) for part in latencies)
+        return done >= MAX_REQUESTS or (now >= window["end"] and done >= min_requests)
 
     def loop(slot: int) -> None:
         try:
@@ -49,7 +63,7 @@ def drive(make_worker: Callable[[], Worker], concurrency: int, seconds: float,
         mine = latencies[slot]
         while True:
             now = time.perf_counter()
-            if now >= window["end"] or len(mine) >= MAX_REQUESTS // concurrency:
+            if finished(now):
                 return
             try:
                 worker()
@@ -58,7 +72,7 @@ def drive(make_worker: Callable[[], Worker], concurrency: int, seconds: float,
                 time.sleep(0.01)
                 continue
             done = time.perf_counter()
-            if now >= window["start"]:
+            if done >= window["start"]:  # a request slower than the warm-up still counts
                 mine.append((done - now) * 1000)
 
     threads = [threading.Thread(target=loop, args=(i,), daemon=True) for i in range(concurrency)]
@@ -66,24 +80,46 @@ def drive(make_worker: Callable[[], Worker], concurrency: int, seconds: float,
         thread.start()
     window["start"] = time.perf_counter() + warmup_s
     window["end"] = window["start"] + seconds
+    window["hard_end"] = window["start"] + 3 * seconds
     ready.wait()
-    before = CpuSnapshot.take()
-    for thread in threads:
-        thread.join()
-    cores = CpuSnapshot.take().since(before)
+    with CpuMeter() as meter:
+        for thread in threads:
+            thread.join()
+    cores = meter.cores
     measured = time.perf_counter() - window["start"]
-    merged = [x for part in latencies for x in part]
+    return Latencies([x for part in latencies for x in part], errors, measured, cores)
+
+
+@dataclass
+class Latencies:
+    """Raw figures of one or more runs of the same thing (merged by `+`)."""
+
+    ms: list[float]
+    errors: list[str]
+    seconds: float
+    cpu_cores: dict[str, float]
+
+    def __add__(self, other: Latencies) -> Latencies:
+        total = self.seconds + other.seconds
+        cores = {k: round((self.cpu_cores.get(k, 0) * self.seconds
+                           + other.cpu_cores.get(k, 0) * other.seconds) / total, 2)
+                 for k in {*self.cpu_cores, *other.cpu_cores}}
+        return Latencies(self.ms + other.ms, self.errors + other.errors, total, cores)
+
+
+def summarize(latencies: Latencies, concurrency: int) -> dict[str, Any]:
+    merged = latencies.ms
     return {
         "concurrency": concurrency,
         "requests": len(merged),
-        "errors": len(errors),
-        "first_error": errors[0] if errors else None,
+        "errors": len(latencies.errors),
+        "first_error": latencies.errors[0] if latencies.errors else None,
         "p50_ms": round(percentile(merged, 0.50), 2),
         "p95_ms": round(percentile(merged, 0.95), 2),
         "p99_ms": round(percentile(merged, 0.99), 2),
         "mean_ms": round(sum(merged) / len(merged), 2) if merged else None,
-        "throughput_rps": round(len(merged) / max(measured, 1e-6), 1),
-        "cpu_cores": cores,
+        "throughput_rps": round(len(merged) / max(latencies.seconds, 1e-6), 1),
+        "cpu_cores": dict(sorted(latencies.cpu_cores.items())),
     }
 
 

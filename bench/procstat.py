@@ -9,8 +9,10 @@ the OpenSearch JVM, everything else), which is the first thing to know about wha
 from __future__ import annotations
 
 import os
+import threading
 import time
 from dataclasses import dataclass
+from types import TracebackType
 
 _TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -89,3 +91,41 @@ class CpuSnapshot:
         cores = {group: round(seconds / wall, 2) for group, seconds in sorted(used.items())}
         cores["machine"] = round((self.machine_busy - before.machine_busy) / wall, 2)
         return cores
+
+
+class CpuMeter:
+    """Cores used per group over a `with` block, sampled every `interval` seconds, so the
+    processes that end inside the block (a child and its PostgreSQL backends) still count
+    for what they used until their last sample."""
+
+    def __init__(self, interval: float = 1.0) -> None:
+        self.interval = interval
+        self.first: CpuSnapshot | None = None
+        self.seen: dict[str, tuple[str, float]] = {}
+        self.cores: dict[str, float] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="cpu-meter", daemon=True)
+
+    def _take(self) -> CpuSnapshot:
+        snap = CpuSnapshot.take()
+        self.seen.update(snap.by_pid)
+        return snap
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            self._take()
+
+    def __enter__(self) -> CpuMeter:
+        self.first = self._take()
+        self.seen = {}
+        self._thread.start()
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self._stop.set()
+        self._thread.join()
+        last = self._take()
+        assert self.first is not None
+        merged = CpuSnapshot(last.at, {}, dict(self.seen), last.machine_busy)
+        self.cores = merged.since(self.first)

@@ -217,6 +217,8 @@ def open_csv(
     stream: BinaryReadable, *, batch_rows: int = 50_000, sample_bytes: int = SAMPLE_BYTES
 ) -> CsvFile:
     """Sniffs compression, encoding and header; raises CsvFileError when that fails."""
+    # The csv module refuses fields over 128 KiB by default; a line may be 8 MiB here.
+    csv.field_size_limit(max(csv.field_size_limit(), MAX_LINE_CHARS))
     head = _read_upto(stream, 64 << 10)
     if not head:
         raise CsvFileError("the file is empty")

@@ -194,7 +194,7 @@ class S3LandingZone:
     def open(self, key: str) -> IO[bytes]:
         with _s3_errors(key):
             body = self.client.get_object(Bucket=self.bucket, Key=self._object_key(key))["Body"]
-        return body  # type: ignore[no-any-return]  # botocore StreamingBody: read(n) streams
+        return _S3Stream(body, key)  # type: ignore[return-value]
 
     def put(self, key: str, stream: IO[bytes]) -> LandedFile:
         with _s3_errors(key):
@@ -213,6 +213,33 @@ class S3LandingZone:
     def ping(self) -> None:
         with _s3_errors():
             self.client.head_bucket(Bucket=self.bucket)
+
+
+class _S3Stream:
+    """A download body whose failures mid-file are transient (a retry reads it again)."""
+
+    def __init__(self, body: Any, key: str) -> None:
+        self.body = body
+        self.key = key
+
+    def read(self, size: int = -1, /) -> bytes:
+        from botocore.exceptions import BotoCoreError
+        from urllib3.exceptions import HTTPError
+
+        try:
+            data: bytes = self.body.read(size if size >= 0 else None)
+        except (BotoCoreError, HTTPError, OSError) as exc:
+            raise TransientStoreError("s3", f"download of {self.key!r} broke off") from exc
+        return data
+
+    def close(self) -> None:
+        self.body.close()
+
+    def __enter__(self) -> _S3Stream:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def s3_client(settings: S3Settings) -> Any:

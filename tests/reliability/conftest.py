@@ -5,8 +5,10 @@ restart on the same port, or freeze.
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -99,11 +101,6 @@ def proxied(database: str, pg_proxy: TcpProxy, search_proxy: TcpProxy) -> Iterat
     records.close()
 
 
-@pytest.fixture
-def landing_dir(tmp_path: Path) -> Path:
-    return tmp_path / "landing"
-
-
 def deps(home: Path, records: Any, search: Any, **settings: Any) -> ApiDeps:
     """ApiDeps on given stores, with the API tests' keys; no Dagster behind the jobs client
     (its port is closed), so /health's dagster check is always down here."""
@@ -116,3 +113,83 @@ def deps(home: Path, records: Any, search: Any, **settings: Any) -> ApiDeps:
         cursors=CODEC,
         signing_key=SIGNING_KEY,
     )
+
+
+# -- both profiles on the hostile dataset (access and fuzz tests) -----------------------------
+
+
+@dataclass
+class Backend:
+    profile: str
+    records: Any
+    search: Any
+
+
+def load_dataset(records: Any, search: Any, data: Any) -> None:
+    companies, contacts, documents = data.tables()
+    records.upsert_companies(companies)
+    records.upsert_contacts(contacts)
+    search.bulk_upsert("companies", companies)
+    search.bulk_upsert("contacts", documents)
+    search.refresh()
+
+
+@pytest.fixture(scope="session")
+def hostile_production(services: Services, opensearch: Any) -> Iterator[Backend]:
+    from tests.reliability.hostile_data import HOSTILE
+
+    with fresh_database(services) as url:
+        migrate(url)
+        records = PostgresRecordStore(url)
+        search = SearchEngineStore(
+            SearchSettings(host=services.env["ELASTICSEARCH_HOST"],
+                           port=int(services.env["ELASTICSEARCH_PORT"]), engine="opensearch"),
+            f"relh{uuid.uuid4().hex[:8]}_", cursors=CODEC, replicas=0,
+        )
+        search.ensure_indices()
+        load_dataset(records, search, HOSTILE)
+        yield Backend("production", records, search)
+        search.drop_indices()
+        search.close()
+        records.close()
+
+
+@pytest.fixture(scope="session")
+def hostile_embedded(tmp_path_factory: pytest.TempPathFactory) -> Backend:
+    from stores.duckdb import DuckDBStore
+    from tests.reliability.hostile_data import HOSTILE
+
+    store = DuckDBStore(tmp_path_factory.mktemp("hostile") / "connectra.duckdb", cursors=CODEC)
+    store.ensure_indices()
+    load_dataset(store, store, HOSTILE)
+    return Backend("embedded", store, store)
+
+
+@pytest.fixture(params=["production", "embedded"])
+def hostile(request: pytest.FixtureRequest) -> Backend:
+    return request.getfixturevalue(f"hostile_{request.param}")  # type: ignore[no-any-return]
+
+
+@contextmanager
+def serving(app: Any, threads: int = 8) -> Iterator[str]:
+    """The app on a real waitress server on a loopback port (as `connectra api` runs it: 8
+    threads); yields its base URL. Closing also drops the kept-alive client channels, which
+    would otherwise keep waitress's loop (and this exit) waiting for their clients."""
+    from waitress.server import create_server
+
+    server: Any = create_server(app, host="127.0.0.1", port=0, threads=threads,
+                                asyncore_loop_timeout=0.2, ident="connectra")
+    thread = threading.Thread(target=server.run, name="waitress", daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.effective_port}"
+    finally:
+        server.close()
+        # Emptying the map ends waitress's loop at its next turn; the sockets are closed
+        # only then, never under a select() still watching them.
+        channels = list(server._map.values())  # noqa: SLF001 - waitress has no API for it
+        server._map.clear()  # noqa: SLF001
+        thread.join(10)
+        for channel in channels:
+            channel.close()
+        server.task_dispatcher.shutdown()

@@ -11,7 +11,9 @@ breaks it:
   (its kernel still accepts and acknowledges, it never answers); thaw() lets the held
   bytes through;
 - bytes_per_second: a slow link from the service to the client, so that a streamed
-  download is still in flight when a test cuts it.
+  download is still in flight when a test cuts it;
+- alternates: more addresses of the same service; each new connection goes to the next one
+  that accepts it (round robin with failover), as a load balancer in front of a cluster.
 
 It is a test instrument, never part of Connectra.
 """
@@ -30,9 +32,15 @@ CHUNK = 64 * 1024
 
 class TcpProxy:
     def __init__(
-        self, upstream_host: str, upstream_port: int, *, bytes_per_second: float | None = None
+        self,
+        upstream_host: str,
+        upstream_port: int,
+        *,
+        bytes_per_second: float | None = None,
+        alternates: tuple[tuple[str, int], ...] = (),
     ) -> None:
-        self.upstream = (upstream_host, upstream_port)
+        self.upstreams = [(upstream_host, upstream_port), *alternates]
+        self._next = 0
         self.bytes_per_second = bytes_per_second
         self.port = 0  # chosen at the first start(), kept across restarts
         self.connections_accepted = 0
@@ -132,10 +140,21 @@ class TcpProxy:
             with self._lock:
                 self._threads.discard(threading.current_thread())
 
+    def _dial(self) -> socket.socket | None:
+        with self._lock:
+            start = self._next
+            self._next = (self._next + 1) % len(self.upstreams)
+        for n in range(len(self.upstreams)):
+            address = self.upstreams[(start + n) % len(self.upstreams)]
+            try:
+                return socket.create_connection(address, timeout=5)
+            except OSError:
+                continue
+        return None
+
     def _connect(self, client: socket.socket) -> None:
-        try:
-            upstream = socket.create_connection(self.upstream, timeout=5)
-        except OSError:
+        upstream = self._dial()
+        if upstream is None:
             client.close()
             return
         upstream.settimeout(None)

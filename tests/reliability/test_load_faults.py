@@ -17,11 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from botocore.exceptions import IncompleteReadError, ResponseStreamingError
 
 from orchestration.ingest import LoadProgress, load_file, stores_agree
-from orchestration.sample_data import read_manifest, write_sample_files
-from stores.duckdb import DuckDBStore
 from stores.errors import TransientStoreError
 from stores.factory import Stores
 from stores.landing import LandingZone, LocalLandingZone, S3LandingZone
@@ -29,26 +26,9 @@ from stores.settings import S3Settings, Secret
 from tests.conftest import Services
 from tests.reliability.conftest import CODEC, Proxied
 from tests.reliability.faults import TcpProxy, wait_until
+from tests.reliability.loads import BATCH_ROWS, KEY, reference_ids, sample
 
 pytestmark = pytest.mark.services
-BATCH_ROWS = 10  # x READ_BATCH_FACTOR (100) = 1,000 rows per read batch
-KEY = "drops/contacts.csv"
-
-
-def sample(tmp_path: Path, rows: int, seed: int) -> tuple[Path, dict[str, int]]:
-    [path] = write_sample_files(rows, tmp_path / f"gen{seed}", seed=seed)
-    return path, read_manifest(path).expected
-
-
-def reference_ids(tmp_path: Path, path: Path) -> dict[str, set[str]]:
-    """The ids the file holds: what a fault-free load into the embedded store finds."""
-    landing = LocalLandingZone(tmp_path / "reference-landing")
-    with path.open("rb") as stream:
-        landing.put(KEY, stream)
-    store = DuckDBStore(tmp_path / "reference.duckdb")
-    store.ensure_indices()
-    load_file(landing, KEY, Stores(store, store, CODEC), "reference", batch_rows=BATCH_ROWS)
-    return {s: store.ids_for_file(s, KEY) for s in ("contacts", "companies")}  # type: ignore[misc]
 
 
 def cut_after_first_batch(proxy: TcpProxy) -> Any:
@@ -155,13 +135,6 @@ def s3_landing(services: Services, port: int, prefix: str) -> S3LandingZone:
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=(IncompleteReadError, ResponseStreamingError),
-    reason="BUG: an S3 download cut mid-file raises botocore's ResponseStreamingError / "
-    "IncompleteReadError out of load_file (S3LandingZone.open returns the raw body, whose "
-    "read errors are never translated), so the asset fails for good instead of retrying",
-)
 def test_s3_cut_mid_download_is_transient_and_a_rerun_converges(
     services: Services, s3: Any, slow_s3: TcpProxy, proxied: Proxied, tmp_path: Path
 ) -> None:

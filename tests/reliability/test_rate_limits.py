@@ -18,8 +18,8 @@ import requests
 
 from api.app import create_app
 from stores.duckdb import DuckDBStore
-from tests.api.conftest import API_KEY, OTHER_KEY, serving
-from tests.reliability.conftest import CODEC, deps
+from tests.api.conftest import API_KEY, OTHER_KEY
+from tests.reliability.conftest import CODEC, deps, serving
 
 PER_MINUTE = 20
 CHEAP = "/common/filters/contacts"  # no store behind it: the limiter is all that is measured

@@ -4,9 +4,11 @@ of typical queries for RELIABILITY_LOAD_SECONDS (default 60) after a warm-up.
 
 Promises checked: no 5xx (no non-200 at all: every query in the mix is valid and the rate
 limit is set high, so a 429 would be a bug too); the server's thread count is back to its
-idle value afterwards; its resident memory does not grow past warm-up by more than
-MAX_RSS_GROWTH. The figures (requests, latency percentiles, RSS, threads) are printed for
-RELIABILITY.md.
+idle value afterwards; its resident memory reaches a plateau: measured idle after the
+warm-up, half-way and at the end, the second half adds at most PLATEAU_GROWTH (a leak grows
+as much in the second half as in the first; the embedded profile's DuckDB caches fill over
+the first minute or two, then stay). The figures (requests, latency percentiles, RSS,
+threads) are printed for RELIABILITY.md.
 """
 
 from __future__ import annotations
@@ -39,12 +41,13 @@ from tests.reliability.faults import wait_until
 pytestmark = [pytest.mark.slow, pytest.mark.services]
 CLIENTS = 32
 LOAD_SECONDS = float(os.environ.get("RELIABILITY_LOAD_SECONDS", "60"))
-WARMUP_SECONDS = 15.0
+WARMUP_SECONDS = 20.0
 SAMPLE_ROWS = 20_000
 KEY = "load/contacts.csv"
 API_KEY = "reliability-load-key-0123456789"
-MAX_RSS_GROWTH = 0.15  # of the warmed-up resident size (allocator noise, caches filling)
-MIN_RSS_SLACK = 24 << 20
+MAX_RSS_GROWTH = 0.30  # of the warmed-up resident size, caches and allocator arenas filling
+PLATEAU_GROWTH = 0.06  # in the second half of the run, when that filling is done
+MIN_RSS_SLACK = 16 << 20
 
 WHERE_ENGINEERS = {
     "text_matches": {"must": [{"filter_key": "title", "text_value": "engineer",
@@ -235,12 +238,16 @@ def server(
             stores.close()
 
 
+def idle_status(pid: int) -> tuple[int, int]:
+    time.sleep(2)  # idle: lingering connections closed, timers done
+    return process_status(pid)
+
+
 def test_sustained_concurrent_load(server: Server) -> None:
     pid = server.process.pid
     warm = drive(server.url, WARMUP_SECONDS, seed=1)
     assert warm.statuses.keys() == {200}, warm.failures
-    time.sleep(2)  # idle: pools and caches warmed, lingering connections closed
-    rss_before, threads_before = process_status(pid)
+    rss_start, threads_start = idle_status(pid)
 
     samples: list[tuple[int, int]] = []
     sampling = threading.Event()
@@ -251,26 +258,34 @@ def test_sustained_concurrent_load(server: Server) -> None:
 
     sampler = threading.Thread(target=sample_status, daemon=True)
     sampler.start()
-    tally = drive(server.url, LOAD_SECONDS, seed=2)
+    first = drive(server.url, LOAD_SECONDS / 2, seed=2)
+    rss_half, _ = idle_status(pid)
+    second = drive(server.url, LOAD_SECONDS / 2, seed=3)
     sampling.set()
     sampler.join()
-    time.sleep(2)
-    rss_after, threads_after = process_status(pid)
+    rss_end, threads_end = idle_status(pid)
 
+    tally = Tally(first.statuses + second.statuses, first.latencies + second.latencies,
+                  first.failures + second.failures)
     requests_done = sum(tally.statuses.values())
+    mib = 2**20
     print(
         f"\n[load] {requests_done} requests in {LOAD_SECONDS:.0f} s with {CLIENTS} clients "
         f"({requests_done / LOAD_SECONDS:.0f}/s), statuses {dict(tally.statuses)}, latency "
         f"p50 {tally.percentile(0.5) * 1000:.0f} ms, p95 {tally.percentile(0.95) * 1000:.0f} ms, "
         f"p99 {tally.percentile(0.99) * 1000:.0f} ms, max {max(tally.latencies) * 1000:.0f} ms; "
-        f"server RSS {rss_before / 2**20:.1f} -> {rss_after / 2**20:.1f} MiB (peak "
-        f"{max(s[0] for s in samples) / 2**20:.1f}), threads {threads_before} -> "
-        f"{threads_after} (peak {max(s[1] for s in samples)})"
+        f"idle server RSS {rss_start / mib:.1f} -> {rss_half / mib:.1f} -> {rss_end / mib:.1f} "
+        f"MiB (peak {max(s[0] for s in samples) / mib:.1f}), threads {threads_start} -> "
+        f"{threads_end} (peak {max(s[1] for s in samples)})"
     )
     assert tally.statuses.keys() == {200}, tally.failures
     assert requests_done > LOAD_SECONDS  # it did serve, not just survive
-    assert threads_after <= threads_before, (threads_before, threads_after)
-    assert rss_after - rss_before <= max(MIN_RSS_SLACK, MAX_RSS_GROWTH * rss_before)
+    assert threads_end <= threads_start, (threads_start, threads_end)
+    # Caches and allocator arenas may still fill during the first half; a leak keeps growing
+    # in the second half as much as in the first.
+    assert rss_end - rss_half <= max(MIN_RSS_SLACK, PLATEAU_GROWTH * rss_half), (
+        rss_start, rss_half, rss_end)
+    assert rss_end - rss_start <= MAX_RSS_GROWTH * rss_start, (rss_start, rss_end)
     assert server.process.poll() is None
     log = server.log.read_text(errors="replace")
     assert '"status":5' not in log and "Traceback" not in log

@@ -1,0 +1,94 @@
+"""What the figures were measured on: the machine, the versions, the commit, the load."""
+
+from __future__ import annotations
+
+import os
+import platform
+import sys
+from datetime import UTC, datetime
+from importlib import metadata
+from typing import Any
+
+from bench.env import ROOT, BenchEnv
+
+PACKAGES = ("duckdb", "pyarrow", "psycopg", "sqlalchemy", "opensearch-py", "falcon", "waitress",
+            "orjson", "dlt", "matplotlib", "py-spy")
+
+
+def git_commit() -> str | None:
+    """The checked-out commit, read from .git's files (no git command is run)."""
+    head = ROOT / ".git" / "HEAD"
+    try:
+        ref = head.read_text().strip()
+        if not ref.startswith("ref: "):
+            return ref
+        name = ref[5:]
+        loose = ROOT / ".git" / name
+        if loose.is_file():
+            return loose.read_text().strip()
+        for line in (ROOT / ".git" / "packed-refs").read_text().splitlines():
+            if line.endswith(" " + name):
+                return line.split()[0]
+    except OSError:
+        return None
+    return None
+
+
+def _cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as info:
+            for line in info:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def _memory_gib() -> float:
+    with open("/proc/meminfo", encoding="ascii") as info:
+        for line in info:
+            if line.startswith("MemTotal:"):
+                return round(int(line.split()[1]) / 1024 / 1024, 1)
+    return 0.0
+
+
+def _version(package: str) -> str | None:
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def server_versions(env: BenchEnv) -> dict[str, Any]:
+    import psycopg
+
+    found: dict[str, Any] = {}
+    try:
+        with psycopg.connect(env.pg_url("postgres")) as conn:
+            found["postgresql"] = conn.execute("SHOW server_version").fetchone()[0]  # type: ignore[index]
+    except Exception as exc:  # noqa: BLE001 - informative only
+        found["postgresql"] = f"unknown ({type(exc).__name__})"
+    try:
+        client = env.opensearch(timeout=10)
+        info = client.info()
+        found["opensearch"] = info["version"]["number"]
+        client.close()
+    except Exception as exc:  # noqa: BLE001 - informative only
+        found["opensearch"] = f"unknown ({type(exc).__name__})"
+    return found
+
+
+def describe(env: BenchEnv) -> dict[str, Any]:
+    return {
+        "timestamp": datetime.now(UTC).isoformat(timespec="seconds"),
+        "git_commit": git_commit(),
+        "nproc": os.cpu_count(),
+        "cpu": _cpu_model(),
+        "memory_gib": _memory_gib(),
+        "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "packages": {p: _version(p) for p in PACKAGES},
+        "servers": server_versions(env),
+    }
