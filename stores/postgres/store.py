@@ -9,8 +9,10 @@ for COPY. Every batch is one transaction. Driver errors leave this class only as
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Sequence
-from typing import Any, Literal
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from typing import Any, Literal, TypeVar
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -19,7 +21,7 @@ from sqlalchemy.dialects.postgresql import ARRAY, UUID
 from sqlalchemy.engine import URL
 
 from stores.base import Record, Service
-from stores.errors import TerminalStoreError
+from stores.errors import StoreTimeout, TerminalStoreError
 from stores.postgres.errors import BACKEND, translated
 from stores.postgres.schema import TABLES, ingest_rejects
 from stores.postgres.staging import conform, csv_chunks, with_ordinal
@@ -29,6 +31,7 @@ from stores.records import json_record
 from stores.settings import PostgresSettings
 
 CountedTable = Literal["contacts", "companies", "ingest_rejects"]
+T = TypeVar("T")
 
 
 class PostgresRecordStore:
@@ -60,6 +63,13 @@ class PostgresRecordStore:
             },
         )
         self._secrets = [self.engine.url.password or ""]
+        # statement_timeout is enforced by the server: a server that accepts and never
+        # answers (hung, or a frozen network path) would block a read forever. Reads run on
+        # these threads and are waited for until the timeout plus a margin, then StoreTimeout.
+        self._read_deadline_s = statement_timeout_s + 1.0
+        self._readers = ThreadPoolExecutor(
+            max_workers=pool_size + max_overflow, thread_name_prefix="connectra-pg-read"
+        )
 
     @classmethod
     def from_settings(cls, settings: PostgresSettings, **options: Any) -> PostgresRecordStore:
@@ -111,7 +121,22 @@ class PostgresRecordStore:
 
     # -- reads ------------------------------------------------------------------------------
 
+    def _bounded(self, read: Callable[..., T], *args: Any) -> T:
+        """Runs a read, waiting at most the read deadline for PostgreSQL's answer."""
+        future = self._readers.submit(read, *args)
+        try:
+            return future.result(timeout=self._read_deadline_s)
+        except FutureTimeout:
+            raise StoreTimeout(
+                BACKEND, f"no answer within {self._read_deadline_s:.0f} s"
+            ) from None
+
     def fetch(
+        self, service: Service, ids: Sequence[str], columns: Sequence[str] | None = None
+    ) -> list[Record]:
+        return self._bounded(self._fetch, service, ids, columns)
+
+    def _fetch(
         self, service: Service, ids: Sequence[str], columns: Sequence[str] | None = None
     ) -> list[Record]:
         """Rows for ids, in the order given (an id given twice comes twice); unknown ids and
@@ -149,6 +174,11 @@ class PostgresRecordStore:
     ) -> dict[str, Record]:
         """The companies of these contacts, keyed by company id, in one query joined on the
         contacts: it needs no contact row first, so it runs beside the fetch of the rows."""
+        return self._bounded(self._companies_of_contacts, contact_ids, columns)
+
+    def _companies_of_contacts(
+        self, contact_ids: Sequence[str], columns: Sequence[str] | None = None
+    ) -> dict[str, Record]:
         companies, contacts = TABLES["companies"], TABLES["contacts"]
         wanted = None if columns is None else ["id", *(c for c in columns if c != "id")]
         selected = _columns(companies, wanted)
@@ -190,10 +220,14 @@ class PostgresRecordStore:
             return int(connection.execute(statement).scalar_one())
 
     def ping(self) -> None:
+        self._bounded(self._ping)
+
+    def _ping(self) -> None:
         with translated(self._secrets), self.engine.connect() as connection:
             connection.execute(sa.select(1))
 
     def close(self) -> None:
+        self._readers.shutdown(wait=False, cancel_futures=True)
         self.engine.dispose()
 
 

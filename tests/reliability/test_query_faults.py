@@ -183,13 +183,6 @@ def test_search_engine_hanging_is_504_past_its_timeout_then_recovers(healthy: St
     assert_recovers(stack, [FILTER, COUNT], "search")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=requests.exceptions.ReadTimeout,
-    reason="BUG: a hung PostgreSQL (connection open, no answer) blocks the request forever: "
-    "statement_timeout is enforced by the server itself and psycopg has no client-side "
-    "deadline, so no 503/504 ever comes (stores/postgres/store.py)",
-)
 def test_postgres_hanging_is_a_5xx_within_its_timeout(healthy: Stack) -> None:
     stack = healthy
     stack.pg.freeze()
