@@ -15,6 +15,25 @@ PACKAGES = ("duckdb", "pyarrow", "psycopg", "sqlalchemy", "opensearch-py", "falc
             "orjson", "dlt", "matplotlib", "py-spy")
 
 
+SOURCES = ("vql", "stores", "dbt_like_sql", "assets", "orchestration", "api")
+
+
+def source_mtimes() -> dict[str, float]:
+    """Modification times of the project's code: a run whose code changed under it (the
+    working tree is shared) says so instead of mixing two versions silently."""
+    found: dict[str, float] = {}
+    for package in SOURCES:
+        for path in (ROOT / package).rglob("*"):
+            if path.suffix in {".py", ".sql", ".csv"} and "__pycache__" not in path.parts:
+                found[str(path.relative_to(ROOT))] = path.stat().st_mtime
+    return found
+
+
+def changed_since(before: dict[str, float]) -> list[str]:
+    now = source_mtimes()
+    return sorted(name for name in {*before, *now} if before.get(name) != now.get(name))
+
+
 def git_commit() -> str | None:
     """The checked-out commit, read from .git's files (no git command is run)."""
     head = ROOT / ".git" / "HEAD"

@@ -25,7 +25,7 @@ from bench.embedded import load_duckdb
 from bench.env import DLT_DATASET, INDEX_PREFIX, RAW_INDEX_PREFIX, BenchEnv
 from bench.limits_pg import raw_copy, staged_upsert, truncate_records
 from bench.limits_search import raw_bulk
-from bench.machine import describe
+from bench.machine import changed_since, describe, source_mtimes
 from bench.profiles import summarize
 from bench.queries import QUERIES, by_name
 from bench.query_bench import run_queries
@@ -118,6 +118,7 @@ def _phase(results: dict[str, Any], name: str, log: Log) -> Iterator[None]:
 
 def run_all(opts: Options) -> dict[str, Any]:
     log = Log()
+    sources = source_mtimes()
     env = BenchEnv.load(opts.work)
     results: dict[str, Any] = {"meta": describe(env), "options": {
         "rows": opts.rows, "small": opts.small, "queries_seconds": opts.queries_seconds,
@@ -175,5 +176,10 @@ def run_all(opts: Options) -> dict[str, Any]:
             shutil.rmtree(env.work / "norm", ignore_errors=True)
             shutil.rmtree(env.duckdb_path.parent, ignore_errors=True)
     results["meta"]["wall_seconds"] = round(time.monotonic() - log.started, 1)
+    changed = changed_since(sources)
+    results["meta"]["code_changed_during_run"] = changed
+    if changed:
+        log(f"WARNING the project's code changed during the run: {', '.join(changed)}; "
+            "processes started after the change ran the new code")
     log(f"done in {results['meta']['wall_seconds']}s")
     return results

@@ -104,6 +104,10 @@ def markdown(report: dict[str, Any]) -> str:
         f"{meta['load_average_at_start']}; wall {meta.get('wall_seconds')} s; options "
         f"{report['options']}", "",
     ]
+    if meta.get("code_changed_during_run"):
+        parts += ["**The project's code changed during this run** (shared working tree): "
+                  + ", ".join(meta["code_changed_during_run"])
+                  + ". Processes started after a change ran the new code.", ""]
     if report.get("ingest"):
         parts += ["## Ingest", "", ingest_table(report["ingest"]),
                   "Cores used meanwhile (largest size; `bench` = the bench's own Python "
