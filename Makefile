@@ -36,6 +36,7 @@ lint: install
 	$(VENV)/bin/mypy vql stores dbt_like_sql assets orchestration api
 
 bench: install services
+	$(PY) -m pip install -q -e '.[dev,bench]'
 	$(PY) -m bench
 
 clean: services-stop
