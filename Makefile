@@ -33,7 +33,7 @@ test-slow: install services
 
 lint: install
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/mypy vql stores dbt_like_sql assets orchestration api
+	$(VENV)/bin/mypy vql stores dbt_like_sql assets orchestration api bench
 
 bench: install services
 	$(PY) -m pip install -q -e '.[dev,bench]'

@@ -73,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     sys.stdout.flush()
     # DuckDB's C++ threads can abort the interpreter's teardown ("terminate called ...")
     # after everything is written; the run's work is done, so leave without it.
-    os._exit(0)
+    os._exit(1 if report.get("errors") else 0)
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ INGEST_BARS = (
     ("raw _bulk, update lines", "raw_bulk_update_rows_per_s", "#fdae6b"),
     ("staged COPY+upsert (limit)", "pg_copy_upsert_rows_per_s", "#2ca02c"),
     ("raw COPY", "pg_raw_copy_rows_per_s", "#98df8a"),
+    ("PostgreSQL-only load_file", "records_only_rows_per_s", "#17becf"),
     ("dlt (peer)", "dlt_rows_per_s", "#d62728"),
 )
 

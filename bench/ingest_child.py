@@ -1,6 +1,8 @@
-"""One end-to-end load, in a process of its own: `python -m bench.ingest_child WORK KEY [N]`.
+"""One end-to-end load, in a process of its own:
+`python -m bench.ingest_child WORK KEY [N [records-only]]`.
 
-N is BATCH_SIZE_FOR_INSERTION (default 500, the setting's default; a read batch is 100 x N).
+N is BATCH_SIZE_FOR_INSERTION (default 500, the setting's default; a read batch is 100 x N);
+`records-only` loads PostgreSQL alone (the search store writes nothing).
 
 The process does what a Dagster run of the file does once its stores are open: load_file
 from the landing folder (a LocalLandingZone) into PostgreSQL and OpenSearch, then the
@@ -82,10 +84,28 @@ class TimedNormalizer(FileNormalizer):
             TimedNormalizer.duckdb_mb = round(int(used) / 2**20, 1)
 
 
-def run(work: Path, key: str, batch_rows: int = BATCH_SIZE_FOR_INSERTION) -> dict[str, Any]:
+class NoSearch:
+    """A search store that writes nothing: the records-only variant of the load, which
+    shows what normalization + PostgreSQL reach when the search engine takes no core."""
+
+    def ensure_indices(self) -> None: ...
+
+    def bulk_upsert(self, service: str, documents: Any) -> None: ...
+
+    def refresh(self) -> None: ...
+
+    def close(self) -> None: ...
+
+
+def run(work: Path, key: str, batch_rows: int = BATCH_SIZE_FOR_INSERTION,
+        records_only: bool = False) -> dict[str, Any]:
     env = BenchEnv.load(work)
     settings = env.settings()
     stores = open_stores(settings, index_prefix=INDEX_PREFIX)
+    if records_only:
+        stores.search.close()
+        stores = Stores(records=stores.records, search=NoSearch(),  # type: ignore[arg-type]
+                        cursors=stores.cursors)
     stores.search.ensure_indices()  # `connectra migrate` does this before any run
     records, search = TimedCalls(stores.records), TimedCalls(stores.search)
     timed = Stores(records=records, search=search, cursors=stores.cursors)
@@ -129,7 +149,8 @@ def run(work: Path, key: str, batch_rows: int = BATCH_SIZE_FOR_INSERTION) -> dic
 def main() -> None:
     work, key = Path(sys.argv[1]), sys.argv[2]
     batch_rows = int(sys.argv[3]) if len(sys.argv) > 3 else BATCH_SIZE_FOR_INSERTION
-    print(json.dumps(run(work, key, batch_rows)), flush=True)
+    records_only = len(sys.argv) > 4 and sys.argv[4] == "records-only"
+    print(json.dumps(run(work, key, batch_rows, records_only)), flush=True)
 
 
 if __name__ == "__main__":

@@ -36,6 +36,8 @@ def ingest_figures(size: dict[str, Any]) -> dict[str, Any]:
         "dlt_rows_per_s": (rows / size["dlt"]["seconds"]) if "dlt" in size else None,
         "dlt_peak_rss_mb": size.get("dlt", {}).get("peak_rss_mb"),
         "normalize_only_rows_per_s": size["normalized"]["normalize_rows_per_s"],
+        "records_only_rows_per_s": size.get("e2e_records_only", {}).get("rows_per_s"),
+        "records_only_peak_rss_mb": size.get("e2e_records_only", {}).get("peak_rss_mb"),
     }
     if fig["dlt_rows_per_s"] is not None:
         fig["dlt_rows_per_s"] = round(fig["dlt_rows_per_s"], 1)
@@ -59,6 +61,9 @@ def ingest_figures(size: dict[str, Any]) -> dict[str, Any]:
         "copy_upsert_vs_raw_copy": _ratio(fig["pg_copy_upsert_rows_per_s"],
                                           fig["pg_raw_copy_rows_per_s"]),
         "e2e_vs_dlt": _ratio(fig["rows_per_s"], fig["dlt_rows_per_s"]),
+        "records_only_vs_dlt": _ratio(fig["records_only_rows_per_s"], fig["dlt_rows_per_s"]),
+        "records_only_vs_copy_upsert": _ratio(fig["records_only_rows_per_s"],
+                                              fig["pg_copy_upsert_rows_per_s"]),
         "raw_bulk_update_vs_index": _ratio(fig["raw_bulk_update_rows_per_s"],
                                            fig["raw_bulk_rows_per_s"]),
     }

@@ -20,7 +20,13 @@ from typing import Any
 import psycopg
 
 from bench.children import run_child
-from bench.data import NormalizedFile, SampleFile, normalize_file, sample_file
+from bench.data import (
+    BATCH_SIZE_FOR_INSERTION,
+    NormalizedFile,
+    SampleFile,
+    normalize_file,
+    sample_file,
+)
 from bench.embedded import load_duckdb
 from bench.env import DLT_DATASET, INDEX_PREFIX, RAW_INDEX_PREFIX, BenchEnv
 from bench.limits_pg import raw_copy, staged_upsert, truncate_records
@@ -92,6 +98,11 @@ def ingest_size(env: BenchEnv, sample: SampleFile, normalized: NormalizedFile, o
         profiled = run_child("bench.ingest_child", [str(env.work), sample.key], profile=raw)
         out["e2e_profiled"] = {k: profiled[k] for k in ("seconds", "rows_per_s")}
         out["e2e_profile"] = summarize(raw)
+    log(f"{sample.rows:,}: load_file into PostgreSQL alone (records only, no search engine)")
+    _fresh_stores(env)
+    out["e2e_records_only"] = run_child(
+        "bench.ingest_child",
+        [str(env.work), sample.key, str(BATCH_SIZE_FOR_INSERTION), "records-only"])
     log(f"{sample.rows:,}: end-to-end load_file into PostgreSQL + OpenSearch")
     _fresh_stores(env)
     e2e = run_child("bench.ingest_child", [str(env.work), sample.key])

@@ -36,6 +36,8 @@ def ingest_table(ingest: dict[str, Any]) -> str:
          "search_side_rows_per_s"),
         ("  normalization alone (read + dbt_like_sql, once, to Parquet)",
          "normalize_only_rows_per_s"),
+        ("load_file into PostgreSQL alone (no search engine), for the PG side and dlt",
+         "records_only_rows_per_s"),
         ("limit: OpenSearch raw `_bulk`, index actions, pre-serialized, 4 connections",
          "raw_bulk_rows_per_s"),
         ("  the same with the store's own update + doc_as_upsert lines",
@@ -53,7 +55,8 @@ def ingest_table(ingest: dict[str, Any]) -> str:
     lines += ["", "| ratio | " + " | ".join(f"{int(k):,}" for k in keys) + " |",
               "|---|" + "---:|" * len(keys)]
     names = ("e2e_vs_raw_bulk", "search_side_vs_raw_bulk", "pg_side_vs_copy_upsert",
-             "copy_upsert_vs_raw_copy", "e2e_vs_dlt", "raw_bulk_update_vs_index")
+             "copy_upsert_vs_raw_copy", "e2e_vs_dlt", "records_only_vs_dlt",
+             "records_only_vs_copy_upsert", "raw_bulk_update_vs_index")
     for name in names:
         lines.append(f"| {name} | " + " | ".join(
             _ratio(sizes[k]["ratios"].get(name)) for k in keys) + " |")
