@@ -15,6 +15,20 @@ from typing import Any, Literal, Protocol
 import pyarrow as pa
 
 Service = Literal["contacts", "companies"]
+
+# The contacts search view (SQL view or index documents) is the contacts columns plus these
+# company attributes: name in the view -> column of companies. One list for every store.
+COMPANY_VIEW_COLUMNS: dict[str, str] = {
+    "company_name": "name",
+    "company_domain": "domain",
+    "company_industries": "industries",
+    "company_employees_count": "employees_count",
+    "company_annual_revenue": "annual_revenue",
+    "company_founded_year": "founded_year",
+    "company_city": "city",
+    "company_state": "state",
+    "company_country": "country",
+}
 Record = dict[str, Any]
 
 

@@ -21,8 +21,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.sql.expression import Select
 
+from stores.base import COMPANY_VIEW_COLUMNS
 from stores.duckdb.errors import BACKEND
-from stores.duckdb.schema import COMPANY_VIEW_COLUMNS, SEARCH_SOURCES, TABLES, contacts
+from stores.duckdb.schema import SEARCH_SOURCES, TABLES, contacts
 from stores.errors import TerminalStoreError
 from vql.errors import ErrorDetail, VQLUnsupportedError
 from vql.nodes import Query, Where

@@ -19,6 +19,8 @@ import pyarrow as pa
 import sqlalchemy as sa
 from sqlalchemy.types import TypeEngine
 
+from stores.base import COMPANY_VIEW_COLUMNS
+
 ColumnSpec = tuple[tuple[str, str], ...]
 
 _PROVENANCE: ColumnSpec = (
@@ -76,19 +78,6 @@ INGEST_REJECTS: ColumnSpec = (
     ("created_at", "TIMESTAMPTZ"),
 )
 
-# The contacts search view: contacts plus these company attributes (view name -> companies
-# column), exactly as PostgreSQL's contacts_search.
-COMPANY_VIEW_COLUMNS: dict[str, str] = {
-    "company_name": "name",
-    "company_domain": "domain",
-    "company_industries": "industries",
-    "company_employees_count": "employees_count",
-    "company_annual_revenue": "annual_revenue",
-    "company_founded_year": "founded_year",
-    "company_city": "city",
-    "company_state": "state",
-    "company_country": "country",
-}
 _COMPANY_TYPES = dict(COMPANIES)
 CONTACTS_SEARCH: ColumnSpec = (
     *CONTACTS,

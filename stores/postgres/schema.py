@@ -26,6 +26,8 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import ARRAY, UUID
 from sqlalchemy.sql.expression import Select
 
+from stores.base import COMPANY_VIEW_COLUMNS
+
 metadata = MetaData()
 views = MetaData()
 
@@ -103,19 +105,6 @@ ingest_rejects = Table(
     Index("ix_ingest_rejects_load_run", "load_run"),
 )
 
-# The contacts columns plus these company attributes make the contacts search view
-# (notes/contracts.md): name in the view -> column of companies.
-COMPANY_VIEW_COLUMNS: dict[str, str] = {
-    "company_name": "name",
-    "company_domain": "domain",
-    "company_industries": "industries",
-    "company_employees_count": "employees_count",
-    "company_annual_revenue": "annual_revenue",
-    "company_founded_year": "founded_year",
-    "company_city": "city",
-    "company_state": "state",
-    "company_country": "country",
-}
 
 
 def contacts_search_select() -> Select[tuple[object, ...]]:
