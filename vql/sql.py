@@ -66,7 +66,9 @@ from vql.nodes import (
 )
 from vql.registry import Field, registry
 from vql.sql_dialects import (
+    any_element,
     byte_order,
+    element,
     epoch_millis,
     has_word,
     spaced_words,
@@ -108,16 +110,19 @@ class SqlCompiler:
         """Strings as they are; other types (uuid) cast, so lower() applies."""
         return expr if isinstance(expr.type, sa.String) else sa.cast(expr, sa.String())
 
-    def per_value(self, field: Field, test: Any) -> Predicate:
-        """``test(value)`` on the column, or on any element of a list column."""
+    def per_value(self, field: Field, test: Any, *, subquery: bool = False) -> Predicate:
+        """``test(value)`` on the column, or on any element of a list column. ``subquery``:
+        the test holds a subquery, which DuckDB cannot evaluate per element of a list."""
         col = self.column(field.name)
         if not field.is_list:
             result: Predicate = test(self.as_text(col))
             return result
-        element = sa.func.unnest(col).table_valued(sa.column("v", sa.String())).render_derived(
+        if not subquery:
+            return any_element(col, test(element()))
+        rows = sa.func.unnest(col).table_valued(sa.column("v", sa.String())).render_derived(
             name="e"
         )
-        return _exists(element, test(element.c.v))
+        return _exists(rows, test(rows.c.v))
 
     def all_text(self, field: Field) -> ColumnElement[Any]:
         """The value as one text; a list's elements joined by spaces (words of all)."""
@@ -180,7 +185,7 @@ class SqlCompiler:
             ]
             return _exists(anchor, *checks)
 
-        return self.per_value(self.field(node.field), sloppy)
+        return self.per_value(self.field(node.field), sloppy, subquery=True)
 
     def shuffle(self, node: ShuffleMatch) -> Predicate:
         field = self.field(node.field)
@@ -195,16 +200,13 @@ class SqlCompiler:
         if k == 0:
             result: Predicate = has_word(toks, word)
             return result
-        tok = sa.func.unnest(toks).table_valued(sa.column("t", sa.String())).render_derived(
-            name="u"
-        )
-        t = tok.c.t
+        t = element()
         # The length guard keeps levenshtein off hopeless (and over-long) words.
         close = sa.case(
             (sa.func.abs(sa.func.length(t) - len(word)) <= k, within_edits(t, word, k)),
             else_=sa.false(),
         )
-        return _exists(tok, close)
+        return any_element(toks, close)
 
     def substring(self, node: SubstringMatch) -> Predicate:
         needle = node.text.lower()

@@ -37,8 +37,9 @@ def duck_where(where: dict[str, Any], source: sa.Table) -> tuple[str, list[Any]]
 def test_design_example(design_example: str, contacts_source: sa.Table) -> None:
     sql, params = duck(json.loads(design_example), contacts_source)
     fuzzy = (
-        f"(EXISTS (SELECT 1 FROM unnest({DUCK_WORDS}) AS u(t) WHERE CASE WHEN "
-        "(abs(length(u.t) - ?) <= ?) THEN (levenshtein(u.t, ?) <= ?) ELSE false END))"
+        f"(len(list_filter({DUCK_WORDS}, lambda vql_element: CASE WHEN "
+        "(abs(length(vql_element) - ?) <= ?) THEN (levenshtein(vql_element, ?) <= ?) "
+        "ELSE false END)) > 0)"
     )
     assert sql == (
         "SELECT contacts_search.id AS id, epoch_ms(contacts_search.created_at) AS sort_0 "
@@ -59,8 +60,8 @@ def test_keyword_scalar_list_and_must_not(contacts_source: sa.Table) -> None:
         "must": {"departments": ["Sales", "IT"]}, "must_not": {"company_id": "ABC"}}},
         contacts_source)
     assert sql == (
-        "(EXISTS (SELECT 1 FROM unnest(contacts_search.departments) AS e(v) "
-        "WHERE lower(e.v) IN (?, ?))) "
+        "(len(list_filter(contacts_search.departments, "
+        "lambda vql_element: lower(vql_element) IN (?, ?))) > 0) "
         "AND NOT coalesce(lower(contacts_search.company_id) IN (?), false)"
     )
     assert params == ["sales", "it", "abc"]
@@ -134,8 +135,8 @@ def test_text_on_lists(contacts_source: sa.Table) -> None:
              r"'[^\p{L}\p{N}]+')")
     assert flat(sql) == (
         f"SELECT companies.id FROM companies WHERE list_contains({words}, ?) "
-        f"AND list_contains({words}, ?) AND (EXISTS (SELECT 1 FROM "
-        "unnest(companies.industries) AS e(v) WHERE strpos(lower(e.v), ?) > ?))"
+        f"AND list_contains({words}, ?) AND (len(list_filter(companies.industries, "
+        "lambda vql_element: strpos(lower(vql_element), ?) > ?)) > 0)"
     )
     assert params == [" ", "it", " ", "serv", "servi", 0]
 
@@ -150,7 +151,7 @@ def test_postgres_rendering(contacts_source: sa.Table) -> None:
     })
     sql, params = vql.to_postgres(vql.compile_sql(query, contacts_source))
     sql = flat(sql)
-    assert ("levenshtein_less_equal(u.t, %(param_1)s::VARCHAR, %(param_2)s::INTEGER) <= "
+    assert ("levenshtein_less_equal(vql_element, %(param_1)s::VARCHAR, %(param_2)s::INTEGER) <= "
             "%(param_2)s::INTEGER") in sql
     assert (f"FROM generate_series(%(generate_series_1)s::INTEGER, cardinality({PG_WORDS})) "
             "AS g(o)") in sql
