@@ -118,7 +118,7 @@ class OpenSearchDialect(Dialect):
             timeout=self.timeout,
             max_retries=self.max_retries,
             retry_on_timeout=False,
-            maxsize=8,
+            pool_maxsize=8,
         )
 
     def search(self, index: str | None, body: dict[str, Any]) -> Any:
