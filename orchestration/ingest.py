@@ -23,8 +23,11 @@ from stores.landing import LandingZone
 # BATCH_SIZE_FOR_INSERTION rows is one write unit of the Go version; reading and normalizing
 # that few rows at a time would spend more on per-batch overhead (about 80 ms of DuckDB
 # set-up per batch) than on rows, so a read batch holds this many write units, written in
-# one transaction / one bulk stream.
-READ_BATCH_FACTOR = 100
+# one transaction / one bulk stream. Memory follows the read batch (three are alive at once:
+# being parsed, normalized, written): at the default 500 rows, 20 units (10,000 rows) keep a
+# load near 400 MB where 100 units took ~860 MB, for ~5% more normalization time
+# (BENCHMARKS.md, "Memory").
+READ_BATCH_FACTOR = 20
 
 
 @dataclass(frozen=True)

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from orchestration.ingest import load_file
+from orchestration.ingest import READ_BATCH_FACTOR, load_file
 from orchestration.sample_data import read_manifest, write_sample_files
 from stores.duckdb import DuckDBStore
 from stores.factory import Stores
 from stores.landing import LocalLandingZone
 from tests.reliability.conftest import CODEC
 
-BATCH_ROWS = 10  # x READ_BATCH_FACTOR (100) = 1,000 rows per read batch
+BATCH_ROWS = 1_000 // READ_BATCH_FACTOR  # 1,000 rows per read batch
 KEY = "drops/contacts.csv"
 
 
