@@ -41,8 +41,11 @@ class PostgresRecordStore:
         self,
         url: str | URL,
         *,
-        pool_size: int = 5,
-        max_overflow: int = 5,
+        # Kept connections (opened lazily): the API's 8 server threads each run a page's two
+        # reads (rows, their companies) at once. Connections beyond pool_size are closed
+        # after each use, so a pool smaller than that opened one per request under load.
+        pool_size: int = 16,
+        max_overflow: int = 4,
         pool_timeout_s: float = 10.0,
         statement_timeout_s: float = 30.0,
         connect_timeout_s: int = 5,
