@@ -103,11 +103,22 @@ def targets(ingest: dict[str, Any], sizes: dict[str, dict[str, Any]],
     if r.get("e2e_vs_raw_bulk") is not None:
         add("end-to-end ingest >= 0.7x raw _bulk", r["e2e_vs_raw_bulk"], ">= 0.7",
             r["e2e_vs_raw_bulk"] >= 0.7)
-    if r.get("pg_side_vs_copy_upsert") is not None:
-        add("PostgreSQL side >= 0.8x staged COPY + upsert", r["pg_side_vs_copy_upsert"],
-            ">= 0.8", r["pg_side_vs_copy_upsert"] >= 0.8)
-    if r.get("e2e_vs_dlt") is not None:
-        add("faster than dlt (end-to-end / dlt)", r["e2e_vs_dlt"], "> 1.0", r["e2e_vs_dlt"] > 1)
+    # The PostgreSQL side and the dlt peer each two ways: like for like (load_file writing
+    # PostgreSQL alone, as the limit and dlt do) and inside the end-to-end load, where the
+    # record writes share the 2 cores with the OpenSearch node's indexing.
+    for name, key, limit, floor in (
+        ("PostgreSQL side >= 0.8x staged COPY + upsert (load_file, PostgreSQL alone)",
+         "records_only_vs_copy_upsert", ">= 0.8", 0.8),
+        ("PostgreSQL side >= 0.8x staged COPY + upsert (inside the end-to-end load)",
+         "pg_side_vs_copy_upsert", ">= 0.8", 0.8),
+        ("faster than dlt, like for like (CSV -> PostgreSQL)", "records_only_vs_dlt",
+         "> 1.0", 1.0),
+        ("faster than dlt, end to end (ours also indexes every row in OpenSearch)",
+         "e2e_vs_dlt", "> 1.0", 1.0),
+    ):
+        if r.get(key) is not None:
+            reached = r[key] >= floor if limit.startswith(">=") else r[key] > floor
+            add(name, r[key], limit, reached)
     peaks = [s["peak_rss_mb"] for s in sizes.values() if s.get("peak_rss_mb")]
     if peaks:
         add("peak memory of a load < 1 GiB", max(peaks), f"< {MEMORY_LIMIT_MB:.0f} MB",
