@@ -1,7 +1,7 @@
 """Database values -> JSON-ready Python: the one shape every record store returns.
 
 uuid -> str, timestamps -> ISO-8601 in UTC with a Z, lists stay lists; so PostgreSQL and
-DuckDB answer the API with identical records.
+DuckDB answer the API with identical records. Also the reads both stores word alike.
 """
 
 from __future__ import annotations
@@ -11,7 +11,41 @@ import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import pyarrow as pa
+import sqlalchemy as sa
+
 from stores.base import Record
+from stores.errors import TerminalStoreError
+
+
+def conform_columns(
+    rows: pa.Table,
+    types: Mapping[str, pa.DataType],
+    *,
+    backend: str,
+    table: str,
+    needs_id: bool,
+) -> pa.Table:
+    """`rows` cast to a table's Arrow `types` (by column name). Unknown columns, a missing id
+    and a value of the wrong type are terminal errors that name the column, never the value
+    (rows hold personal data)."""
+    unknown = [name for name in rows.column_names if name not in types]
+    if unknown:
+        raise TerminalStoreError(backend, f"{table} has no column(s) {', '.join(unknown)}")
+    if needs_id and "id" not in rows.column_names:
+        raise TerminalStoreError(backend, f"rows for {table} need an id column")
+    columns = []
+    for name in rows.column_names:
+        column, to = rows.column(name), types[name]
+        if column.type != to:
+            try:
+                column = column.cast(to)
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError) as exc:
+                raise TerminalStoreError(
+                    backend, f"rows for {table}: column {name} ({column.type}) is not {to}"
+                ) from exc
+        columns.append(column)
+    return pa.table(columns, names=rows.column_names)
 
 
 def json_value(value: Any) -> Any:
@@ -32,3 +66,18 @@ def json_record(row: Mapping[Any, Any]) -> Record:
 
 def json_records(names: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[Record]:
     return [{n: json_value(v) for n, v in zip(names, row, strict=True)} for row in rows]
+
+
+def rejects_select(
+    ingest_rejects: sa.Table, *, source_file: str | None = None, load_run: str | None = None
+) -> sa.Select[Any]:
+    """The stored rejects of a file and/or a run, in line order: plain Core over either
+    store's ``ingest_rejects`` table (same columns); each store runs it in its own dialect."""
+    statement = sa.select(ingest_rejects).order_by(
+        ingest_rejects.c.source_file, ingest_rejects.c.line, ingest_rejects.c.id
+    )
+    if source_file is not None:
+        statement = statement.where(ingest_rejects.c.source_file == source_file)
+    if load_run is not None:
+        statement = statement.where(ingest_rejects.c.load_run == load_run)
+    return statement

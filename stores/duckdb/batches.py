@@ -14,6 +14,7 @@ import pyarrow.compute as pc
 from stores.duckdb.errors import BACKEND
 from stores.duckdb.schema import ID_COLUMNS, ColumnSpec, arrow_type
 from stores.errors import TerminalStoreError
+from stores.records import conform_columns
 
 UUID_PATTERN = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
 ORDINAL = "_ord"
@@ -21,16 +22,8 @@ ORDINAL = "_ord"
 
 def conform(rows: pa.Table, table: str, spec: ColumnSpec, needs_id: bool = True) -> pa.Table:
     """`rows` cast to `spec`'s Arrow types, with canonical ids, and the row ordinal appended."""
-    types = dict(spec)
-    unknown = [name for name in rows.column_names if name not in types]
-    if unknown:
-        raise TerminalStoreError(BACKEND, f"{table} has no column(s) {', '.join(unknown)}")
-    if needs_id and "id" not in rows.column_names:
-        raise TerminalStoreError(BACKEND, f"rows for {table} need an id column")
-    rows = pa.table(
-        [_cast(rows.column(n), arrow_type(types[n]), table, n) for n in rows.column_names],
-        names=rows.column_names,
-    )
+    types = {name: arrow_type(sql_type) for name, sql_type in spec}
+    rows = conform_columns(rows, types, backend=BACKEND, table=table, needs_id=needs_id)
     if needs_id:
         for name in ID_COLUMNS:
             if name in rows.column_names:
@@ -38,19 +31,6 @@ def conform(rows: pa.Table, table: str, spec: ColumnSpec, needs_id: bool = True)
                     rows.column_names.index(name), name, _uuid_text(rows, table, name)
                 )
     return rows.append_column(ORDINAL, pa.array(range(rows.num_rows), pa.int64()))
-
-
-def _cast(column: pa.ChunkedArray, to: pa.DataType, table: str, name: str) -> pa.ChunkedArray:
-    """The column as `to`; the error names the column, not the offending value (personal
-    data stays out of messages)."""
-    if column.type == to:
-        return column
-    try:
-        return column.cast(to)
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError) as exc:
-        raise TerminalStoreError(
-            BACKEND, f"rows for {table}: column {name} ({column.type}) is not {to}"
-        ) from exc
 
 
 def _uuid_text(rows: pa.Table, table: str, name: str) -> pa.ChunkedArray:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import contextlib
 import threading
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Literal
@@ -31,7 +31,7 @@ from stores.duckdb.migrate import HEAD, STEPS, apply_migrations, current_version
 from stores.duckdb.schema import INGEST_REJECTS, SPECS, ingest_rejects
 from stores.duckdb.upsert import BATCH, merge_statements, rejects_statement
 from stores.errors import TerminalStoreError
-from stores.records import json_records
+from stores.records import json_records, rejects_select
 from stores.settings import Settings
 from vql.cursor import CursorCodec
 from vql.cursor_values import sort_values_from_row
@@ -191,15 +191,6 @@ class DuckDBStore:
             return [{} for _ in rows]
         return json_records([c.name for c in selected], rows)
 
-    def companies_by_ids(
-        self, ids: Iterable[str | None], columns: Sequence[str] | None = None
-    ) -> dict[str, Record]:
-        """The companies of these ids, keyed by id, in one query (a page of contacts -> their
-        companies without one query per contact). `id` is always among the columns."""
-        unique = list(dict.fromkeys(i for i in ids if i))
-        wanted = None if columns is None else ["id", *(c for c in columns if c != "id")]
-        return {row["id"]: row for row in self.fetch("companies", unique, wanted)}
-
     def companies_of_contacts(
         self, contact_ids: Sequence[str], columns: Sequence[str] | None = None
     ) -> dict[str, Record]:
@@ -226,13 +217,7 @@ class DuckDBStore:
         self, *, source_file: str | None = None, load_run: str | None = None
     ) -> list[Record]:
         """Stored rejects of a file and/or a run, in line order."""
-        statement = sa.select(ingest_rejects).order_by(
-            ingest_rejects.c.source_file, ingest_rejects.c.line, ingest_rejects.c.id
-        )
-        if source_file is not None:
-            statement = statement.where(ingest_rejects.c.source_file == source_file)
-        if load_run is not None:
-            statement = statement.where(ingest_rejects.c.load_run == load_run)
+        statement = rejects_select(ingest_rejects, source_file=source_file, load_run=load_run)
         with self._cursor("read") as cursor:
             rows = self._run(cursor, statement).fetchall()
         return json_records([c.name for c in ingest_rejects.c], rows)

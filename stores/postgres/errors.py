@@ -20,6 +20,7 @@ import sqlalchemy.exc as sa_exc
 from stores.errors import StoreError, StoreTimeout, TerminalStoreError, TransientStoreError
 
 BACKEND = "postgres"
+DATA_EXCEPTION = "22"  # SQLSTATE class: a value that does not fit its type
 
 _TIMEOUTS = (pg.QueryCanceled, pg.LockNotAvailable)
 _TRANSIENT = (
@@ -79,6 +80,10 @@ def translated(secrets: Iterable[str] = ()) -> Iterator[None]:
 def _describe(exc: BaseException) -> str:
     first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
     sqlstate = getattr(exc, "sqlstate", None)
+    if sqlstate and sqlstate.startswith(DATA_EXCEPTION):
+        # 'invalid input syntax for type uuid: "<the value>"': rows hold personal data, so
+        # the message keeps what was wrong and leaves the value out.
+        first_line = first_line.split(":", 1)[0]
     return f"{sqlstate} {first_line}" if sqlstate else first_line
 
 

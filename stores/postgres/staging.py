@@ -19,6 +19,7 @@ from sqlalchemy.types import DateTime, TypeEngine
 
 from stores.errors import TerminalStoreError
 from stores.postgres.errors import BACKEND
+from stores.records import conform_columns
 
 ORDINAL = "_ord"
 
@@ -38,18 +39,11 @@ def arrow_type(sql_type: TypeEngine[object]) -> pa.DataType:
 
 def conform(rows: pa.Table, table: Table, needs_id: bool = True) -> pa.Table:
     """Casts `rows` to the table's Arrow types; unknown columns or a missing id are errors."""
-    unknown = [name for name in rows.column_names if name not in table.c]
-    if unknown:
-        raise TerminalStoreError(BACKEND, f"{table.name} has no column(s) {', '.join(unknown)}")
-    if needs_id and "id" not in rows.column_names:
-        raise TerminalStoreError(BACKEND, f"rows for {table.name} need an id column")
+    types = {column.name: arrow_type(column.type) for column in table.c}
+    rows = conform_columns(rows, types, backend=BACKEND, table=table.name, needs_id=needs_id)
     if "id" in rows.column_names and rows.column("id").null_count:
         raise TerminalStoreError(BACKEND, f"rows for {table.name} have a null id")
-    fields = [pa.field(name, arrow_type(table.c[name].type)) for name in rows.column_names]
-    try:
-        return rows.cast(pa.schema(fields))
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
-        raise TerminalStoreError(BACKEND, f"rows for {table.name}: {exc}") from exc
+    return rows
 
 
 def with_ordinal(rows: pa.Table) -> pa.Table:

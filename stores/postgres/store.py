@@ -9,7 +9,7 @@ for COPY. Every batch is one transaction. Driver errors leave this class only as
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any, Literal, TypeVar
@@ -27,7 +27,7 @@ from stores.postgres.schema import TABLES, ingest_rejects
 from stores.postgres.staging import conform, csv_chunks, with_ordinal
 from stores.postgres.upsert import WritePlan, merge_statement, write_plan
 from stores.postgres.urls import engine_url
-from stores.records import json_record
+from stores.records import json_record, rejects_select
 from stores.settings import PostgresSettings
 
 CountedTable = Literal["contacts", "companies", "ingest_rejects"]
@@ -162,16 +162,6 @@ class PostgresRecordStore:
                 return [{} for _ in rows]
             return [json_record(row) for row in rows]
 
-    def companies_by_ids(
-        self, ids: Iterable[str | None], columns: Sequence[str] | None = None
-    ) -> dict[str, Record]:
-        """The companies of these ids, keyed by id, in one query (a page of contacts -> their
-        companies without one query per contact). `id` is always among the columns."""
-        unique = list(dict.fromkeys(i for i in ids if i))
-        wanted = None if columns is None else ["id", *(c for c in columns if c != "id")]
-        rows = self.fetch("companies", unique, wanted)
-        return {row["id"]: row for row in rows}
-
     def companies_of_contacts(
         self, contact_ids: Sequence[str], columns: Sequence[str] | None = None
     ) -> dict[str, Record]:
@@ -206,13 +196,7 @@ class PostgresRecordStore:
         self, *, source_file: str | None = None, load_run: str | None = None
     ) -> list[Record]:
         """Stored rejects of a file and/or a run, in line order."""
-        statement = sa.select(ingest_rejects).order_by(
-            ingest_rejects.c.source_file, ingest_rejects.c.line, ingest_rejects.c.id
-        )
-        if source_file is not None:
-            statement = statement.where(ingest_rejects.c.source_file == source_file)
-        if load_run is not None:
-            statement = statement.where(ingest_rejects.c.load_run == load_run)
+        statement = rejects_select(ingest_rejects, source_file=source_file, load_run=load_run)
         with translated(self._secrets), self.engine.connect() as connection:
             return [json_record(row) for row in connection.execute(statement).mappings()]
 

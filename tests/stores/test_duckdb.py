@@ -1,7 +1,9 @@
-"""DuckDBStore, the embedded record and search store: the behaviour every store must have.
+"""What only DuckDBStore has: its file's schema and migrations, and the search role it plays
+beside the record role.
 
-Data goes in as Arrow tables typed like the normalizer's output (notes/contracts.md); reads go
-through VQL exactly as the API sends it. Cross-process behaviour is in
+Data goes in as Arrow tables typed like the normalizer's output (tests/stores/rows.py); reads
+go through VQL exactly as the API sends it. The record role's behaviour, shared with
+PostgreSQL, is in test_record_store.py; cross-process behaviour in
 test_duckdb_concurrency.py.
 """
 
@@ -12,55 +14,30 @@ import datetime as dt
 import random
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import duckdb
-import pyarrow as pa
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from stores.base import ValueCount
-from stores.duckdb import SCHEMA_VERSION, DuckDBStore, Timing
+from stores.duckdb import SCHEMA_VERSION, DuckDBStore
 from stores.duckdb.migrate import STEPS
-from stores.duckdb.schema import COMPANIES, CONTACTS, CONTACTS_SEARCH, SPECS, arrow_type
+from stores.duckdb.schema import COMPANIES, CONTACTS, CONTACTS_SEARCH, SPECS
 from stores.errors import TerminalStoreError, TransientStoreError
+from tests.stores.rows import T0, UTC, companies, contacts, new_id
 from vql import CursorCodec, CursorError, VQLUnsupportedError, parse_query, parse_where
 from vql.nodes import SortValues
 
-UTC = dt.UTC
-T0 = dt.datetime(2024, 3, 1, 12, 0, tzinfo=UTC)
 CODEC = CursorCodec(b"duckdb-store-tests-secret")
 
 
-def new_id() -> str:
-    return str(uuid.uuid4())
-
-
-def rows_for(table: str, records: list[dict[str, Any]]) -> pa.Table:
-    """An Arrow table typed as the ingestion delivers it, with the records' columns only."""
-    types = dict(SPECS[table])
-    names = list(dict.fromkeys(k for r in records for k in r))
-    schema = pa.schema([pa.field(n, arrow_type(types[n])) for n in names])
-    return pa.Table.from_pylist(records, schema=schema)
-
-
-def contacts(records: list[dict[str, Any]]) -> pa.Table:
-    return rows_for("contacts", records)
-
-
-def companies(records: list[dict[str, Any]]) -> pa.Table:
-    return rows_for("companies", records)
-
-
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[DuckDBStore]:
-    s = DuckDBStore(tmp_path / "connectra.duckdb", cursors=CODEC)
-    s.migrate()
-    yield s
-    s.close()
+def store(duckdb_store: DuckDBStore) -> DuckDBStore:
+    """A fresh, migrated file (tests/stores/conftest.py)."""
+    return duckdb_store
 
 
 # -- schema ----------------------------------------------------------------------------------
@@ -86,13 +63,6 @@ def test_migrate_builds_the_schema_once(tmp_path: Path) -> None:
             assert got == list(spec), name
     finally:
         con.close()
-
-
-def test_the_tables_take_the_normalizers_output_as_it_is() -> None:
-    from dbt_like_sql.schemas import COMPANIES_SCHEMA, CONTACTS_SCHEMA
-
-    for spec, schema in ((COMPANIES, COMPANIES_SCHEMA), (CONTACTS, CONTACTS_SCHEMA)):
-        assert [(n, arrow_type(t)) for n, t in spec] == [(f.name, f.type) for f in schema]
 
 
 def test_a_later_step_upgrades_in_place_and_a_newer_database_is_refused(
@@ -123,261 +93,7 @@ def test_writes_migrate_a_fresh_file_and_reads_of_a_missing_one_are_transient(
     assert fresh.count_rows("companies") == 1
 
 
-# -- upsert and fetch ------------------------------------------------------------------------
-
-
-def full_company(company_id: str, source_file: str) -> dict[str, Any]:
-    return {
-        "id": company_id,
-        "name": 'Acme, "Rockets" Inc.',
-        "domain": "acme.example",
-        "website": "https://www.acme.example/",
-        "industries": ["aerospace", "defense, civil"],
-        "employees_count": 51,
-        "employees_count_min": 51,
-        "employees_count_max": 200,
-        "annual_revenue": 3_500_000_000_000,
-        "founded_year": 1949,
-        "city": "Düsseldorf",
-        "state": None,
-        "country": "germany",
-        "linkedin_url": "https://linkedin.com/company/acme",
-        "keywords": ["rockets", "{braces}", "back\\slash", "NULL"],
-        "technologies": [],
-        "created_at": T0,
-        "updated_at": T0 + dt.timedelta(microseconds=250),
-        "source_file": source_file,
-        "load_run": "run-1",
-    }
-
-
-def test_upsert_then_fetch_every_column_json_ready(store: DuckDBStore) -> None:
-    company_id = new_id()
-    store.upsert_companies(companies([full_company(company_id, "full.csv")]))
-
-    [row] = store.fetch("companies", [company_id])
-
-    expected = full_company(company_id, "full.csv")
-    expected.update(
-        created_at="2024-03-01T12:00:00Z",
-        updated_at="2024-03-01T12:00:00.000250Z",
-        technologies=None,  # an empty list is "no value", like an empty string
-    )
-    assert row == expected
-    assert list(row) == [name for name, _ in COMPANIES]
-
-
-def test_fetch_keeps_the_given_order_selects_columns_and_skips_unknown_ids(
-    store: DuckDBStore,
-) -> None:
-    ids = [new_id() for _ in range(5)]
-    store.upsert_contacts(
-        contacts([{"id": i, "title": f"t{n}", "email": f"{n}@x.io"} for n, i in enumerate(ids)])
-    )
-    asked = [ids[3], new_id(), ids[0], "not-a-uuid", ids[4].upper(), ids[3]]
-
-    rows = store.fetch("contacts", asked, ["title", "id"])
-
-    assert rows == [
-        {"title": "t3", "id": ids[3]},
-        {"title": "t0", "id": ids[0]},
-        {"title": "t4", "id": ids[4]},
-        {"title": "t3", "id": ids[3]},
-    ]
-    assert store.fetch("contacts", []) == []
-    assert store.fetch("contacts", ids[:2], []) == [{}, {}]
-    with pytest.raises(TerminalStoreError, match="password_hash"):
-        store.fetch("contacts", ids, ["id", "password_hash"])
-
-
-def test_ids_are_stored_lowercase(store: DuckDBStore) -> None:
-    cid, company = new_id(), new_id()
-    store.upsert_contacts(contacts([{"id": cid.upper(), "company_id": company.upper()}]))
-    assert store.fetch("contacts", [cid], ["id", "company_id"]) == [
-        {"id": cid, "company_id": company}
-    ]
-
-
-def test_reupserting_the_same_table_changes_nothing(store: DuckDBStore) -> None:
-    ids = [new_id() for _ in range(3)]
-    batch = contacts(
-        [
-            {"id": i, "first_name": "Ana", "departments": ["sales"], "source_file": "same.csv"}
-            for i in ids
-        ]
-    )
-    store.upsert_contacts(batch)
-    before = store.fetch("contacts", ids)
-
-    store.upsert_contacts(batch)
-
-    assert store.fetch("contacts", ids) == before  # updated_at included: nothing changed
-
-
-def test_merge_rule_new_non_null_wins_and_updated_at_moves_only_on_change(
-    store: DuckDBStore,
-) -> None:
-    cid = new_id()
-    store.upsert_contacts(
-        contacts(
-            [
-                {
-                    "id": cid, "first_name": "Ana", "title": "Engineer", "city": "Paris",
-                    "departments": ["engineering"], "created_at": T0, "updated_at": T0,
-                    "source_file": "a.csv", "load_run": "run-1",
-                }
-            ]
-        )
-    )
-    later = T0 + dt.timedelta(days=1)
-    store.upsert_contacts(
-        contacts(
-            [
-                {
-                    "id": cid, "first_name": None, "title": "CTO", "city": "",
-                    "departments": [], "created_at": later, "updated_at": later,
-                    "source_file": "b.csv", "load_run": "run-2",
-                }
-            ]
-        )
-    )
-    [row] = store.fetch("contacts", [cid])
-    assert (row["first_name"], row["title"], row["city"], row["departments"]) == (
-        "Ana", "CTO", "Paris", ["engineering"]
-    )
-    assert row["created_at"] == "2024-03-01T12:00:00Z"  # never overwritten
-    assert row["updated_at"] == "2024-03-02T12:00:00Z"
-    assert (row["source_file"], row["load_run"]) == ("b.csv", "run-2")
-
-    # Same values from another run: provenance follows the newest load, updated_at stays.
-    even_later = later + dt.timedelta(days=1)
-    store.upsert_contacts(
-        contacts([{"id": cid, "title": "CTO", "updated_at": even_later, "load_run": "run-3"}])
-    )
-    [row] = store.fetch("contacts", [cid], ["updated_at", "load_run", "source_file"])
-    assert row == {
-        "updated_at": "2024-03-02T12:00:00Z", "load_run": "run-3", "source_file": "b.csv"
-    }
-
-
-def test_repeated_ids_in_one_batch_merge_last_non_empty_wins(store: DuckDBStore) -> None:
-    a, b = new_id(), new_id()
-    store.upsert_contacts(
-        contacts(
-            [
-                {"id": a, "title": "first", "city": "Paris", "phone": None, "created_at": T0},
-                {"id": b, "title": "only"},
-                {"id": a, "title": "second", "city": None, "phone": "+33 1",
-                 "created_at": T0 + dt.timedelta(days=9)},
-                {"id": a, "title": None, "city": "", "phone": "+33 2"},
-            ]
-        )
-    )
-    rows = store.fetch("contacts", [a, b], ["title", "city", "phone", "created_at"])
-    assert [{k: v for k, v in r.items() if k != "created_at"} for r in rows] == [
-        {"title": "second", "city": "Paris", "phone": "+33 2"},
-        {"title": "only", "city": None, "phone": None},
-    ]
-    assert rows[0]["created_at"] == "2024-03-01T12:00:00Z"  # the first one given
-
-
-def test_rows_without_timestamps_get_the_load_time(store: DuckDBStore) -> None:
-    cid = new_id()
-    before = dt.datetime.now(UTC) - dt.timedelta(seconds=5)
-    store.upsert_contacts(contacts([{"id": cid, "title": "x"}]))
-    [row] = store.fetch("contacts", [cid], ["created_at", "updated_at"])
-    created = dt.datetime.fromisoformat(row["created_at"])
-    assert created >= before and row["updated_at"] == row["created_at"]
-
-
-def test_bad_batches_are_terminal_and_leave_nothing(store: DuckDBStore) -> None:
-    good = new_id()
-    with pytest.raises(TerminalStoreError, match="no column"):
-        store.upsert_contacts(pa.table({"id": [good], "shoe_size": ["44"]}))
-    with pytest.raises(TerminalStoreError, match="null id"):
-        store.upsert_contacts(contacts([{"id": good}, {"id": None}]))
-    with pytest.raises(TerminalStoreError, match="not uuids"):
-        store.upsert_contacts(contacts([{"id": good, "title": "x"}, {"id": "nope"}]))
-    with pytest.raises(TerminalStoreError, match="not uuids"):
-        store.upsert_contacts(contacts([{"id": good, "company_id": "acme"}]))
-    with pytest.raises(TerminalStoreError, match="employees_count"):
-        store.upsert_companies(pa.table({"id": [good], "employees_count": ["many"]}))
-    assert store.fetch("contacts", [good]) == []
-    assert store.fetch("companies", [good]) == []
-
-
-def test_ids_for_file(store: DuckDBStore) -> None:
-    file = f"landing/{uuid.uuid4().hex}.csv"
-    ids = {new_id() for _ in range(3)}
-    store.upsert_companies(companies([{"id": i, "source_file": file} for i in ids]))
-    assert store.ids_for_file("companies", file) == ids
-    assert store.ids_for_file("contacts", file) == set()
-
-
-def test_rejects_round_trip_and_a_retried_run_stores_them_once(store: DuckDBStore) -> None:
-    file = f"landing/{uuid.uuid4().hex}.csv"
-    batch = rows_for(
-        "ingest_rejects",
-        [
-            {"source_file": file, "load_run": "r1", "line": 7, "reason": "bad_email",
-             "raw": 'Ana,"not an email",x\r\n'},
-            {"source_file": file, "load_run": "r1", "line": 3, "reason": "no_identity",
-             "raw": None},
-        ],
-    )
-    store.insert_rejects(batch)
-    store.insert_rejects(batch)
-
-    rows = store.rejects(source_file=file)
-    assert [(r["line"], r["reason"], r["raw"], r["load_run"]) for r in rows] == [
-        (3, "no_identity", None, "r1"),
-        (7, "bad_email", 'Ana,"not an email",x\r\n', "r1"),
-    ]
-    assert all(r["created_at"].endswith("Z") for r in rows)
-    assert store.count_rows("ingest_rejects") == 2
-    with pytest.raises(TerminalStoreError, match="reason"):
-        store.insert_rejects(pa.table({"source_file": [file], "load_run": ["r"], "line": [1]}))
-
-
-def test_a_page_of_contacts_gets_its_companies_in_one_read(store: DuckDBStore) -> None:
-    company_ids = [new_id() for _ in range(3)]
-    store.upsert_companies(
-        companies([{"id": c, "name": f"Co {n}"} for n, c in enumerate(company_ids)])
-    )
-    contact_ids = [new_id() for _ in range(6)]
-    store.upsert_contacts(
-        contacts(
-            [
-                {"id": c, "company_id": company_ids[n % 3] if n < 5 else None}
-                for n, c in enumerate(contact_ids)
-            ]
-        )
-    )
-    one_open_per_read = DuckDBStore(store.path, timing=Timing(linger_s=0))
-    time.sleep(0.1)  # past the grace of the previous read: one open is then one read
-    opens = store.access.opens
-
-    by_id = one_open_per_read.companies_of_contacts(contact_ids, ["name"])
-
-    assert store.access.opens == opens + 1
-    assert by_id == {c: {"id": c, "name": f"Co {n}"} for n, c in enumerate(company_ids)}
-
-
-# Any Unicode but NUL and lone surrogates (not UTF-8), as PostgreSQL's store accepts.
-storable_text = st.text(st.characters(exclude_categories=["Cs"], exclude_characters="\x00"))
-
-
-@settings(
-    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
-)
-@given(title=storable_text, departments=st.lists(storable_text | st.none(), max_size=4))
-def test_any_text_and_list_round_trips(
-    store: DuckDBStore, title: str, departments: list[str | None]
-) -> None:
-    cid = new_id()
-    store.upsert_contacts(contacts([{"id": cid, "title": title, "departments": departments}]))
-    [row] = store.fetch("contacts", [cid], ["title", "departments"])
-    assert row == {"title": title or None, "departments": departments or None}
+# -- the search role ------------------------------------------------------------------------
 
 
 def test_the_search_role_shares_the_records(store: DuckDBStore) -> None:

@@ -14,7 +14,6 @@ import textwrap
 import threading
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
@@ -43,11 +42,8 @@ def contacts_batch(start: int, rows: int, run: str = "r1") -> pa.Table:
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[DuckDBStore]:
-    s = DuckDBStore(tmp_path / "connectra.duckdb")
-    s.migrate()
-    yield s
-    s.close()
+def store(duckdb_store: DuckDBStore) -> DuckDBStore:
+    return duckdb_store
 
 
 def python(script: str, *args: str) -> subprocess.Popen[str]:
