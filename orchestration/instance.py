@@ -5,6 +5,17 @@ the records; Dagster's tables do not collide with ours) and reads the URL from t
 environment at run time, so no password is written to disk. Embedded uses SQLite under
 CONNECTRA_HOME. Both queue runs with at most PARALLEL_JOBS running at once, and retry a run
 whose worker died (step failures are retried by the assets' own retry policies instead).
+
+A dead run worker is noticed by the code server that spawned it (with the default run
+launcher, each run is a subprocess of the daemon's code server, whose cleanup thread marks the
+run failed within about a second of the worker's death; run_retries then start a retry from
+the failed step). Run monitoring adds what the code server cannot see: a run stuck in STARTING
+(its worker never came up) or in CANCELING (its worker never stopped) is failed / canceled
+after the timeouts below. The default launcher cannot check a worker's health or resume a
+run (supports_check_run_worker_health and supports_resume_run are False), so
+max_resume_run_attempts must stay 0: anything else makes the instance refuse to load. A
+worker that dies together with its code server is noticed by nothing (the run stays STARTED;
+RELIABILITY.md, tests/reliability/test_daemon_faults.py).
 """
 
 from __future__ import annotations
@@ -27,6 +38,13 @@ def instance_config(settings: Settings) -> dict[str, Any]:
             "config": {"max_concurrent_runs": settings.parallel_jobs},
         },
         "run_retries": {"enabled": True, "max_retries": 2, "retry_on_asset_or_op_failure": False},
+        "run_monitoring": {
+            "enabled": True,
+            "start_timeout_seconds": 180,
+            "cancel_timeout_seconds": 180,
+            "max_resume_run_attempts": 0,
+            "poll_interval_seconds": 30,
+        },
         "sensors": {"use_threads": True, "num_workers": 2},
         "telemetry": {"enabled": False},
         "nux": {"enabled": False},
