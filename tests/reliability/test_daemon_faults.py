@@ -10,13 +10,12 @@ of its own) and the S3 landing zone reached through a fault proxy in front of mo
   server that spawned the worker, which watches its child processes; run monitoring plays
   no part, the default run launcher cannot check a worker's health), run retries start a
   retry from the failed step, and the file ends loaded exactly once.
-- The run worker SIGKILLed together with that code server (as when the host or the daemon's
-  process group dies): nothing notices, the run stays STARTED. It ends in xfail, keeping the
-  known gap in sight (RELIABILITY.md); once something fails and retries such a run, the test
-  checks that instead and passes.
+- The run worker SIGKILLed together with that code server (as when the daemon's process
+  group dies): the code server cannot report it, so Connectra's orphaned-run sensor fails the
+  run (its worker pid gone at two ticks) and run retries load the file again, once.
 
 Slow (~4 minutes together: `connectra up` takes 15-40 s to start on 2 busy cores, each run is
-a new process, the xfail waits 90 s). One `connectra up` serves the three tests.
+a new process, the orphan waits up to 150 s). One `connectra up` serves the three tests.
 """
 
 from __future__ import annotations
@@ -377,29 +376,22 @@ def test_a_killed_run_worker_fails_its_run_which_is_retried_and_loads_once(
           f"{done - killed:.1f} s after the kill; the file loaded once")
 
 
-KNOWN_GAP = (
-    "known gap: with Dagster's DefaultRunLauncher nothing notices a run whose worker died "
-    "together with the code server that spawned it (the launcher cannot check a worker's "
-    "health, so run monitoring leaves STARTED runs alone): the run stays STARTED and is never "
-    "retried. See RELIABILITY.md."
-)
-
 
 @pytest.mark.slow
 def test_a_run_worker_killed_with_its_code_server_is_failed_and_retried(
     up: Up, tmp_path: Path
 ) -> None:
-    """Last in the module: the run it leaves STARTED holds one of the queue's slots. Expected
-    to end in xfail (the known gap); the day something fails and retries such a run, it
-    checks that and passes."""
+    """Nothing is left to notice the dead worker but the orphaned-run sensor
+    (orchestration/orphans.py), which fails the run at its second look (ticks 20 s apart);
+    run retries then load the file again."""
     path, _ = sample(tmp_path, 10_000, seed=63)
     key = "drops/orphan.csv"
     loading = start_loading(up, key, path.read_bytes())
     os.kill(loading.server, signal.SIGKILL)  # the code server (the daemon starts a new one)
     os.kill(loading.pid, signal.SIGKILL)  # and its run worker
     killed = time.monotonic()
-    # Two monitoring intervals (30 s) and more: long enough for any daemon to have acted.
-    deadline = killed + 90
+    # Two orphan checks (20 s apart), a tick of slack and more, on 2 busy cores.
+    deadline = killed + 150  # the daemon also restarts the killed code server meanwhile
     latest = up.instance.get_run_by_id(loading.run.run_id)
     while time.monotonic() < deadline and latest is not None and latest.status not in DONE:
         time.sleep(1)
@@ -407,9 +399,20 @@ def test_a_run_worker_killed_with_its_code_server_is_failed_and_retried(
     assert latest is not None
     print(f"\n[daemon] run worker and code server SIGKILLed: after "
           f"{time.monotonic() - killed:.0f} s the run is {latest.status.value}")
-    if latest.status == dg.DagsterRunStatus.STARTED:
-        pytest.xfail(KNOWN_GAP)
     assert latest.status == dg.DagsterRunStatus.FAILURE
+    explained = [e.message for e in up.instance.all_logs(
+        loading.run.run_id, of_type=dg.DagsterEventType.ENGINE_EVENT) if "is gone" in e.message]
+    assert explained, "no event says the orphaned-run sensor failed the run"
+
+    def retried() -> dg.DagsterRun | None:
+        return next((r for r in up.runs(key)
+                     if r.tags.get(PARENT_RUN_TAG) == loading.run.run_id), None)
+
+    eventually(retried, 180, "a retry of the orphaned run")
     final = up.wait_run(key, 300)
     assert final.tags.get(PARENT_RUN_TAG) == loading.run.run_id
-    assert final.status == dg.DagsterRunStatus.SUCCESS
+    assert final.status == dg.DagsterRunStatus.SUCCESS, up.log_tail()
+    up.search.refresh()
+    for service, ids in reference_ids(tmp_path, path).items():  # loaded once, in both stores
+        assert up.records.ids_for_file(service, key) == ids  # type: ignore[arg-type]
+        assert up.search.ids_for_file(service, key) == ids  # type: ignore[arg-type]
