@@ -16,28 +16,57 @@ from orchestration.partitions import landed_files
 from orchestration.resources import ConnectraResource
 from stores.errors import TransientStoreError
 
-# Transient store errors (connection refused, 429, timeouts) are retried with backoff; any
-# other failure is raised as a Failure that forbids retries, since a retry cannot help.
+# Transient store errors (connection refused, 429, timeouts) are retried with backoff (waits
+# of about 2, 6, 14, 30 s, then 60 s: 8 retries ride out about 5 minutes of a store being
+# away, e.g. a server restart or a cluster failover); any other failure is raised as a
+# Failure that forbids retries, since a retry cannot help.
+#
+# The retries are requested by the assets themselves (RetryRequested), not through the
+# assets' `retry_policy`: Dagster applies a retry policy to interrupts too, and terminating a
+# run (the UI's Terminate, GraphQL terminateRun) interrupts its in-process step, so with a
+# policy the step was re-run in the same run, which reloaded the whole file and ended SUCCESS
+# (or stayed CANCELING while it reloaded) instead of CANCELED (dagster-io/dagster#15026).
 TRANSIENT_RETRY = dg.RetryPolicy(
-    max_retries=4, delay=2, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS
+    max_retries=8, delay=2, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS
 )
+MAX_RETRY_WAIT_SECONDS = 60.0
 RECORDS = dg.AssetKey("records")
 SEARCH_INDEX = dg.AssetKey("search_index")
+_TERMINATING = (dg.DagsterRunStatus.CANCELING, dg.DagsterRunStatus.CANCELED)
 
 
-def _terminal(exc: Exception) -> dg.Failure:
+def _terminating(context: AssetExecutionContext) -> bool:
+    """Whether the run is being terminated (the launcher marks it CANCELING first)."""
+    try:
+        run = context.instance.get_run_by_id(context.run.run_id)
+    except Exception:  # noqa: BLE001 - the step's own error is the one to report
+        return False
+    return run is not None and run.status in _TERMINATING
+
+
+def _failed(context: AssetExecutionContext, exc: Exception) -> BaseException:
+    """What a step raises for `exc`: an interruption while the run is being terminated (the
+    interrupt may reach us as another error: DuckDB turns it into RuntimeError('Query
+    interrupted')), a retry for a transient store error, else a Failure without retries."""
+    if _terminating(context):
+        return dg.DagsterExecutionInterruptedError()
+    if isinstance(exc, TransientStoreError):
+        return dg.RetryRequested(
+            max_retries=TRANSIENT_RETRY.max_retries,
+            seconds_to_wait=min(
+                MAX_RETRY_WAIT_SECONDS, TRANSIENT_RETRY.calculate_delay(context.retry_number + 1)
+            ),
+        )
     return dg.Failure(description=str(exc), allow_retries=False)
 
 
-@dg.asset(partitions_def=landed_files, retry_policy=TRANSIENT_RETRY, group_name="ingest")
+@dg.asset(partitions_def=landed_files, group_name="ingest")
 def landed_file(context: AssetExecutionContext, connectra: ConnectraResource) -> dg.Output[None]:
     """The landed CSV file, checked: readable, CSV, with a recognizable header."""
     try:
         report = check_file(connectra.landing(), context.partition_key)
-    except TransientStoreError:
-        raise
     except Exception as exc:
-        raise _terminal(exc) from exc
+        raise _failed(context, exc) from exc
     return dg.Output(None, metadata=report.metadata())
 
 
@@ -51,7 +80,6 @@ def landed_file(context: AssetExecutionContext, connectra: ConnectraResource) ->
         dg.AssetCheckSpec("stores_agree", asset=SEARCH_INDEX),
     ],
     partitions_def=landed_files,
-    retry_policy=TRANSIENT_RETRY,
     group_name="ingest",
 )
 def loaded_file(
@@ -69,10 +97,8 @@ def loaded_file(
             progress=lambda p: context.log.info(p.describe()),
         )
         agreement = stores_agree(connectra.stores(), context.partition_key)
-    except TransientStoreError:
-        raise
     except Exception as exc:
-        raise _terminal(exc) from exc
+        raise _failed(context, exc) from exc
     yield dg.MaterializeResult(asset_key=RECORDS, metadata=counts.metadata())
     yield dg.MaterializeResult(asset_key=SEARCH_INDEX, metadata=agreement.metadata())
     yield dg.AssetCheckResult(
