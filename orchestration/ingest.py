@@ -24,10 +24,11 @@ from stores.landing import LandingZone
 # that few rows at a time would spend more on per-batch overhead (about 80 ms of DuckDB
 # set-up per batch) than on rows, so a read batch holds this many write units, written in
 # one transaction / one bulk stream. Memory follows the read batch (three are alive at once:
-# being parsed, normalized, written): at the default 500 rows, 20 units (10,000 rows) keep a
-# load near 400 MB where 100 units took ~860 MB, for ~5% more normalization time
+# being parsed, normalized, written): at the default 500 rows, 40 units (20,000 rows) keep a
+# load near 500 MB where 100 units took ~860 MB; 20 units save another ~60 MB but cost ~35%
+# more normalization time, which on 2 cores is taken from the search engine's indexing
 # (BENCHMARKS.md, "Memory").
-READ_BATCH_FACTOR = 20
+READ_BATCH_FACTOR = 40
 
 
 @dataclass(frozen=True)

@@ -87,10 +87,23 @@ class SearchSettings:
     password: Secret | None = None
     ssl: bool = False
     engine: SearchEngine | None = None  # None: detect from the server
+    # More nodes of the same cluster: the clients spread requests over all of them and
+    # retry a request on another node when one does not answer.
+    more_hosts: tuple[tuple[str, int], ...] = ()
 
     @property
     def url(self) -> str:
-        return f"{'https' if self.ssl else 'http'}://{self.host}:{self.port}"
+        return self.urls[0]
+
+    @property
+    def urls(self) -> list[str]:
+        scheme = "https" if self.ssl else "http"
+        return [f"{scheme}://{h}:{p}" for h, p in ((self.host, self.port), *self.more_hosts)]
+
+    @property
+    def where(self) -> str:
+        """The nodes, for messages (never credentials)."""
+        return ",".join(f"{h}:{p}" for h, p in ((self.host, self.port), *self.more_hosts))
 
 
 @dataclass(frozen=True)
@@ -288,17 +301,23 @@ def _search(r: _Reader) -> SearchSettings | None:
         )
     url = r.get("SEARCH_URL")
     if url:
-        parts = urlsplit(url)
-        if parts.scheme not in {"http", "https"} or not parts.hostname:
-            r.problems.append("SEARCH_URL must look like http://user:password@host:9200")
+        first, *others = [u.strip() for u in url.split(",") if u.strip()] or [""]
+        parts = urlsplit(first)
+        nodes = [urlsplit(u) for u in others]
+        if any(p.scheme not in {"http", "https"} or not p.hostname for p in (parts, *nodes)):
+            r.problems.append(
+                "SEARCH_URL must look like http://user:password@host:9200 (more nodes of the "
+                "cluster after commas: ,http://host2:9200)"
+            )
             return None
         return SearchSettings(
-            host=parts.hostname,
+            host=parts.hostname or "",
             port=parts.port or 9200,
             username=unquote(parts.username) if parts.username else None,
             password=Secret(unquote(parts.password)) if parts.password else None,
             ssl=parts.scheme == "https",
             engine=engine,
+            more_hosts=tuple((p.hostname or "", p.port or 9200) for p in nodes),
         )
     host = r.get("ELASTICSEARCH_HOST")
     if host is None:
@@ -308,13 +327,28 @@ def _search(r: _Reader) -> SearchSettings | None:
     password = r.env.get("ELASTICSEARCH_PASSWORD")
     if auth in {"none", "false", "0"}:
         username, password = None, None
+    port = r.integer("ELASTICSEARCH_PORT", 9200, minimum=1, maximum=65535)
+    # One host, or the nodes of a cluster separated by commas, each maybe with its :port.
+    hosts: list[tuple[str, int]] = []
+    for item in (h.strip() for h in host.split(",") if h.strip()):
+        node = urlsplit("//" + item.removeprefix("http://").removeprefix("https://"))
+        try:
+            hosts.append((node.hostname or "", node.port or port))
+        except ValueError:
+            r.problems.append(f"ELASTICSEARCH_HOST has a bad port in {item!r}")
+            return None
+    if not hosts or not all(h for h, _ in hosts):
+        r.problems.append("ELASTICSEARCH_HOST must name a host (or hosts, comma-separated)")
+        return None
+    (first_host, first_port), *more_hosts = hosts
     return SearchSettings(
-        host=host.removeprefix("http://").removeprefix("https://").rstrip("/"),
-        port=r.integer("ELASTICSEARCH_PORT", 9200, minimum=1, maximum=65535),
+        host=first_host,
+        port=first_port,
         username=username,
         password=Secret(password) if password else None,
         ssl=r.flag("ELASTICSEARCH_SSL") or host.startswith("https://"),
         engine=engine,
+        more_hosts=tuple(more_hosts),
     )
 
 

@@ -111,7 +111,8 @@ class SqlCompiler:
         return expr if isinstance(expr.type, sa.String) else sa.cast(expr, sa.String())
 
     def per_value(self, field: Field, test: Any, *, subquery: bool = False) -> Predicate:
-        """``test(value)`` on the column, or on any element of a list column. ``subquery``:
+        """``test(value)`` on the column, or on any element of a list column (DuckDB: a
+        lambda, ~20x faster than EXISTS over unnest of a list column at 1M rows). ``subquery``:
         the test holds a subquery, which DuckDB cannot evaluate per element of a list."""
         col = self.column(field.name)
         if not field.is_list:
@@ -200,13 +201,18 @@ class SqlCompiler:
         if k == 0:
             result: Predicate = has_word(toks, word)
             return result
-        t = element()
+        # EXISTS over unnest, not any_element: DuckDB runs a lambda with levenshtein ~10x
+        # slower than this join over the words (0.46 s vs 0.05 s at 1M titles).
+        tok = sa.func.unnest(toks).table_valued(sa.column("t", sa.String())).render_derived(
+            name="u"
+        )
+        t = tok.c.t
         # The length guard keeps levenshtein off hopeless (and over-long) words.
         close = sa.case(
             (sa.func.abs(sa.func.length(t) - len(word)) <= k, within_edits(t, word, k)),
             else_=sa.false(),
         )
-        return any_element(toks, close)
+        return _exists(tok, close)
 
     def substring(self, node: SubstringMatch) -> Predicate:
         needle = node.text.lower()

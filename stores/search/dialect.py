@@ -112,7 +112,7 @@ class OpenSearchDialect(Dialect):
         s = self.settings
         auth = (s.username, s.password.get()) if s.username and s.password else None
         return OpenSearch(
-            hosts=[s.url],
+            hosts=s.urls,
             http_auth=auth,
             verify_certs=s.ssl,
             timeout=self.timeout,
@@ -167,7 +167,7 @@ class ElasticsearchDialect(Dialect):
         s = self.settings
         auth = (s.username, s.password.get()) if s.username and s.password else None
         return Elasticsearch(
-            hosts=[s.url],
+            hosts=s.urls,
             basic_auth=auth,
             verify_certs=s.ssl,
             request_timeout=self.timeout,

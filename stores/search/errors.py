@@ -25,7 +25,7 @@ def translate(dialect: Dialect, exc: BaseException, operation: str) -> StoreErro
         return exc
     failure = dialect.failure(exc)
     backend = dialect.engine
-    where = f"{dialect.settings.host}:{dialect.settings.port}"
+    where = dialect.settings.where
     if failure is None:
         message = f"{operation} failed unexpectedly ({type(exc).__name__})"
         return TerminalStoreError(backend, scrub(dialect, message))

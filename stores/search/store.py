@@ -82,10 +82,12 @@ class SearchEngineStore:
 
     def _connect(self) -> Dialect:
         engine = self.settings.engine
+        # A request that finds its node away is retried once, or on each other node given.
+        retries = max(1, len(self.settings.more_hosts))
         if engine in DIALECTS:
-            return DIALECTS[engine](self.settings, self.timeout_seconds, max_retries=1)
+            return DIALECTS[engine](self.settings, self.timeout_seconds, max_retries=retries)
         # opensearch-py makes no product check, so it can ask any of the two what it is.
-        probe = OpenSearchDialect(self.settings, self.timeout_seconds, max_retries=1)
+        probe = OpenSearchDialect(self.settings, self.timeout_seconds, max_retries=retries)
         try:
             info = probe.info()
         except Exception as exc:
@@ -94,7 +96,7 @@ class SearchEngineStore:
         if info.get("version", {}).get("distribution") == "opensearch":
             return probe
         probe.close()
-        return DIALECTS["elasticsearch"](self.settings, self.timeout_seconds, max_retries=1)
+        return DIALECTS["elasticsearch"](self.settings, self.timeout_seconds, max_retries=retries)
 
     def _call(self, operation: str, call: Callable[[Dialect], T]) -> T:
         dialect = self.dialect

@@ -2,9 +2,10 @@
 with one replica per shard: one node stopped during a load loses no data, and one stopped
 during queries fails no query past a retry.
 
-The client reaches the cluster through a round-robin TCP balancer over the three nodes
-(faults.TcpProxy with alternates), as a deployment would put a load balancer in front of
-it: Connectra's search settings take one host. Nodes listen on 9261-9263 (HTTP) and
+The stores are given the three nodes (ELASTICSEARCH_HOST=n1,n2,n3): the client spreads
+requests over them and retries on another node when one is away. The test's own probes
+(cluster health) go through a round-robin TCP balancer (faults.TcpProxy with alternates).
+Nodes listen on 9261-9263 (HTTP) and
 9361-9363 (transport). Slow: the cluster needs ~3 GB of heap and ~20 s to form.
 """
 
@@ -51,6 +52,10 @@ class Cluster:
     process: subprocess.Popen[str]
     acks: Path
     balancer: TcpProxy
+
+    @property
+    def nodes(self) -> list[tuple[str, int]]:
+        return [("127.0.0.1", HTTP_BASE + i) for i in range(1, NODES + 1)]
 
     def command(self, verb: str, node: int, timeout: float = 120) -> None:
         assert self.process.stdin is not None
@@ -129,8 +134,10 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
 
 def cluster_store(cluster: Cluster, prefix: str) -> SearchEngineStore:
     """Production defaults (bulk retries, timeouts); replicas chosen by the store itself from
-    the number of data nodes."""
-    settings = SearchSettings(host="127.0.0.1", port=cluster.balancer.port, engine="opensearch")
+    the number of data nodes; the node list as a deployment gives it."""
+    first, *more = cluster.nodes
+    settings = SearchSettings(host=first[0], port=first[1], more_hosts=tuple(more),
+                              engine="opensearch")
     return SearchEngineStore(settings, prefix, cursors=CODEC)
 
 

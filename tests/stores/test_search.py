@@ -8,6 +8,7 @@ the same rows, so a wrong query shape shows up as a set difference, not a count.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import re
 import socket
@@ -575,3 +576,31 @@ def test_search_page_shape(loaded: Any) -> None:
     page = s.search(query("contacts", {"limit": 3}))
     assert isinstance(page, SearchPage)
     assert all(re.fullmatch(r"[0-9a-f-]{36}", i) for i in page.ids)
+
+
+def test_a_node_list_fails_over_from_a_dead_node_to_a_live_one(
+    engine: Any, unique_name: str
+) -> None:
+    """A cluster given as several nodes (ELASTICSEARCH_HOST=a,b,c): requests that meet a node
+    that is away are retried on another, so no call fails while one node is up; with every
+    node away, the error is transient and names them all."""
+    name, live = engine
+    dead = ("127.0.0.1", _closed_port())
+    settings = dataclasses.replace(live, host=dead[0], port=dead[1],
+                                   more_hosts=((live.host, live.port),), engine=name)
+    s = _store(settings, f"{unique_name}_")
+    try:
+        s.ensure_indices()
+        s.bulk_upsert("contacts", pa.table({"id": [str(uuid.uuid4())], "first_name": ["Ada"]}))
+        s.refresh()
+        for _ in range(8):  # round robin: every other request is first sent to the dead node
+            assert s.count("contacts", None) == 1
+    finally:
+        s.drop_indices()
+        s.close()
+    gone = dataclasses.replace(settings, more_hosts=(("127.0.0.1", _closed_port()),))
+    s = _store(gone, f"{unique_name}_")
+    with pytest.raises(TransientStoreError) as caught:
+        s.count("contacts", None)
+    assert f"127.0.0.1:{dead[1]}" in str(caught.value)
+    s.close()

@@ -88,3 +88,20 @@ def test_environment_overrides_dotenv(tmp_path: Path) -> None:
     dotenv.write_text("MAX_REQUESTS_PER_MINUTE=10\nPARALLEL_JOBS=3\n")
     s = load_settings({"PARALLEL_JOBS": "7", "CONNECTRA_HOME": str(tmp_path)}, dotenv=dotenv)
     assert (s.max_requests_per_minute, s.parallel_jobs) == (10, 7)
+
+
+def test_a_search_cluster_is_given_as_a_list_of_nodes() -> None:
+    base = {"API_KEY": "k", "DATABASE_URL": "postgresql://u:p@h/db"}
+    s = settings_from_mapping({**base, "ELASTICSEARCH_HOST": "n1, n2:9201,https://n3",
+                               "ELASTICSEARCH_PORT": "9243"})
+    assert s.search is not None
+    assert s.search.urls == ["http://n1:9243", "http://n2:9201", "http://n3:9243"]
+    assert s.search.where == "n1:9243,n2:9201,n3:9243"
+    s = settings_from_mapping({**base, "SEARCH_URL": "https://u:pw@a:9200,https://b:9300"})
+    assert s.search is not None and s.search.urls == ["https://a:9200", "https://b:9300"]
+    assert s.search.username == "u" and s.search.password is not None
+    assert "pw" not in repr(s.search)
+    for bad in ({"SEARCH_URL": "http://a:9200,b"}, {"SEARCH_URL": ","},
+                {"ELASTICSEARCH_HOST": "a:port"}, {"ELASTICSEARCH_HOST": ","}):
+        with pytest.raises(ConfigError, match=next(iter(bad))):
+            settings_from_mapping({**base, **bad})

@@ -37,9 +37,8 @@ def duck_where(where: dict[str, Any], source: sa.Table) -> tuple[str, list[Any]]
 def test_design_example(design_example: str, contacts_source: sa.Table) -> None:
     sql, params = duck(json.loads(design_example), contacts_source)
     fuzzy = (
-        f"(len(list_filter({DUCK_WORDS}, lambda vql_element: CASE WHEN "
-        "(abs(length(vql_element) - ?) <= ?) THEN (levenshtein(vql_element, ?) <= ?) "
-        "ELSE false END)) > 0)"
+        f"(EXISTS (SELECT 1 FROM unnest({DUCK_WORDS}) AS u(t) WHERE CASE WHEN "
+        "(abs(length(u.t) - ?) <= ?) THEN (levenshtein(u.t, ?) <= ?) ELSE false END))"
     )
     assert sql == (
         "SELECT contacts_search.id AS id, epoch_ms(contacts_search.created_at) AS sort_0 "
@@ -151,7 +150,7 @@ def test_postgres_rendering(contacts_source: sa.Table) -> None:
     })
     sql, params = vql.to_postgres(vql.compile_sql(query, contacts_source))
     sql = flat(sql)
-    assert ("levenshtein_less_equal(vql_element, %(param_1)s::VARCHAR, %(param_2)s::INTEGER) <= "
+    assert ("levenshtein_less_equal(u.t, %(param_1)s::VARCHAR, %(param_2)s::INTEGER) <= "
             "%(param_2)s::INTEGER") in sql
     assert (f"FROM generate_series(%(generate_series_1)s::INTEGER, cardinality({PG_WORDS})) "
             "AS g(o)") in sql
