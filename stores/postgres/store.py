@@ -8,6 +8,8 @@ for COPY. Every batch is one transaction. Driver errors leave this class only as
 
 from __future__ import annotations
 
+import contextlib
+import threading
 import uuid
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -70,9 +72,12 @@ class PostgresRecordStore:
         # answers (hung, or a frozen network path) would block a read forever. Reads run on
         # these threads and are waited for until the timeout plus a margin, then StoreTimeout.
         self._read_deadline_s = statement_timeout_s + 1.0
+        self._reader_count = pool_size + max_overflow
         self._readers = ThreadPoolExecutor(
-            max_workers=pool_size + max_overflow, thread_name_prefix="connectra-pg-read"
+            max_workers=self._reader_count, thread_name_prefix="connectra-pg-read"
         )
+        self._readers_started = False
+        self._readers_lock = threading.Lock()
 
     @classmethod
     def from_settings(cls, settings: PostgresSettings, **options: Any) -> PostgresRecordStore:
@@ -124,8 +129,26 @@ class PostgresRecordStore:
 
     # -- reads ------------------------------------------------------------------------------
 
+    def _start_readers(self) -> None:
+        """Starts every reader thread at the first read (each waits for the others, so the
+        executor creates them all), so the thread count of a busy API is fixed from then on
+        instead of creeping up to the pool's size under load."""
+        with self._readers_lock:
+            if self._readers_started:
+                return
+            self._readers_started = True
+            gathered = threading.Barrier(self._reader_count)
+
+            def arrive() -> None:
+                with contextlib.suppress(threading.BrokenBarrierError):
+                    gathered.wait(timeout=5)
+
+            for _ in range(self._reader_count):
+                self._readers.submit(arrive)
+
     def _bounded(self, read: Callable[..., T], *args: Any) -> T:
         """Runs a read, waiting at most the read deadline for PostgreSQL's answer."""
+        self._start_readers()
         future = self._readers.submit(read, *args)
         try:
             return future.result(timeout=self._read_deadline_s)
