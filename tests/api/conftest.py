@@ -74,8 +74,9 @@ class Backend:
     search: SearchStore
 
 
-def load(records: Any, search: Any) -> None:
-    companies, contacts, documents = DATASET.tables()
+def load(records: Any, search: Any, data: Any = DATASET) -> None:
+    """The data set's rows into both stores, searchable."""
+    companies, contacts, documents = data.tables()
     records.upsert_companies(companies)
     records.upsert_contacts(contacts)
     search.bulk_upsert("companies", companies)

@@ -24,7 +24,8 @@ from stores.postgres import PostgresRecordStore, migrate
 from stores.search import SearchEngineStore
 from stores.search.bulk import BulkOptions
 from stores.settings import SearchSettings
-from tests.api.conftest import SIGNING_KEY, api_settings, free_port
+from tests.api.conftest import SIGNING_KEY, Backend, api_settings, free_port
+from tests.api.conftest import load as load_dataset
 from tests.conftest import Services, fresh_database, need
 from tests.reliability.faults import TcpProxy
 from vql.cursor import CursorCodec
@@ -116,22 +117,6 @@ def deps(home: Path, records: Any, search: Any, **settings: Any) -> ApiDeps:
 
 
 # -- both profiles on the hostile dataset (access and fuzz tests) -----------------------------
-
-
-@dataclass
-class Backend:
-    profile: str
-    records: Any
-    search: Any
-
-
-def load_dataset(records: Any, search: Any, data: Any) -> None:
-    companies, contacts, documents = data.tables()
-    records.upsert_companies(companies)
-    records.upsert_contacts(contacts)
-    search.bulk_upsert("companies", companies)
-    search.bulk_upsert("contacts", documents)
-    search.refresh()
 
 
 @pytest.fixture(scope="session")
