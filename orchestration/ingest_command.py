@@ -9,16 +9,16 @@ executes here, printing its progress; without, it is queued on the running Dagst
 
 from __future__ import annotations
 
-import os
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor, wait
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import dagster as dg
 
-from orchestration.instance import write_instance_yaml
+from orchestration.instance import use_instance
 from orchestration.jobs import INGEST_JOB_NAME
 from orchestration.partitions import FILE_KEY_TAG, FILE_VERSION_TAG, LANDED_FILES
 from stores.errors import TerminalStoreError
@@ -49,6 +49,27 @@ def land(settings: Settings, landing: LandingZone, target: str) -> LandedFile:
         return landing.stat(path.relative_to(landing.root.resolve()).as_posix())
     with path.open("rb") as stream:
         return landing.put(landing_key(f"cli/{path.name}"), stream)
+
+
+@contextmanager
+def _landed(
+    settings: Settings, targets: list[str], log: Callable[[str], None]
+) -> Iterator[list[LandedFile]]:
+    """The targets as landed files; if what follows fails, says what stays in the landing zone
+    (the landing sensor of a running `connectra up` loads it anyway)."""
+    landing = landing_zone(settings)
+    files: list[LandedFile] = []
+    try:
+        for target in targets:
+            files.append(land(settings, landing, target))
+        yield files
+    except BaseException:
+        for file in files:
+            log(
+                f"{file.key}: left in the landing zone ({landing.description}); "
+                "the landing sensor of a running `connectra up` will load it"
+            )
+        raise
 
 
 def run_tags(file: LandedFile) -> dict[str, str]:
@@ -86,12 +107,9 @@ def _progress_lines(instance: dg.DagsterInstance, token: str, seen: set[str]) ->
 def ingest_and_wait(
     settings: Settings, targets: list[str], log: Callable[[str], None] = print
 ) -> int:
-    write_instance_yaml(settings)
-    os.environ.setdefault("DAGSTER_HOME", str(settings.dagster_home))
-    landing = landing_zone(settings)
-    files = [land(settings, landing, t) for t in targets]
+    use_instance(settings)
     failures = 0
-    with dg.DagsterInstance.get() as instance:
+    with _landed(settings, targets, log) as files, dg.DagsterInstance.get() as instance:
         instance.add_dynamic_partitions(LANDED_FILES, [f.key for f in files])
         for file in files:
             token = uuid.uuid4().hex
@@ -137,19 +155,26 @@ def ingest_queued(
     settings: Settings, targets: list[str], log: Callable[[str], None] = print
 ) -> int:
     """Queues runs on the running Dagster (connectra up) through its GraphQL API."""
-    from dagster_graphql import DagsterGraphQLClient
+    from dagster_graphql import DagsterGraphQLClient, DagsterGraphQLClientError
 
-    landing = landing_zone(settings)
-    files = [land(settings, landing, t) for t in targets]
+    use_instance(settings)
     client = DagsterGraphQLClient("127.0.0.1", port_number=settings.dagster_port)
-    os.environ.setdefault("DAGSTER_HOME", str(settings.dagster_home))
-    with dg.DagsterInstance.get() as instance:
-        instance.add_dynamic_partitions(LANDED_FILES, [f.key for f in files])
-    for file in files:
-        run_id = client.submit_job_execution(
-            INGEST_JOB_NAME,
-            repository_location_name="connectra",
-            tags={**run_tags(file), "dagster/partition": file.key},
-        )
-        log(f"{file.key}: queued as run {run_id}")
+    with _landed(settings, targets, log) as files:
+        with dg.DagsterInstance.get() as instance:
+            instance.add_dynamic_partitions(LANDED_FILES, [f.key for f in files])
+        for file in files:
+            try:
+                run_id = client.submit_job_execution(
+                    INGEST_JOB_NAME,
+                    repository_location_name="connectra",
+                    tags={**run_tags(file), "dagster/partition": file.key},
+                )
+            except DagsterGraphQLClientError as exc:
+                raise TerminalStoreError(
+                    "dagster",
+                    f"cannot queue a run on Dagster at 127.0.0.1:{settings.dagster_port} "
+                    f"({str(exc).splitlines()[0].strip()}); is `connectra up` running? "
+                    "--wait runs the load in this process instead",
+                ) from None
+            log(f"{file.key}: queued as run {run_id}")
     return 0

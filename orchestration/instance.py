@@ -20,6 +20,7 @@ instead (orchestration/orphans.py), and then retried like any other.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -77,14 +78,19 @@ def write_instance_yaml(settings: Settings) -> Path:
     return path
 
 
+def use_instance(settings: Settings) -> None:
+    """Points this process at the settings' Dagster instance: its dagster.yaml written and the
+    variables it reads (DAGSTER_HOME, the storage URL) set. Every command that opens the
+    instance calls this, so none needs more than the documented variables."""
+    write_instance_yaml(settings)
+    os.environ.update(dagster_env(settings))
+
+
 def initialize_instance(settings: Settings) -> None:
     """Creates Dagster's storage once, before the webserver and the daemon start together
     (each would otherwise create the same SQLite tables and one of them would fail)."""
-    import os
-
     import dagster as dg
 
-    write_instance_yaml(settings)
-    os.environ.update(dagster_env(settings))
+    use_instance(settings)
     with dg.DagsterInstance.from_config(str(settings.dagster_home)) as instance:
         instance.get_runs_count()
