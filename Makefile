@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: install up test test-slow services services-stop lint bench clean
+.PHONY: install up test test-slow services services-stop services-reset lint bench clean
 
 install: $(VENV)/.installed
 
@@ -24,7 +24,11 @@ services: install
 services-stop:
 	tools/services.sh stop
 
-# The suite reads .connectra/services.env itself (tests/conftest.py).
+# The services keep their data across stop/start; this is the one way to start them empty.
+services-reset:
+	tools/services.sh reset
+
+# The suite reads the services.env of `make services` itself (tests/conftest.py).
 test: install services
 	$(PY) -m pytest -m "not slow" $(PYTEST_ARGS)
 

@@ -5,7 +5,8 @@ and created at the start), indices under the prefixes `bench_` (the loaded data)
 `bench_raw_` (the raw `_bulk` limit), the dlt dataset `bench_dlt` inside that database, and
 a work folder (default `.connectra/bench`) holding the generated CSVs, the normalized
 Parquet batches and the embedded DuckDB file. The coordinates of the services come from
-`.connectra/services.env`, as for the tests, never from the caller's shell.
+the services.env of `make services` (stores.settings.services_env_path), as for the tests,
+never from the caller's shell.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Any
 
 from dotenv import dotenv_values
 
-from stores.settings import Settings, settings_from_mapping
+from stores.settings import Settings, services_env_path, settings_from_mapping
 
 ROOT = Path(__file__).resolve().parents[1]
 DATABASE = "connectra_bench"
@@ -38,7 +39,7 @@ class BenchEnv:
 
     @classmethod
     def load(cls, work: Path | None = None) -> BenchEnv:
-        path = Path(os.environ.get("CONNECTRA_SERVICES_ENV", ROOT / ".connectra" / "services.env"))
+        path = services_env_path(ROOT)
         if not path.is_file():
             raise SystemExit(f"{path} is missing: run `make services` first")
         values = {k: v for k, v in dotenv_values(path).items() if v is not None}

@@ -156,6 +156,17 @@ class Settings:
         return f"Settings({parts})"
 
 
+def services_env_path(repo_root: Path, environ: Mapping[str, str] | None = None) -> Path:
+    """Where tools/services.sh writes (and the tests and bench read) the local services'
+    variables; one rule for all three: CONNECTRA_SERVICES_ENV if set, else services.env in
+    CONNECTRA_HOME (default: the repository's .connectra)."""
+    env = os.environ if environ is None else environ
+    if env.get("CONNECTRA_SERVICES_ENV"):
+        return Path(env["CONNECTRA_SERVICES_ENV"]).expanduser().resolve()
+    home = Path(env.get("CONNECTRA_HOME") or repo_root / ".connectra").expanduser().resolve()
+    return home / "services.env"
+
+
 def load_settings(
     environ: Mapping[str, str] | None = None, dotenv: Path | None = Path(".env")
 ) -> Settings:

@@ -1,6 +1,7 @@
 """Session fixtures that reach the real services started by `make services`.
 
-The services' coordinates come from .connectra/services.env (written by tools/services.sh),
+The services' coordinates come from the services.env that tools/services.sh wrote (where:
+stores.settings.services_env_path),
 never from the test process's own environment, so a developer's shell cannot point the suite
 at the wrong server. A missing service fails the test under CI=true and skips it otherwise.
 """
@@ -17,6 +18,8 @@ from typing import Any, TypeVar
 
 import pytest
 from dotenv import dotenv_values
+
+from stores.settings import services_env_path
 
 ROOT = Path(__file__).resolve().parents[1]
 T = TypeVar("T")
@@ -65,7 +68,7 @@ def need(service: str, connect: Callable[[], T]) -> T:
 
 @pytest.fixture(scope="session")
 def services() -> Services:
-    path = Path(os.environ.get("CONNECTRA_SERVICES_ENV", ROOT / ".connectra" / "services.env"))
+    path = services_env_path(ROOT)
     if not path.exists():
         message = f"{path} is missing; run `make services`"
         if _in_ci():

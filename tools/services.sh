@@ -2,9 +2,14 @@
 # Starts (or stops) the three services Connectra's tests and production profile talk to, on
 # loopback only, each idempotently: PostgreSQL 15 (Debian package, our own data directory),
 # an OpenSearch 2.19 node (a JVM from Maven Central jars, tools/opensearch/pom.xml) and
-# moto_server as the S3 endpoint. Writes $CONNECTRA_HOME/services.env for Connectra.
+# moto_server as the S3 endpoint. Writes services.env for Connectra: $CONNECTRA_SERVICES_ENV if
+# set, else $CONNECTRA_HOME/services.env (default .connectra/services.env), the same rule the
+# tests and bench/ read it by (stores.settings.services_env_path).
 #
-#   tools/services.sh start | stop | status
+# Every service keeps its data across stop and start (and a crash); `reset` is the one way to
+# start empty: it stops them and deletes their data.
+#
+#   tools/services.sh start | stop | status | reset [postgres | opensearch | s3 ...]
 #
 # Ports can be moved with CONNECTRA_PG_PORT, CONNECTRA_OS_PORT, CONNECTRA_S3_PORT.
 set -euo pipefail
@@ -15,6 +20,7 @@ mkdir -p "$HOME_DIR"
 HOME_DIR=$(cd "$HOME_DIR" && pwd)
 RUN_DIR=$HOME_DIR/services
 VENV=${VENV:-$ROOT/.venv}
+ENV_FILE=${CONNECTRA_SERVICES_ENV:-$HOME_DIR/services.env}
 
 PG_PORT=${CONNECTRA_PG_PORT:-55432}
 OS_PORT=${CONNECTRA_OS_PORT:-9281}
@@ -118,7 +124,7 @@ start_opensearch() {
   if curl -s -o /dev/null "http://127.0.0.1:$OS_PORT/"; then
     die "port $OS_PORT is taken by another process"
   fi
-  rm -rf "$RUN_DIR/opensearch"
+  # The node's data stays in $RUN_DIR/opensearch across restarts, as PostgreSQL's does.
   mkdir -p "$RUN_DIR/opensearch"
   # Node i of the runner listens on baseHttpPort + i; the runner fails silently for ports
   # above its maxHttpPort (9299), hence a port in 9201-9299.
@@ -173,7 +179,8 @@ EOF
 write_env() {
   local key_file=$HOME_DIR/services.api_key
   [[ -s $key_file ]] || "$VENV/bin/python" -c 'import secrets; print(secrets.token_urlsafe(24))' >"$key_file"
-  cat >"$HOME_DIR/services.env" <<EOF
+  mkdir -p "$(dirname "$ENV_FILE")"
+  cat >"$ENV_FILE" <<EOF
 # Written by tools/services.sh: Connectra pointed at the local services (loopback only).
 API_KEY=$(cat "$key_file")
 PG_DB_HOST=127.0.0.1
@@ -193,27 +200,47 @@ S3_BUCKET=$S3_BUCKET
 S3_ENDPOINT=http://127.0.0.1:$S3_PORT
 S3_PREFIX=landing/
 EOF
-  chmod 600 "$HOME_DIR/services.env"
-  log "wrote $HOME_DIR/services.env"
+  chmod 600 "$ENV_FILE"
+  log "wrote $ENV_FILE"
 }
 
-case ${1:-start} in
+stop_all() {
+  if wants s3; then stop_pidfile "moto S3" "$S3_PID"; fi
+  if wants opensearch; then stop_pidfile OpenSearch "$OS_PID"; fi
+  if wants postgres; then stop_postgres; fi
+}
+
+# With no SERVICE names, every service; else only those named (postgres, opensearch, s3).
+wants() { [[ ${#SELECTED[@]} -eq 0 ]] || [[ " ${SELECTED[*]} " == *" $1 "* ]]; }
+
+COMMAND=${1:-start}
+SELECTED=("${@:2}")
+for name in "${SELECTED[@]}"; do
+  [[ $name == postgres || $name == opensearch || $name == s3 ]] ||
+    die "unknown service '$name' (postgres, opensearch, s3)"
+done
+
+case $COMMAND in
   start)
     mkdir -p "$RUN_DIR"
-    start_postgres
-    start_opensearch
-    start_s3
+    if wants postgres; then start_postgres; fi
+    if wants opensearch; then start_opensearch; fi
+    if wants s3; then start_s3; fi
     write_env
     ;;
   stop)
-    stop_pidfile "moto S3" "$S3_PID"
-    stop_pidfile OpenSearch "$OS_PID"
-    stop_postgres
+    stop_all
+    ;;
+  reset)
+    stop_all
+    if wants postgres; then rm -rf "$RUN_DIR/postgres"; fi
+    if wants opensearch; then rm -rf "$RUN_DIR/opensearch"; fi
+    log "deleted the services' data in $RUN_DIR; the next start begins empty"
     ;;
   status)
     pg_ready && log "PostgreSQL up on $PG_PORT" || log "PostgreSQL down"
     os_ready && log "OpenSearch up on $OS_PORT" || log "OpenSearch down"
     s3_ready && log "moto S3 up on $S3_PORT" || log "moto S3 down"
     ;;
-  *) die "usage: $0 start|stop|status" ;;
+  *) die "usage: $0 start|stop|status|reset [postgres|opensearch|s3 ...]" ;;
 esac
