@@ -11,7 +11,6 @@ never from the caller's shell.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
