@@ -17,7 +17,14 @@ from typing import Any
 
 import falcon
 
-from stores.errors import StoreError, StoreTimeout, TerminalStoreError, TransientStoreError
+from stores.errors import (
+    BackendMisconfigured,
+    IndexMissing,
+    StoreError,
+    StoreTimeout,
+    TerminalStoreError,
+    TransientStoreError,
+)
 from stores.landing import FileMissing
 from vql.errors import VQLError
 
@@ -38,6 +45,7 @@ STATUS_CODES = {
     503: "backend_unavailable",
     504: "backend_timeout",
 }
+INDEX_MISSING_RETRY_SECONDS = "30"
 GENERIC_500 = "internal error; the request id in X-Request-Id identifies it in the server's logs"
 
 
@@ -121,6 +129,31 @@ def handle_transient(
     )
 
 
+def handle_index_missing(
+    req: falcon.Request, resp: falcon.Response, exc: IndexMissing, params: Any
+) -> None:
+    log.warning("search index missing: %s", exc, extra={"request_id": request_id(req)})
+    raise ApiError(
+        503,
+        "index_missing",
+        "the search index is missing (the search engine lost it, or it was never created); "
+        "it is rebuilt from the records by `connectra reindex`; try again later",
+        headers={"Retry-After": INDEX_MISSING_RETRY_SECONDS},
+    )
+
+
+def handle_misconfigured(
+    req: falcon.Request, resp: falcon.Response, exc: BackendMisconfigured, params: Any
+) -> None:
+    log.error("backend misconfigured: %s", exc, extra={"request_id": request_id(req)})
+    raise ApiError(
+        503,
+        "backend_misconfigured",
+        f"the {exc.backend} backend refuses Connectra's requests (credentials, permissions, or "
+        "a missing database, bucket or table); its operator must fix the configuration",
+    )
+
+
 def handle_store_error(
     req: falcon.Request, resp: falcon.Response, exc: StoreError, params: Any
 ) -> None:
@@ -149,4 +182,6 @@ def install_error_handlers(app: falcon.App) -> None:
     app.add_error_handler(StoreError, handle_store_error)
     app.add_error_handler(TerminalStoreError, handle_store_error)
     app.add_error_handler(TransientStoreError, handle_transient)
+    app.add_error_handler(IndexMissing, handle_index_missing)
+    app.add_error_handler(BackendMisconfigured, handle_misconfigured)
     app.add_error_handler(FileMissing, handle_file_missing)

@@ -1,8 +1,9 @@
 """GET /health: each backend pinged concurrently, with a deadline; 200 either way.
 
-Public (no key), so it says only whether each check passed, never why in a backend's own
-words. "degraded" tells a load balancer or a person that something behind the API is down
-while the API itself answers.
+Public (no key), so it says only whether each check passed and our one-word reason (timeout,
+unreachable, index_missing, misconfigured, error), never why in a backend's own words.
+"degraded" tells a load balancer or a person that something behind the API is down while
+the API itself answers.
 """
 
 from __future__ import annotations
@@ -14,7 +15,13 @@ from concurrent.futures import TimeoutError as FutureTimeout
 
 import falcon
 
-from stores.errors import StoreError, StoreTimeout, TransientStoreError
+from stores.errors import (
+    BackendMisconfigured,
+    IndexMissing,
+    StoreError,
+    StoreTimeout,
+    TransientStoreError,
+)
 
 CHECK_SECONDS = 3.0
 
@@ -53,6 +60,10 @@ def _outcome(future: Future[float], timeout: float) -> dict[str, object]:
         return {"status": "down", "reason": "timeout"}
     except StoreTimeout:
         return {"status": "down", "reason": "timeout"}
+    except IndexMissing:  # the engine answers, the index is gone: rebuilt from the records
+        return {"status": "degraded", "reason": "index_missing"}
+    except BackendMisconfigured:
+        return {"status": "down", "reason": "misconfigured"}
     except TransientStoreError:
         return {"status": "down", "reason": "unreachable"}
     except StoreError:

@@ -334,7 +334,8 @@ def _errors(*statuses: int) -> dict[str, Any]:
         404: "no such resource",
         413: "request body over its limit",
         429: "rate limit exceeded; see Retry-After",
-        503: "a backend is unavailable",
+        503: "a backend is unavailable (backend_unavailable), the search index is missing "
+        "(index_missing) or a backend refuses the configuration (backend_misconfigured)",
         504: "a backend timed out",
     }
     out = {str(s): _json("Error", words[s]) for s in statuses}

@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any, Protocol
 
-from stores.errors import TerminalStoreError, TransientStoreError
+from stores.errors import BackendMisconfigured, TerminalStoreError, TransientStoreError
 from stores.settings import S3Settings
 
 LOADABLE_SUFFIXES = (".csv", ".csv.gz")
@@ -259,6 +259,11 @@ def s3_client(settings: S3Settings) -> Any:
     )
 
 
+# S3 error codes that mean the configuration (bucket, keys, policy), not the request.
+_S3_MISCONFIGURED = frozenset({"NoSuchBucket", "AccessDenied", "InvalidAccessKeyId",
+                               "SignatureDoesNotMatch", "AllAccessDisabled"})  # fmt: skip
+
+
 @contextmanager
 def _s3_errors(key: str | None = None) -> Iterator[None]:
     """Translates botocore errors into the stores' error tree."""
@@ -280,6 +285,9 @@ def _s3_errors(key: str | None = None) -> Iterator[None]:
             raise FileMissing("s3", f"no file {key!r} in the landing bucket") from exc
         if status in {429, 500, 502, 503, 504} or code in {"SlowDown", "RequestTimeout"}:
             raise TransientStoreError("s3", f"S3 answered {status} {code}") from exc
+        # A 404 without a key is the bucket itself (HEAD bucket answers without a code).
+        if code in _S3_MISCONFIGURED or status in {401, 403} or (status == 404 and key is None):
+            raise BackendMisconfigured("s3", f"S3 refused the request: {code}") from exc
         raise TerminalStoreError("s3", f"S3 refused the request: {code}") from exc
     except (EndpointConnectionError, ConnectionError, ConnectTimeoutError, ReadTimeoutError) as exc:
         raise TransientStoreError("s3", "S3 endpoint unreachable") from exc

@@ -4,8 +4,9 @@ Transient: the file is locked by another process past our deadline, an I/O failu
 full, a file that vanished), a transaction conflict inside this process, memory pressure,
 or a fatal/internal error (the database instance is invalidated, but we open a fresh one for
 the next operation anyway). StoreTimeout: a statement we interrupted at its deadline.
-Terminal: everything else, i.e. SQL that cannot run (parser, binder, catalog, conversion,
-constraint errors); the same call would fail again. Messages keep the first line only:
+BackendMisconfigured: a table that does not exist (the file was never migrated) or a file we
+may not write. Terminal: everything else, i.e. SQL that cannot run (parser, binder, catalog,
+conversion, constraint errors); the same call would fail again. Messages keep the first line only:
 DuckDB quotes offending values, and rows hold personal data.
 """
 
@@ -16,7 +17,13 @@ from contextlib import contextmanager
 
 import duckdb
 
-from stores.errors import StoreError, StoreTimeout, TerminalStoreError, TransientStoreError
+from stores.errors import (
+    BackendMisconfigured,
+    StoreError,
+    StoreTimeout,
+    TerminalStoreError,
+    TransientStoreError,
+)
 
 BACKEND = "duckdb"
 _LOCK_MARKER = "Could not set lock on file"
@@ -49,6 +56,10 @@ def translate(exc: BaseException) -> StoreError:
         return StoreTimeout(BACKEND, f"statement interrupted at its deadline ({message})")
     if isinstance(exc, _TRANSIENT):
         return TransientStoreError(BACKEND, message)
+    if isinstance(exc, duckdb.PermissionException) or (
+        isinstance(exc, duckdb.CatalogException) and "Table with name" in message
+    ):
+        return BackendMisconfigured(BACKEND, message)
     return TerminalStoreError(BACKEND, message)
 
 

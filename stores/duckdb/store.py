@@ -30,7 +30,7 @@ from stores.duckdb.errors import BACKEND, translated
 from stores.duckdb.migrate import HEAD, STEPS, apply_migrations, current_version
 from stores.duckdb.schema import INGEST_REJECTS, SPECS, ingest_rejects
 from stores.duckdb.upsert import BATCH, merge_statements, rejects_statement
-from stores.errors import TerminalStoreError
+from stores.errors import BackendMisconfigured, TerminalStoreError
 from stores.records import json_records, rejects_select
 from stores.settings import Settings
 from vql.cursor import CursorCodec
@@ -276,7 +276,7 @@ class DuckDBStore:
         """Opens the file read-only and checks the schema is there and current."""
         version = self.schema_version()
         if version != HEAD:
-            raise TerminalStoreError(
+            raise BackendMisconfigured(
                 BACKEND, f"schema version {version}, expected {HEAD}; run `connectra migrate`"
             )
 

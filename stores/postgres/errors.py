@@ -2,8 +2,9 @@
 
 Transient: the server is away, restarting, out of connections, or a transaction lost a
 deadlock / serialization race (the same batch succeeds when retried). StoreTimeout: a
-statement_timeout or cancel, or no pooled connection free in time. Terminal: everything
-else, including a wrong password or a missing database (retrying cannot fix configuration).
+statement_timeout or cancel, or no pooled connection free in time. BackendMisconfigured (a
+terminal error the API answers with 503): a wrong password, no permission, a missing
+database, schema or table (retrying cannot fix configuration). Terminal: everything else.
 Messages carry the SQLSTATE and the server's first line, with any secret blanked; the
 driver's exception stays as __cause__ for the logs.
 """
@@ -17,7 +18,13 @@ import psycopg
 import psycopg.errors as pg
 import sqlalchemy.exc as sa_exc
 
-from stores.errors import StoreError, StoreTimeout, TerminalStoreError, TransientStoreError
+from stores.errors import (
+    BackendMisconfigured,
+    StoreError,
+    StoreTimeout,
+    TerminalStoreError,
+    TransientStoreError,
+)
 
 BACKEND = "postgres"
 DATA_EXCEPTION = "22"  # SQLSTATE class: a value that does not fit its type
@@ -31,6 +38,13 @@ _TRANSIENT = (
     pg.InsufficientResources,
     pg.TransactionRollback,  # deadlock_detected, serialization_failure
     pg.ConnectionException,
+)
+_MISCONFIGURED = (
+    pg.InvalidAuthorizationSpecification,  # 28000, including a wrong password (28P01)
+    pg.InsufficientPrivilege,
+    pg.InvalidCatalogName,  # no such database
+    pg.InvalidSchemaName,
+    pg.UndefinedTable,  # not migrated: `connectra migrate`
 )
 # Connection failures carry no SQLSTATE; these messages mean configuration, not weather.
 _TERMINAL_CONNECT_MESSAGES = (
@@ -58,12 +72,14 @@ def translate(exc: BaseException, secrets: Iterable[str] = ()) -> StoreError:
         return TransientStoreError(BACKEND, message)
     if isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated:
         return TransientStoreError(BACKEND, message)
+    if isinstance(driver, _MISCONFIGURED):
+        return BackendMisconfigured(BACKEND, message)
     if isinstance(driver, psycopg.OperationalError | psycopg.InterfaceError) and not getattr(
         driver, "sqlstate", None
     ):
         lowered = message.lower()
         if any(marker in lowered for marker in _TERMINAL_CONNECT_MESSAGES):
-            return TerminalStoreError(BACKEND, message)
+            return BackendMisconfigured(BACKEND, message)
         return TransientStoreError(BACKEND, message)
     return TerminalStoreError(BACKEND, message)
 

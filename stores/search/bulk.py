@@ -168,7 +168,8 @@ class BulkWriter:
                 again.append(item)
                 last = failure
                 continue
-            raise TerminalStoreError(self.dialect.engine, f"bulk upsert: {failure.message}")
+            # Its own kind: a missing index (IndexMissing) is waited for, a bad document not.
+            raise type(failure)(self.dialect.engine, f"bulk upsert: {failure.message}")
         return again, last
 
     def _pause(self, attempt: int) -> None:

@@ -2,8 +2,9 @@
 
 The dialect reduces its client's exception to a Failure (kind, HTTP status, error type,
 reason); this module decides what a caller can do about it: retry (connection refused or
-reset, 429, 502/503, a node restarting), retry later because the engine was slow (timeouts,
-504), or give up (a bad request, a mapping conflict, a missing index, refused credentials).
+reset, 429, 502/503, a node restarting, a missing index that is being rebuilt), retry later
+because the engine was slow (timeouts, 504), or give up (a bad request, a mapping conflict,
+refused credentials).
 Messages name the operation and the engine's own reason, never credentials.
 """
 
@@ -11,7 +12,14 @@ from __future__ import annotations
 
 import re
 
-from stores.errors import StoreError, StoreTimeout, TerminalStoreError, TransientStoreError
+from stores.errors import (
+    BackendMisconfigured,
+    IndexMissing,
+    StoreError,
+    StoreTimeout,
+    TerminalStoreError,
+    TransientStoreError,
+)
 from stores.search.dialect import Dialect
 
 TRANSIENT_STATUSES = frozenset({429, 502, 503})
@@ -52,11 +60,15 @@ def from_status(
     if status in TRANSIENT_STATUSES:
         return TransientStoreError(backend, message)
     if status == 401:
-        return TerminalStoreError(backend, f"{operation}: the engine refused the credentials")
+        return BackendMisconfigured(backend, f"{operation}: the engine refused the credentials")
     if status == 403:
-        return TerminalStoreError(backend, f"{operation}: the engine user lacks permission")
+        return BackendMisconfigured(backend, f"{operation}: the engine user lacks permission")
     if status == 404 and "index_not_found" in error_type:
-        message += " (create the indices first: `connectra migrate`)"
+        return IndexMissing(
+            backend,
+            f"{message} (the index is rebuilt from the records by `connectra reindex`; "
+            "`connectra migrate` creates it empty)",
+        )
     return TerminalStoreError(backend, message)
 
 

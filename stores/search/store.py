@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 import pyarrow as pa
 
 from stores.base import SearchPage, Service, ValueCount
-from stores.errors import StoreError
+from stores.errors import IndexMissing, StoreError
 from stores.search.bulk import BulkOptions, BulkWriter
 from stores.search.dialect import DIALECTS, Dialect, OpenSearchDialect
 from stores.search.errors import translate
@@ -147,7 +147,13 @@ class SearchEngineStore:
         alias = self.alias(service)
         if not self._ensured:
             self.ensure_indices()
-        sent = BulkWriter(self.dialect, self.bulk_options).write(alias, documents)
+        try:
+            sent = BulkWriter(self.dialect, self.bulk_options).write(alias, documents)
+        except IndexMissing:
+            # The node lost the index under us: the retry of this batch ensures it again (the
+            # drift check then finds the files it no longer holds and reindexes them).
+            self._ensured = False
+            raise
         log.debug("bulk upsert: %d documents into %s", sent, alias)
 
     # -- reads ------------------------------------------------------------------------------
@@ -257,7 +263,19 @@ class SearchEngineStore:
     # -- health -----------------------------------------------------------------------------
 
     def ping(self) -> None:
+        """The engine answers and every alias points at an index (IndexMissing otherwise)."""
         self._call("ping", lambda d: d.info())
+        missing = [
+            alias
+            for alias in (self.alias(s) for s in SERVICES)
+            if not self._call("read aliases", lambda d, a=alias: d.alias_indices(a))  # type: ignore[misc]
+        ]
+        if missing:
+            raise IndexMissing(
+                self.dialect.engine,
+                f"no index behind {', '.join(missing)} (rebuilt from the records by "
+                "`connectra reindex`)",
+            )
 
     def close(self) -> None:
         if self._dialect is not None:

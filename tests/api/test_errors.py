@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import socket
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,6 +16,7 @@ from stores.search import SearchEngineStore
 from stores.settings import SearchSettings
 from tests.api.conftest import Backend, ClientFactory, free_port
 from tests.api.dataset import DESIGN_EXAMPLE
+from tests.conftest import Services, fresh_database
 
 pytestmark = pytest.mark.services
 
@@ -109,3 +111,106 @@ def test_unexpected_errors_are_a_generic_500_logged_with_the_request_id(
     health = client.simulate_get("/health").json
     assert health["checks"]["postgres"]["status"] == "down"
     assert health["checks"]["postgres"]["reason"] == "error"
+
+
+# -- backend states: a 503 that says what is wrong, never a 500 ------------------------------
+
+
+def test_a_missing_search_index_is_503_index_missing_and_health_says_degraded(
+    make_client: ClientFactory, search_settings: SearchSettings, unique_name: str
+) -> None:
+    """The node lost its data (or the indices were never created): every search route says
+    so with a 503 and Retry-After, and /health reports the search check degraded."""
+    lost = SearchEngineStore(search_settings, f"{unique_name}_lost_", timeout_seconds=5)
+    client = make_client(search=lost)
+    for result in (
+        client.simulate_post("/contacts/filter", json=DESIGN_EXAMPLE),
+        client.simulate_post("/companies/count", json={}),
+        client.simulate_post("/common/filters/contacts/data", json={"filter_key": "country"}),
+    ):
+        error = assert_error(result, 503, "index_missing")
+        assert "connectra reindex" in error["message"]
+        assert result.headers["Retry-After"] == "30"
+    health = client.simulate_get("/health").json
+    assert health["status"] == "degraded"
+    assert health["checks"]["search"] == {
+        "backend": health["checks"]["search"]["backend"], "status": "degraded",
+        "reason": "index_missing",
+    }  # fmt: skip
+    lost.close()
+
+
+def test_postgres_refusing_the_credentials_is_503_misconfigured(
+    make_client: ClientFactory, services: Services
+) -> None:
+    e = services.env
+    refused = PostgresRecordStore(
+        f"postgresql://{e['PG_DB_USERNAME']}:wrong-pw-123@{e['PG_DB_HOST']}:{e['PG_DB_PORT']}"
+        "/postgres",
+        connect_timeout_s=5,
+    )
+    client = make_client(records=refused)
+    result = client.simulate_post("/contacts/filter", json=DESIGN_EXAMPLE)
+    error = assert_error(result, 503, "backend_misconfigured")
+    assert "postgres" in error["message"] and "wrong-pw-123" not in result.text
+    assert "Retry-After" not in result.headers  # waiting does not fix a configuration
+    health = client.simulate_get("/health").json
+    assert health["checks"]["postgres"] == {
+        "backend": health["checks"]["postgres"]["backend"], "status": "down",
+        "reason": "misconfigured",
+    }  # fmt: skip
+    refused.close()
+
+
+def test_a_database_that_was_never_migrated_is_503_misconfigured(
+    make_client: ClientFactory, services: Services
+) -> None:
+    with fresh_database(services) as url:
+        bare = PostgresRecordStore(url)
+        try:
+            client = make_client(records=bare)
+            result = client.simulate_post("/contacts/filter", json=DESIGN_EXAMPLE)
+            assert_error(result, 503, "backend_misconfigured")
+        finally:
+            bare.close()
+
+
+def test_an_embedded_file_without_the_schema_is_503_misconfigured(
+    make_client: ClientFactory, tmp_path: Path
+) -> None:
+    import duckdb
+
+    from stores.duckdb import DuckDBStore
+
+    path = tmp_path / "bare.duckdb"
+    duckdb.connect(str(path)).close()  # a DuckDB file, but no Connectra schema in it
+    bare = DuckDBStore(path)
+    try:
+        client = make_client(Backend("embedded", bare, bare))
+        for result in (
+            client.simulate_post("/contacts/filter", json={}),
+            client.simulate_post("/companies/count", json={}),
+        ):
+            assert_error(result, 503, "backend_misconfigured")
+        health = client.simulate_get("/health").json
+        assert health["checks"]["postgres"]["reason"] == "misconfigured"
+    finally:
+        bare.close()
+
+
+def test_a_landing_bucket_that_does_not_exist_is_misconfigured_in_health(
+    make_client: ClientFactory, services: Services, s3: Any, unique_name: str
+) -> None:
+    from stores.landing import S3LandingZone
+    from stores.settings import S3Settings, Secret
+
+    e = services.env
+    settings = S3Settings(
+        bucket=f"{unique_name}-missing", prefix="landing/", endpoint=e["S3_ENDPOINT"],
+        region=e["S3_REGION"], access_key=Secret(e["S3_ACCESS_KEY"]),
+        secret_key=Secret(e["S3_SECRET_KEY"]),
+    )  # fmt: skip
+    client = make_client(landing=S3LandingZone(settings))
+    health = client.simulate_get("/health").json
+    assert health["checks"]["landing"]["status"] == "down"
+    assert health["checks"]["landing"]["reason"] == "misconfigured"

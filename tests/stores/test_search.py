@@ -24,7 +24,7 @@ import pyarrow as pa
 import pytest
 
 from stores.base import SearchPage
-from stores.errors import TerminalStoreError, TransientStoreError
+from stores.errors import IndexMissing, TerminalStoreError, TransientStoreError
 from stores.search import SearchEngineStore, index_name, make_search_store
 from stores.settings import SearchSettings, Secret
 from tests.conftest import Services
@@ -522,14 +522,30 @@ def test_mapping_errors_are_terminal_and_name_the_field(store: SearchEngineStore
         store.bulk_upsert("contacts", pa.table({"id": pa.array([None], pa.string())}))
 
 
-def test_missing_index_is_terminal(engine: Any, unique_name: str) -> None:
+def test_a_missing_index_is_index_missing_for_reads_writes_and_ping(
+    engine: Any, unique_name: str
+) -> None:
+    """A transient state (the index is rebuilt from the records), never a bare terminal error:
+    reads raise it, the health ping raises it, and a write meets it per bulk item (the alias is
+    required, so a write never auto-creates an index with a guessed mapping)."""
     s = _store(engine[1], f"{unique_name}_never_")
     try:
-        with pytest.raises(TerminalStoreError, match="index_not_found"):
+        with pytest.raises(IndexMissing, match="index_not_found"):
             s.count("contacts", None)
-        with pytest.raises(TerminalStoreError):
+        with pytest.raises(IndexMissing):
             s.search(query("companies", {}))
+        with pytest.raises(IndexMissing, match="no index behind"):
+            s.ping()
+        s._ensured = True  # as if created earlier in this process, then lost by the node
+        with pytest.raises(IndexMissing):
+            s.bulk_upsert("companies", table([{"id": make_id("lost"), "name": "Lost"}]))
+        # The next write ensures the indices again instead of failing the same way.
+        s.bulk_upsert("companies", table([{"id": make_id("lost"), "name": "Lost"}]))
+        s.refresh()
+        assert s.count("companies", None) == 1
+        s.ping()
     finally:
+        s.drop_indices()
         s.close()
 
 

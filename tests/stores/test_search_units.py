@@ -15,7 +15,13 @@ import pyarrow as pa
 import pytest
 
 from stores.base import SearchStore
-from stores.errors import StoreTimeout, TerminalStoreError, TransientStoreError
+from stores.errors import (
+    BackendMisconfigured,
+    IndexMissing,
+    StoreTimeout,
+    TerminalStoreError,
+    TransientStoreError,
+)
 from stores.search.bulk import BulkOptions, BulkWriter, encode
 from stores.search.dialect import Dialect, Failure
 from stores.search.errors import from_status, translate
@@ -166,8 +172,9 @@ def test_encoding_omits_nulls_and_writes_utc_iso_dates() -> None:
         (503, "", TransientStoreError),
         (504, "", StoreTimeout),
         (400, "mapper_parsing_exception", TerminalStoreError),
-        (404, "index_not_found_exception", TerminalStoreError),
-        (401, "security_exception", TerminalStoreError),
+        (404, "index_not_found_exception", IndexMissing),
+        (401, "security_exception", BackendMisconfigured),
+        (403, "security_exception", BackendMisconfigured),
     ],
 )
 def test_statuses_translate(status: int, error_type: str, kind: type[Exception]) -> None:
@@ -176,7 +183,7 @@ def test_statuses_translate(status: int, error_type: str, kind: type[Exception])
     assert type(error) is kind
     assert "pw-123" not in str(error)
     if error_type == "index_not_found_exception":
-        assert "connectra migrate" in str(error)
+        assert "connectra reindex" in str(error)
 
 
 def test_timeouts_and_connection_errors_translate() -> None:
