@@ -153,9 +153,7 @@ class PostgresRecordStore:
         try:
             return future.result(timeout=self._read_deadline_s)
         except FutureTimeout:
-            raise StoreTimeout(
-                BACKEND, f"no answer within {self._read_deadline_s:.0f} s"
-            ) from None
+            raise StoreTimeout(BACKEND, f"no answer within {self._read_deadline_s:.0f} s") from None
 
     def fetch(
         self, service: Service, ids: Sequence[str], columns: Sequence[str] | None = None
@@ -214,6 +212,40 @@ class PostgresRecordStore:
         statement = sa.select(table.c.id).where(table.c.source_file == source_file)
         with translated(self._secrets), self.engine.connect() as connection:
             return {str(i) for i in connection.execute(statement).scalars()}
+
+    def file_counts(self, service: Service) -> dict[str, int]:
+        """Records per source file (the file of each record's newest load): what the search
+        index must hold per file too (orchestration/drift.py compares the two)."""
+        table = _table(service)
+        statement = sa.select(table.c.source_file, sa.func.count()).group_by(table.c.source_file)
+        with translated(self._secrets), self.engine.connect() as connection:
+            return {str(f): int(n) for f, n in connection.execute(statement) if f is not None}
+
+    def sample_ids(self, service: Service, size: int) -> list[str]:
+        """Up to `size` ids from a random point of the id order on (an index range scan, not a
+        sort of the table), wrapping around to the start when it runs out."""
+        table = _table(service)
+        start = sa.func.gen_random_uuid()
+        with translated(self._secrets), self.engine.connect() as connection:
+            after = (
+                connection.execute(
+                    sa.select(table.c.id)
+                    .where(table.c.id >= start)
+                    .order_by(table.c.id)
+                    .limit(size)
+                )
+                .scalars()
+                .all()
+            )
+            rest = size - len(after)
+            before = (
+                connection.execute(sa.select(table.c.id).order_by(table.c.id).limit(rest))
+                .scalars()
+                .all()
+                if rest
+                else []
+            )
+        return list(dict.fromkeys(str(i) for i in [*after, *before]))
 
     def rejects(
         self, *, source_file: str | None = None, load_run: str | None = None

@@ -34,6 +34,7 @@ from vql.values import ValuesRequest, compile_search_values
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 SCAN_PAGE = 5_000
+FILE_COUNTS_PAGE = 1_000
 PIT_KEEP_ALIVE = "2m"
 
 
@@ -208,6 +209,33 @@ class SearchEngineStore:
         for page in self._scan(service, query):
             ids.update(hit["_id"] for hit in page)
         return ids
+
+    def file_counts(self, service: Service) -> dict[str, int]:
+        """Documents per source file, exact: a composite aggregation paged to the end."""
+        path = search_path(service, "source_file", "keyword")
+        composite: dict[str, Any] = {
+            "size": FILE_COUNTS_PAGE,
+            "sources": [{"file": {"terms": {"field": path}}}],
+        }
+        body = {"size": 0, "track_total_hits": False, "aggs": {"files": {"composite": composite}}}
+        counts: dict[str, int] = {}
+        while True:
+            response = self._search("count per file", self.alias(service), body)
+            result = response["aggregations"]["files"]
+            for bucket in result["buckets"]:
+                counts[str(bucket["key"]["file"])] = int(bucket["doc_count"])
+            after = result.get("after_key")
+            if not result["buckets"] or after is None:
+                return counts
+            composite["after"] = after
+
+    def get_documents(self, service: Service, ids: list[str]) -> dict[str, dict[str, Any]]:
+        """The stored documents of these ids (those the index holds), by id."""
+        if not ids:
+            return {}
+        body = {"query": {"ids": {"values": ids}}, "size": len(ids), "track_total_hits": False}
+        response = self._search("get documents", self.alias(service), body)
+        return {hit["_id"]: hit["_source"] for hit in response["hits"]["hits"]}
 
     def _scan(self, service: Service, query: dict[str, Any]) -> Iterator[list[dict[str, Any]]]:
         """Pages of hits sorted by id with search_after, inside a point in time if offered.

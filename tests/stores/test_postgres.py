@@ -116,3 +116,17 @@ def _row_versions(store: PostgresRecordStore, ids: list[str]) -> list[tuple[str,
     )
     with store.engine.connect() as connection:
         return [(r[0], r[1]) for r in connection.execute(query.bindparams(ids=ids))]
+
+
+def test_file_counts_and_a_sample_of_ids(store: PostgresRecordStore) -> None:
+    ids = sorted(new_id() for _ in range(30))
+    store.upsert_contacts(
+        contacts([{"id": i, "source_file": "a.csv" if n % 3 else "b.csv", "email": f"{n}@x.io"}
+                  for n, i in enumerate(ids)])
+    )  # fmt: skip
+    assert store.file_counts("contacts") == {"a.csv": 20, "b.csv": 10}
+    assert store.file_counts("companies") == {}
+    for _ in range(5):  # a random start, wrapping around: always `size` distinct real ids
+        sample = store.sample_ids("contacts", 12)
+        assert len(sample) == 12 and set(sample) <= set(ids)
+    assert sorted(store.sample_ids("contacts", 100)) == ids

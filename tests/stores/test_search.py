@@ -549,6 +549,24 @@ def test_a_missing_index_is_index_missing_for_reads_writes_and_ping(
         s.close()
 
 
+def test_file_counts_and_documents_by_id(store: SearchEngineStore) -> None:
+    """What the drift check reads: exact counts per source file past one aggregation page,
+    and the stored documents of given ids (missing ones left out)."""
+    n = 2_500  # more files than one composite page holds
+    rows = [{"id": make_id(f"fc:{i}"), "source_file": f"f{i % 1_200:04d}.csv", "name": f"N{i}"}
+            for i in range(n)]  # fmt: skip
+    store.bulk_upsert("companies", table(rows))
+    store.refresh()
+    expected: dict[str, int] = {}
+    for row in rows:
+        expected[row["source_file"]] = expected.get(row["source_file"], 0) + 1
+    assert store.file_counts("companies") == expected
+    assert store.file_counts("contacts") == {}
+    docs = store.get_documents("companies", [rows[0]["id"], rows[7]["id"], make_id("absent")])
+    assert set(docs) == {rows[0]["id"], rows[7]["id"]}
+    assert docs[rows[7]["id"]]["name"] == "N7"
+
+
 def test_twelve_thousand_documents_counted_exactly(store: SearchEngineStore) -> None:
     n = 12_000
     store.bulk_upsert(
