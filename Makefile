@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: install up test test-slow services services-stop services-reset lint bench clean
+.PHONY: install up test test-slow test-chaos services services-stop services-reset lint bench clean
 
 install: $(VENV)/.installed
 
@@ -30,10 +30,14 @@ services-reset:
 
 # The suite reads the services.env of `make services` itself (tests/conftest.py).
 test: install services
-	$(PY) -m pytest -m "not slow" $(PYTEST_ARGS)
+	$(PY) -m pytest -m "not slow and not chaos" $(PYTEST_ARGS)
 
 test-slow: install services
-	$(PY) -m pytest -m slow $(PYTEST_ARGS)
+	$(PY) -m pytest -m "slow and not chaos" $(PYTEST_ARGS)
+
+# About 10 minutes: faults of every kind under load, then an audit (tests/chaos/test_soak.py).
+test-chaos: install services
+	$(PY) -m pytest -m chaos -s $(PYTEST_ARGS) tests/chaos
 
 lint: install
 	$(VENV)/bin/ruff check .
