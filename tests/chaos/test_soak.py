@@ -354,14 +354,13 @@ KINDS = tuple(k for k in os.environ.get("CHAOS_KINDS", ",".join(ALL_KINDS)).spli
 
 
 def fault_loop(soak: Soak, rng: random.Random, until: float, stop: threading.Event) -> None:
-    kinds = list(KINDS)
-    while time.monotonic() < until and not stop.is_set():
-        stop.wait(rng.uniform(10, 30))
-        if stop.is_set() or time.monotonic() >= until:
+    """Every kind once, in a random order, then random kinds until `until`; 5-20 s apart."""
+    first = rng.sample(KINDS, len(KINDS))
+    while not stop.is_set() and (first or time.monotonic() < until):
+        stop.wait(rng.uniform(5, 20))
+        if stop.is_set():
             return
-        if not kinds:
-            kinds = list(KINDS)
-        kind = kinds.pop(rng.randrange(len(kinds)))  # every kind once before any repeats
+        kind = first.pop() if first else rng.choice(KINDS)
         soak.faults.append(inject(soak, kind, rng))
         print(f"[chaos] {soak.faults[-1]}", flush=True)
 
