@@ -24,6 +24,7 @@ and written to CONNECTRA_HOME/../chaos-report.json; RELIABILITY.md quotes them.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import random
@@ -61,6 +62,7 @@ from tests.reliability.asset_runs import search_store
 from tests.reliability.conftest import CODEC
 from tests.reliability.faults import TcpProxy, wait_until
 from tests.reliability.servers import PrivateOpenSearch, PrivatePostgres
+from tests.reliability.test_daemon_faults import worker_pid
 
 pytestmark = [pytest.mark.chaos, pytest.mark.services]
 
@@ -328,10 +330,21 @@ def inject(soak: Soak, kind: str, rng: random.Random) -> dict[str, Any]:
         soak.proxy.restore()
         detail = f"{outage:.0f} s"
     elif kind == "run_worker_sigkill":
-        workers = soak.own_processes("execute_run")
-        for pid in workers[:1]:
-            os.kill(pid, signal.SIGKILL)
-        detail = f"{len(workers[:1])} of {len(workers)} workers"
+        # The worker of a loading run (its pid from the run's start event), else the next one.
+        pid = None
+        deadline = time.monotonic() + 120
+        while pid is None and time.monotonic() < deadline:
+            for run in soak.runs([dg.DagsterRunStatus.STARTED]):
+                pid = worker_pid(soak.instance, run.run_id)
+                if pid is not None:
+                    detail = f"run {run.run_id[:8]} ({run.tags.get(FILE_KEY_TAG)}), pid {pid}"
+                    break
+            time.sleep(0.5)
+        if pid is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        else:
+            detail = "no run loading within 120 s"
     elif kind == "daemon_sigkill":
         daemons = soak.own_processes("dagster-daemon run")
         for pid in daemons[:1]:
