@@ -39,7 +39,7 @@ from typing import Any, Literal
 
 import dagster as dg
 
-from orchestration.partitions import FILE_KEY_TAG, FILE_VERSION_TAG
+from orchestration.partitions import FILE_KEY_TAG, FILE_VERSION_TAG, LANDED_FILES
 from orchestration.resources import ConnectraResource
 from stores.errors import TransientStoreError
 
@@ -330,6 +330,15 @@ def build_requeue_sensor(
             return dg.SkipReason("no failed load waits to be requeued")
         newest = newest_runs(instance, job_name, {r.partition for r in failed})
         plan = plan_requeues(failed, newest, time.time(), policy)
+        known = set(instance.get_dynamic_partitions(LANDED_FILES))
+        gone = [r for r in plan.requeues if r.failed.partition not in known]
+        if gone:
+            plan = RequeuePlan(
+                [r for r in plan.requeues if r not in gone],
+                plan.waiting,
+                plan.settled
+                + [Verdict(r.failed, "settle", "its partition was deleted") for r in gone],
+            )
         settle(instance, plan.settled)
         for verdict in plan.settled:
             context.log.info(f"{verdict.run.partition} (run {verdict.run.run_id}): {verdict.reason}")
