@@ -270,10 +270,11 @@ def run_view(record: Any) -> RunView:
     )
 
 
-def candidate_runs(instance: dg.DagsterInstance, job_name: str) -> list[RunView]:
+def candidate_runs(instance: dg.DagsterInstance) -> list[RunView]:
+    """Failed runs marked will_requeue, whichever job ran the assets (the ingest job, or a
+    materialization launched from the asset's page in the UI)."""
     records = instance.get_run_records(
         filters=dg.RunsFilter(
-            job_name=job_name,
             statuses=[dg.DagsterRunStatus.FAILURE],
             tags={WILL_REQUEUE_TAG: "true"},
         ),
@@ -282,13 +283,12 @@ def candidate_runs(instance: dg.DagsterInstance, job_name: str) -> list[RunView]
     return [v for v in map(run_view, records) if v.partition]
 
 
-def newest_runs(
-    instance: dg.DagsterInstance, job_name: str, partitions: set[str]
-) -> dict[str, RunView]:
+def newest_runs(instance: dg.DagsterInstance, partitions: set[str]) -> dict[str, RunView]:
+    """The newest run of each partition (landed file), of any job and status."""
     newest: dict[str, RunView] = {}
     for key in sorted(partitions):
         records = instance.get_run_records(
-            filters=dg.RunsFilter(job_name=job_name, tags={PARTITION_TAG: key}), limit=1
+            filters=dg.RunsFilter(tags={PARTITION_TAG: key}), limit=1
         )
         if records:
             newest[key] = run_view(records[0])
@@ -310,8 +310,6 @@ def build_requeue_sensor(
     policy: RequeuePolicy = DEFAULT_POLICY,
     interval_seconds: int = CHECK_SECONDS,
 ) -> dg.SensorDefinition:
-    job_name = job.name
-
     @dg.sensor(
         name="requeue_sensor",
         job=job,
@@ -325,10 +323,10 @@ def build_requeue_sensor(
         context: dg.SensorEvaluationContext, connectra: ConnectraResource
     ) -> dg.SensorResult | dg.SkipReason:
         instance = context.instance
-        failed = candidate_runs(instance, job_name)
+        failed = candidate_runs(instance)
         if not failed:
             return dg.SkipReason("no failed load waits to be requeued")
-        newest = newest_runs(instance, job_name, {r.partition for r in failed})
+        newest = newest_runs(instance, {r.partition for r in failed})
         plan = plan_requeues(failed, newest, time.time(), policy)
         known = set(instance.get_dynamic_partitions(LANDED_FILES))
         gone = [r for r in plan.requeues if r.failed.partition not in known]
