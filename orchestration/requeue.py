@@ -31,6 +31,7 @@ The decision is `plan_requeues`, a pure function of the runs, the time and the p
 No `from __future__ import annotations`: Dagster reads the sensor's resource annotation.
 """
 
+import contextlib
 import math
 import time
 from collections.abc import Mapping, Sequence
@@ -122,10 +123,8 @@ def final_failure(
         verdict = "Not requeued: retrying cannot help (fix the file, then upload it again)."
     tags = {FAILURE_TAG: TRANSIENT if transient else TERMINAL,
             WILL_REQUEUE_TAG: "true" if will_requeue else "false"}  # fmt: skip
-    try:
+    with contextlib.suppress(Exception):  # Dagster's storage away: the failure still stands
         instance.add_run_tags(run.run_id, tags)
-    except Exception:  # noqa: BLE001, S110 - Dagster's storage away: the failure still stands
-        pass
     return dg.Failure(
         description=f"{exc}\n{verdict}",
         metadata={
@@ -339,7 +338,9 @@ def build_requeue_sensor(
             )
         settle(instance, plan.settled)
         for verdict in plan.settled:
-            context.log.info(f"{verdict.run.partition} (run {verdict.run.run_id}): {verdict.reason}")
+            context.log.info(
+                f"{verdict.run.partition} (run {verdict.run.run_id}): {verdict.reason}"
+            )
         if not plan.requeues:
             return dg.SkipReason(plan.summary() or "nothing to requeue")
         try:

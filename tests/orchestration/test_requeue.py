@@ -38,9 +38,10 @@ T0 = 1_800_000_000.0
 
 
 def view(run_id: str, key: str = "a.csv", status: S = S.FAILURE, ended: float = T0,
-         attempt: int = 0, failure: str = TRANSIENT, **tags: str) -> RunView:
+         attempt: int = 0, failure: str = TRANSIENT,
+         tags: dict[str, str] | None = None) -> RunView:
     all_tags = {PARTITION_TAG: key, FILE_KEY_TAG: key, FILE_VERSION_TAG: "v1",
-                FAILURE_TAG: failure, WILL_REQUEUE_TAG: "true", **tags}
+                FAILURE_TAG: failure, WILL_REQUEUE_TAG: "true", **(tags or {})}
     if attempt:
         all_tags[REQUEUE_ATTEMPT_TAG] = str(attempt)
     return RunView(run_id, key, status, ended - 10, ended, all_tags)  # fmt: skip
@@ -74,7 +75,7 @@ def test_a_transient_failure_is_requeued_after_its_backoff() -> None:
 
 
 def test_the_nth_requeue_waits_longer_and_keeps_the_chain() -> None:
-    third = view("r3", attempt=3, **{REQUEUE_ROOT_TAG: "r0"})
+    third = view("r3", attempt=3, tags={REQUEUE_ROOT_TAG: "r0"})
     assert plan([third], T0 + 479).requeues == []
     [requeue] = plan([third], T0 + 480).requeues
     assert requeue.attempt == 4
@@ -99,13 +100,13 @@ def test_a_newer_run_of_the_same_file_means_nothing_to_do(status: S) -> None:
 
 def test_a_requeue_already_made_settles_its_failed_run() -> None:
     old = view("old")
-    requeued = view("new", status=S.QUEUED, **{REQUEUE_OF_TAG: "old"})
+    requeued = view("new", status=S.QUEUED, tags={REQUEUE_OF_TAG: "old"})
     result = plan([old], T0 + 10_000, {"a.csv": requeued})
     assert result.settled[0].reason.startswith("requeued as run new")
 
 
 def test_a_failure_dagster_retries_itself_is_left_to_it() -> None:
-    run = view("r1", **{WILL_RETRY_TAG: "true"})
+    run = view("r1", tags={WILL_RETRY_TAG: "true"})
     result = plan([run], T0 + 10_000)
     assert result.requeues == [] and "run retries" in result.waiting[0].reason
 
