@@ -42,7 +42,7 @@ import dagster as dg
 
 from orchestration.partitions import FILE_KEY_TAG, FILE_VERSION_TAG, LANDED_FILES
 from orchestration.resources import ConnectraResource
-from stores.errors import TransientStoreError
+from stores.errors import StoreError, TransientStoreError
 
 FAILURE_TAG = "connectra/failure"  # transient | terminal, set when a step gives up
 WILL_REQUEUE_TAG = "connectra/will_requeue"  # true | false
@@ -346,9 +346,11 @@ def build_requeue_sensor(
         try:
             connectra.ping()
         except Exception as exc:  # noqa: BLE001 - any failure to answer means "not yet"
+            # a StoreError's message is free of secrets by contract; anything else is named
+            why = str(exc) if isinstance(exc, StoreError) else type(exc).__name__
             files = ", ".join(r.failed.partition for r in plan.requeues)
             return dg.SkipReason(
-                f"stores not answering ({exc}): {len(plan.requeues)} file(s) wait to be "
+                f"stores not answering ({why}): {len(plan.requeues)} file(s) wait to be "
                 f"requeued: {files}"
             )
         for requeue in plan.requeues:
