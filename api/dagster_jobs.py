@@ -7,7 +7,10 @@ instance keeps runs in SQLite (embedded) or PostgreSQL. Runs are launched the wa
 launches them, so they go through the instance's run queue (PARALLEL_JOBS at once).
 
 A job id is the run id of the first try. With run retries, Dagster starts new runs tagged
-with the first one's id as `dagster/root_run_id`; the newest of them is the job's state.
+with the first one's id as `dagster/root_run_id`; a load requeued after a transient failure
+(orchestration/requeue.py) is a new run tagged `connectra/requeue_root` with it (its own run
+retries carry that tag too). The newest of them all is the job's state; a failure that
+Dagster will retry or the requeue sensor will requeue is `in_queue`.
 """
 
 from __future__ import annotations
@@ -36,6 +39,8 @@ FILE_VERSION_TAG = "connectra/file_version"
 PARTITION_TAG = "dagster/partition"
 ROOT_RUN_TAG = "dagster/root_run_id"
 WILL_RETRY_TAG = "dagster/will_retry"
+WILL_REQUEUE_TAG = "connectra/will_requeue"  # orchestration/requeue.py
+REQUEUE_ROOT_TAG = "connectra/requeue_root"
 RECORDS_ASSET = ["records"]
 _RUN_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
@@ -56,12 +61,16 @@ RUN_FIELDS = """
 """
 
 JOB_QUERY = f"""
-query Job($runId: ID!, $retries: RunsFilter!) {{
+query Job($runId: ID!, $retries: RunsFilter!, $requeues: RunsFilter!) {{
   runOrError(runId: $runId) {{
     __typename
     ... on Run {{ {RUN_FIELDS} }}
   }}
   runsOrError(filter: $retries, limit: 1) {{
+    __typename
+    ... on Runs {{ results {{ {RUN_FIELDS} }} }}
+  }}
+  requeues: runsOrError(filter: $requeues, limit: 1) {{
     __typename
     ... on Runs {{ results {{ {RUN_FIELDS} }} }}
   }}
@@ -129,17 +138,23 @@ class DagsterJobsClient:
     def get(self, job_id: str) -> JobStatus | None:
         if not _RUN_ID.match(job_id):
             return None  # never an id of ours; not worth a round trip
-        retries = {"tags": [{"key": ROOT_RUN_TAG, "value": job_id}]}
-        data = self._query(JOB_QUERY, {"runId": job_id, "retries": retries}, "read the run")
+        variables = {
+            "runId": job_id,
+            "retries": {"tags": [{"key": ROOT_RUN_TAG, "value": job_id}]},
+            "requeues": {"tags": [{"key": REQUEUE_ROOT_TAG, "value": job_id}]},
+        }
+        data = self._query(JOB_QUERY, variables, "read the run")
         first = data["runOrError"]
         if first.get("__typename") != "Run" or first.get("jobName") != JOB_NAME:
             return None
-        newest = first
-        found = data["runsOrError"]
-        if found.get("__typename") == "Runs" and found.get("results"):
-            newest = found["results"][0]
+        tries = [first]
+        for found in (data["runsOrError"], data.get("requeues") or {}):
+            if found.get("__typename") == "Runs" and found.get("results"):
+                tries.append(found["results"][0])
+        newest = max(tries, key=lambda run: run.get("creationTime") or 0.0)
         tags = {t["key"]: t["value"] for t in newest.get("tags", [])}
-        state = job_state(newest["status"], tags.get(WILL_RETRY_TAG) == "true")
+        again = tags.get(WILL_RETRY_TAG) == "true" or tags.get(WILL_REQUEUE_TAG) == "true"
+        state = job_state(newest["status"], again)
         status = JobStatus(
             job_id=job_id,
             status=state,

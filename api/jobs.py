@@ -28,9 +28,9 @@ _STATES: dict[str, JobState] = {
 
 
 def job_state(run_status: str | None, will_retry: bool = False) -> JobState:
-    """DESIGN.md section 7: no run yet = open; waiting (or a failure that will be retried) =
-    in_queue; running or being cancelled = processing; SUCCESS = completed; FAILURE or
-    CANCELED = failed."""
+    """DESIGN.md section 7: no run yet = open; waiting (or a failure that will be retried:
+    by Dagster's run retries, or requeued by the requeue sensor) = in_queue; running or
+    being cancelled = processing; SUCCESS = completed; FAILURE or CANCELED = failed."""
     if run_status is None:
         return "open"
     if run_status == "FAILURE" and will_retry:

@@ -13,13 +13,16 @@ from dagster import AssetExecutionContext
 
 from orchestration.ingest import check_file, load_file, stores_agree
 from orchestration.partitions import landed_files
+from orchestration.requeue import final_failure
 from orchestration.resources import ConnectraResource
 from stores.errors import TransientStoreError
 
 # Transient store errors (connection refused, 429, timeouts) are retried with backoff (waits
 # of about 2, 6, 14, 30 s, then 60 s: 8 retries ride out about 5 minutes of a store being
 # away, e.g. a server restart or a cluster failover); any other failure is raised as a
-# Failure that forbids retries, since a retry cannot help.
+# Failure that forbids retries, since a retry cannot help. A transient error that outlasts the
+# retries is a Failure too, marked transient: the requeue sensor loads the file again once
+# the stores answer (orchestration/requeue.py).
 #
 # The retries are requested by the assets themselves (RetryRequested), not through the
 # assets' `retry_policy`: Dagster applies a retry policy to interrupts too, and terminating a
@@ -47,17 +50,19 @@ def _terminating(context: AssetExecutionContext) -> bool:
 def _failed(context: AssetExecutionContext, exc: Exception) -> BaseException:
     """What a step raises for `exc`: an interruption while the run is being terminated (the
     interrupt may reach us as another error: DuckDB turns it into RuntimeError('Query
-    interrupted')), a retry for a transient store error, else a Failure without retries."""
+    interrupted')), a retry for a transient store error while retries are left, else the
+    final Failure, which says (and tags the run with) whether the requeue sensor will load
+    the file again (orchestration/requeue.py)."""
     if _terminating(context):
         return dg.DagsterExecutionInterruptedError()
-    if isinstance(exc, TransientStoreError):
+    if isinstance(exc, TransientStoreError) and context.retry_number < TRANSIENT_RETRY.max_retries:
         return dg.RetryRequested(
             max_retries=TRANSIENT_RETRY.max_retries,
             seconds_to_wait=min(
                 MAX_RETRY_WAIT_SECONDS, TRANSIENT_RETRY.calculate_delay(context.retry_number + 1)
             ),
         )
-    return dg.Failure(description=str(exc), allow_retries=False)
+    return final_failure(context.instance, context.run, exc, retries=context.retry_number)
 
 
 @dg.asset(partitions_def=landed_files, group_name="ingest")

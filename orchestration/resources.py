@@ -39,6 +39,15 @@ class ConnectraResource(dg.ConfigurableResource):  # type: ignore[type-arg]
             self._landing = landing_zone(self.settings())
         return self._landing
 
+    def ping(self) -> None:
+        """Raises (a StoreError, mostly TransientStoreError) unless every store a load uses
+        answers: the landing zone, the record store and the search store."""
+        self.landing().ping()
+        stores = self.stores()
+        stores.records.ping()
+        if stores.search is not stores.records:
+            stores.search.ping()
+
     def teardown_after_execution(self, context: Any) -> None:
         if self._stores is not None:
             self._stores.close()

@@ -111,3 +111,64 @@ def test_jobs_run_on_dagster(make_client: ClientFactory, dagster: Dagster) -> No
     assert failed["finished_at"] is not None
 
     assert client.simulate_get(f"/common/jobs/{uuid.uuid4()}").status_code == 404
+
+
+class _FakeGraphQL:
+    """Answers the job query from canned runs (the first try, its newest retry, its newest
+    requeue) and the details query with nothing."""
+
+    def __init__(self, first: dict[str, Any], retry: dict[str, Any] | None = None,
+                 requeue: dict[str, Any] | None = None) -> None:
+        self.runs = (first, retry, requeue)
+        self.variables: list[Any] = []
+
+    def _execute(self, query: str, variables: dict[str, Any] | None) -> dict[str, Any]:
+        self.variables.append(variables)
+        if "requeues:" not in query:
+            return {"runOrError": {"__typename": "Run", "assetMaterializations": [],
+                                   "eventConnection": {"cursor": "", "hasMore": False,
+                                                       "events": []}}}
+        first, retry, requeue = self.runs
+
+        def runs(run: dict[str, Any] | None) -> dict[str, Any]:
+            return {"__typename": "Runs", "results": [run] if run else []}
+
+        return {"runOrError": first, "runsOrError": runs(retry), "requeues": runs(requeue)}
+
+
+def _run(run_id: str, status: str, created: float, **tags: str) -> dict[str, Any]:
+    return {"__typename": "Run", "runId": run_id, "jobName": "ingest_file", "status": status,
+            "creationTime": created, "startTime": created, "endTime": created + 1,
+            "tags": [{"key": k, "value": v} for k, v in
+                     {"connectra/file_key": "a.csv", **tags}.items()]}
+
+
+JOB = "5b0e1a2c-0000-4000-8000-000000000001"
+
+
+@pytest.mark.parametrize(
+    ("first", "retry", "requeue", "expected"),
+    [
+        # failed for a transient reason, the requeue sensor will load it again
+        (_run(JOB, "FAILURE", 1, **{"connectra/will_requeue": "true"}), None, None, "in_queue"),
+        # failed and given up (or terminal)
+        (_run(JOB, "FAILURE", 1, **{"connectra/will_requeue": "false"}), None, None, "failed"),
+        # requeued: the requeue is the newest try
+        (_run(JOB, "FAILURE", 1), None, _run("r", "QUEUED", 5), "in_queue"),
+        (_run(JOB, "FAILURE", 1), None, _run("r", "SUCCESS", 5), "completed"),
+        # retried by Dagster after the requeue (the retry carries connectra/requeue_root)
+        (_run(JOB, "FAILURE", 1), _run("x", "FAILURE", 2), _run("y", "STARTED", 9), "processing"),
+        # a run retry newer than the last requeue
+        (_run(JOB, "FAILURE", 1), _run("z", "SUCCESS", 9), _run("y", "FAILURE", 5), "completed"),
+    ],
+)
+def test_a_job_follows_its_requeues(
+    first: dict[str, Any], retry: dict[str, Any] | None, requeue: dict[str, Any] | None,
+    expected: str,
+) -> None:
+    fake = _FakeGraphQL(first, retry, requeue)
+    status = DagsterJobsClient(client=fake).get(JOB)  # type: ignore[arg-type]
+    assert status is not None and status.status == expected
+    assert fake.variables[0]["requeues"] == {
+        "tags": [{"key": "connectra/requeue_root", "value": JOB}]
+    }

@@ -22,6 +22,8 @@ def test_definitions_hold_the_ingest_pipeline(tmp_path: Path) -> None:
     sensor = defs.resolve_sensor_def("landing_sensor")
     assert sensor.default_status == dg.DefaultSensorStatus.RUNNING
     assert sensor.minimum_interval_seconds == 30  # embedded: TICKER_INTERVAL_MINUTES 0.5
+    for name in ("orphaned_runs_sensor", "requeue_sensor"):
+        assert defs.resolve_sensor_def(name).default_status == dg.DefaultSensorStatus.RUNNING
 
 
 def test_dagster_loads_the_workspace(tmp_path: Path) -> None:
