@@ -1,0 +1,98 @@
+"""search_drift_sensor: finds the search index missing, empty or behind the records, and
+launches the `reindex` job that repairs it (orchestration/drift.py decides what).
+
+Every tick with no run in flight (a load in progress legitimately has written PostgreSQL
+ahead of the index) it compares the stores per source file and on a sample of records; a
+difference becomes one `reindex` run, of the files behind or of everything. Each tick says
+what it found, so the sensor's page in the Dagster UI is the history of the index's health,
+and the reindex run carries the reason in its `connectra/drift` tag.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dagster as dg
+
+from orchestration.drift import measure, plan_repair
+from orchestration.resources import ConnectraResource
+from stores.base import Service
+from stores.errors import StoreError
+
+SENSOR_NAME = "search_drift_sensor"
+DRIFT_TAG = "connectra/drift"
+IN_FLIGHT = [
+    dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.STARTING,
+    dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.CANCELING,
+]  # fmt: skip
+# Plain text fields of the records that their documents hold unchanged: what the sample of
+# values compares (timestamps and numbers are rendered differently by the two stores).
+COMPARED: dict[Service, tuple[str, ...]] = {
+    "contacts": ("email", "first_name", "last_name", "title", "seniority", "country",
+                 "company_id", "source_file"),
+    "companies": ("name", "domain", "country", "source_file"),
+}  # fmt: skip
+
+
+def differing_values(records: Any, search: Any) -> Any:
+    """same_values for drift.measure: the sampled ids whose document differs from the record
+    on a COMPARED field."""
+
+    def check(service: Service, ids: list[str]) -> list[str]:
+        fields = COMPARED[service]
+        rows = {r["id"]: r for r in records.fetch(service, ids, ["id", *fields])}
+        docs = search.get_documents(service, ids)
+        return [
+            i for i in ids
+            if i in rows and i in docs
+            and any(_text(rows[i].get(f)) != _text(docs[i].get(f)) for f in fields)
+        ]  # fmt: skip
+
+    return check
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None or value == "" else str(value)
+
+
+def repair_request(instance: dg.DagsterInstance, resource: ConnectraResource) -> Any:
+    """A RunRequest of the reindex job, or a SkipReason saying why none is needed now."""
+    if resource.settings().postgres is None:
+        return dg.SkipReason(
+            "embedded profile: DuckDB holds the records and answers the searches itself; "
+            "there is no separate index to drift"
+        )
+    busy = instance.get_run_records(dg.RunsFilter(statuses=IN_FLIGHT), limit=1)
+    if busy:
+        run = busy[0].dagster_run
+        return dg.SkipReason(f"run {run.run_id[:8]} ({run.job_name}) in flight: compared later")
+    stores = resource.stores()
+    try:
+        drift = measure(
+            stores.records, stores.search,
+            same_values=differing_values(stores.records, stores.search),
+        )  # fmt: skip
+    except StoreError as exc:
+        return dg.SkipReason(f"stores not answering ({exc}): compared later")
+    plan = plan_repair(drift)
+    if plan is None:
+        return dg.SkipReason(drift.describe())
+    what = "every index" if plan.full else f"{len(plan.files or [])} file(s)"
+    return dg.RunRequest(
+        run_config={"ops": {"rebuild_search_index": {"config": {"files": plan.files or []}}}},
+        tags={DRIFT_TAG: f"reindex {what}: {plan.reason}"[:250]},
+    )
+
+
+def build_drift_sensor(job: Any, interval_seconds: int = 120) -> dg.SensorDefinition:
+    @dg.sensor(
+        name=SENSOR_NAME,
+        job=job,
+        minimum_interval_seconds=interval_seconds,
+        default_status=dg.DefaultSensorStatus.RUNNING,
+        description="Reindexes what the search index lost or missed (compared with the records).",
+    )
+    def search_drift_sensor(context: dg.SensorEvaluationContext, connectra: ConnectraResource) -> Any:
+        return repair_request(context.instance, connectra)
+
+    return search_drift_sensor
