@@ -11,6 +11,7 @@ import dagster as dg
 from assets.ingest import landed_file, loaded_file
 from orchestration.jobs import ingest_file_job
 from orchestration.orphans import build_orphan_sensor
+from orchestration.reindex_job import reindex_job
 from orchestration.resources import ConnectraResource
 from orchestration.sensors import build_landing_sensor
 from stores.settings import Settings, load_settings
@@ -25,7 +26,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     )
     return dg.Definitions(
         assets=[landed_file, loaded_file],
-        jobs=[ingest_file_job],
+        jobs=[ingest_file_job, reindex_job],
         sensors=[sensor, build_orphan_sensor()],
         resources={"connectra": ConnectraResource()},
     )
