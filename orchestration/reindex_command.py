@@ -54,7 +54,9 @@ def reindex_and_wait(
     return 0
 
 
-def _execute(instance: dg.DagsterInstance, files: list[str], token: str) -> dg.ExecuteInProcessResult:
+def _execute(
+    instance: dg.DagsterInstance, files: list[str], token: str
+) -> dg.ExecuteInProcessResult:
     from orchestration.definitions import defs
 
     job = defs().resolve_job_def(REINDEX_JOB_NAME)
