@@ -55,6 +55,12 @@ def _ingest(args: argparse.Namespace) -> int:
     return ingest_queued(settings, args.files)
 
 
+def _reindex(args: argparse.Namespace) -> int:
+    from orchestration.reindex_command import reindex_and_wait
+
+    return reindex_and_wait(load_settings(), args.files)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="connectra", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -72,6 +78,19 @@ def build_parser() -> argparse.ArgumentParser:
     ingest.add_argument("files", nargs="+", metavar="PATH_OR_S3_URI")
     ingest.add_argument("--wait", action="store_true", help="run here and wait, with progress")
     ingest.set_defaults(handler=_ingest)
+
+    reindex = commands.add_parser(
+        "reindex", help="rebuild the search index from the records (the Dagster reindex job)"
+    )
+    reindex.add_argument(
+        "--file",
+        dest="files",
+        action="append",
+        default=[],
+        metavar="KEY",
+        help="only upsert the records of this source file into the live index (repeatable)",
+    )
+    reindex.set_defaults(handler=_reindex)
 
     migrate = commands.add_parser("migrate", help="create or upgrade the schema and indices")
     migrate.set_defaults(handler=_migrate)

@@ -9,8 +9,10 @@ from __future__ import annotations
 import dagster as dg
 
 from assets.ingest import landed_file, loaded_file
+from orchestration.drift_sensor import build_drift_sensor
 from orchestration.jobs import ingest_file_job
 from orchestration.orphans import build_orphan_sensor
+from orchestration.reindex_job import reindex_job
 from orchestration.requeue import build_requeue_sensor
 from orchestration.resources import ConnectraResource
 from orchestration.sensors import build_landing_sensor
@@ -26,8 +28,13 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     )
     return dg.Definitions(
         assets=[landed_file, loaded_file],
-        jobs=[ingest_file_job],
-        sensors=[sensor, build_orphan_sensor(), build_requeue_sensor(ingest_file_job)],
+        jobs=[ingest_file_job, reindex_job],
+        sensors=[
+            sensor,
+            build_orphan_sensor(),
+            build_requeue_sensor(ingest_file_job),
+            build_drift_sensor(reindex_job),
+        ],
         resources={"connectra": ConnectraResource()},
     )
 

@@ -24,6 +24,7 @@ SAMPLE_SIZE = 200
 # Behind on more than this share of the files (or the index empty): rebuild it all, which
 # streams faster than selecting most of the records file by file.
 FULL_SHARE = 0.5
+FULL_MIN_FILES = 4  # with fewer files, file by file is as cheap as everything
 
 
 @dataclass(frozen=True)
@@ -108,7 +109,7 @@ def plan_repair(drift: Drift) -> RepairPlan | None:
     if sum(drift.records.values()) and not sum(drift.documents.values()):
         return RepairPlan(None, "the search index is empty while the records are not")
     behind = sorted({f for files in drift.files_behind.values() for f in files})
-    if drift.files and len(behind) > FULL_SHARE * drift.files:
+    if drift.files >= FULL_MIN_FILES and len(behind) > FULL_SHARE * drift.files:
         return RepairPlan(None, f"the index is behind on {len(behind)} of {drift.files} files")
     if not behind:
         return RepairPlan(None, drift.describe())

@@ -92,7 +92,9 @@ def build_drift_sensor(job: Any, interval_seconds: int = 120) -> dg.SensorDefini
         default_status=dg.DefaultSensorStatus.RUNNING,
         description="Reindexes what the search index lost or missed (compared with the records).",
     )
-    def search_drift_sensor(context: dg.SensorEvaluationContext, connectra: ConnectraResource) -> Any:
+    def search_drift_sensor(
+        context: dg.SensorEvaluationContext, connectra: ConnectraResource
+    ) -> Any:
         return repair_request(context.instance, connectra)
 
     return search_drift_sensor

@@ -36,7 +36,13 @@ def instance_config(settings: Settings) -> dict[str, Any]:
         "run_coordinator": {
             "module": "dagster._core.run_coordinator",
             "class": "QueuedRunCoordinator",
-            "config": {"max_concurrent_runs": settings.parallel_jobs},
+            "config": {
+                "max_concurrent_runs": settings.parallel_jobs,
+                # orchestration/reindex_job.py: one reindex at a time
+                "tag_concurrency_limits": [
+                    {"key": "connectra/exclusive", "value": "reindex", "limit": 1}
+                ],
+            },
         },
         "run_retries": {"enabled": True, "max_retries": 2, "retry_on_asset_or_op_failure": False},
         "run_monitoring": {

@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import threading
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any, Literal, TypeVar
@@ -25,6 +25,7 @@ from sqlalchemy.engine import URL
 from stores.base import Record, Service
 from stores.errors import StoreTimeout, TerminalStoreError
 from stores.postgres.errors import BACKEND, translated
+from stores.postgres.scan import search_rows_count, search_rows_select, search_schema, stream_rows
 from stores.postgres.schema import TABLES, ingest_rejects
 from stores.postgres.staging import conform, csv_chunks, with_ordinal
 from stores.postgres.upsert import WritePlan, merge_statement, write_plan
@@ -246,6 +247,23 @@ class PostgresRecordStore:
                 else []
             )
         return list(dict.fromkeys(str(i) for i in [*after, *before]))
+
+    def count_search_rows(self, service: Service, source_files: Sequence[str] | None = None) -> int:
+        """How many rows search_rows would stream."""
+        _table(service)
+        with translated(self._secrets), self.engine.connect() as connection:
+            return int(connection.execute(search_rows_count(service, source_files)).scalar_one())
+
+    def search_rows(
+        self, service: Service, batch_rows: int, source_files: Sequence[str] | None = None
+    ) -> Iterator[pa.Table]:
+        """The service's rows in their search shape (stores/postgres/scan.py), streamed in
+        Arrow tables of batch_rows rows from one snapshot; only those of `source_files`
+        (the newest load that saw the row) when given."""
+        _table(service)
+        statement = search_rows_select(service, source_files)
+        with translated(self._secrets), self.engine.connect() as connection:
+            yield from stream_rows(connection, statement, search_schema(service), batch_rows)
 
     def rejects(
         self, *, source_file: str | None = None, load_run: str | None = None

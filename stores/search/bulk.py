@@ -23,7 +23,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -65,6 +65,7 @@ log = logging.getLogger(__name__)
 RETRY_STATUSES = TRANSIENT_STATUSES | TIMEOUT_STATUSES | {409}
 RETRY_ON_CONFLICT = 3
 FILTER_PATH = "errors,items.*.status,items.*.error"  # positions map results to items
+BulkAction = Literal["update", "index"]
 
 
 @dataclass(frozen=True)
@@ -87,12 +88,21 @@ class BulkWriter:
         """Upserts every row of `documents` into `alias`; returns the number of actions sent."""
         if documents.num_rows == 0:
             return 0
-        check_ids(self.dialect, documents)
+        return self.write_all(alias, [documents])
+
+    def write_all(
+        self, alias: str, tables: Iterable[pa.Table], action: BulkAction = "update"
+    ) -> int:
+        """Writes every row of a stream of tables, keeping the senders busy across tables
+        (a table is pulled when the chunks need more rows, so memory holds about one table
+        plus the chunks in flight). `index` writes whole documents: for a new, empty index,
+        where it is the cheaper action and means the same as an upsert."""
         sent = 0
         inflight: deque[Future[None]] = deque()
         with ThreadPoolExecutor(self.options.threads, thread_name_prefix="bulk") as pool:
             try:
-                for chunk in chunked(encode(alias, documents, self.options), self.options):
+                lines = self._lines(alias, tables, action)
+                for chunk in chunked(lines, self.options):
                     while len(inflight) >= self.options.threads + 1:
                         inflight.popleft().result()
                     inflight.append(pool.submit(self._send, chunk))
@@ -104,6 +114,14 @@ class BulkWriter:
                     future.cancel()
                 raise
         return sent
+
+    def _lines(
+        self, alias: str, tables: Iterable[pa.Table], action: BulkAction
+    ) -> Iterator[tuple[str, bytes]]:
+        for table in tables:
+            if table.num_rows:
+                check_ids(self.dialect, table)
+                yield from encode(alias, table, self.options, action)
 
     def _send(self, items: list[tuple[str, bytes]]) -> None:
         """One chunk, retried until every item is in or one fails for good."""
@@ -184,13 +202,19 @@ def check_ids(dialect: Dialect, documents: pa.Table) -> None:
         raise TerminalStoreError(dialect.engine, "bulk upsert: some documents have a null id")
 
 
-def encode(alias: str, documents: pa.Table, options: BulkOptions) -> Iterator[tuple[str, bytes]]:
+def encode(
+    alias: str, documents: pa.Table, options: BulkOptions, action: BulkAction = "update"
+) -> Iterator[tuple[str, bytes]]:
     """(id, action line + partial document line) per distinct id, in table order."""
-    head = b'{"update":{"_index":' + _dumps(alias) + b',"_id":'
-    tail = b',"require_alias":true,"retry_on_conflict":%d}}\n' % RETRY_ON_CONFLICT
+    if action == "index":
+        head = b'{"index":{"_index":' + _dumps(alias) + b',"_id":'
+        tail = b',"require_alias":true}}\n'
+    else:
+        head = b'{"update":{"_index":' + _dumps(alias) + b',"_id":'
+        tail = b',"require_alias":true,"retry_on_conflict":%d}}\n' % RETRY_ON_CONFLICT
     for doc_id, doc in documents_of(json_ready(documents), options.rows_per_batch):
         try:
-            source = _dumps({"doc": doc, "doc_as_upsert": True})
+            source = _dumps(doc if action == "index" else {"doc": doc, "doc_as_upsert": True})
         except (TypeError, ValueError) as exc:
             raise TerminalStoreError("search", f"bulk upsert: document {doc_id}: {exc}") from exc
         yield doc_id, head + _dumps(doc_id) + tail + source + b"\n"

@@ -64,6 +64,13 @@ class Dialect:
     def close_pit(self, pit_id: str) -> None:
         raise NotImplementedError
 
+    def update_aliases(self, actions: list[dict[str, Any]]) -> None:
+        """Applies every alias action in one request: atomically, all or none."""
+        raise NotImplementedError
+
+    def put_settings(self, index: str, settings: dict[str, Any]) -> None:
+        raise NotImplementedError
+
     def failure(self, exc: BaseException) -> Failure | None:
         """The driver exception as a Failure; None when it is not a driver exception."""
         raise NotImplementedError
@@ -89,6 +96,18 @@ class Dialect:
     def aliases_of(self, index: str) -> set[str]:
         found = _plain(self.client.indices.get_alias(index=index))
         return set(found.get(index, {}).get("aliases", {}))
+
+    def indices_matching(self, pattern: str) -> dict[str, set[str]]:
+        """Every index whose name matches `pattern` (wildcards allowed), with its aliases."""
+        found = _plain(self.client.indices.get_alias(index=pattern))
+        return {name: set(entry.get("aliases", {})) for name, entry in found.items()}
+
+    def wait_for_green(self, index: str, seconds: int) -> bool:
+        """Whether `index` is green (every replica allocated) within `seconds`."""
+        health = _plain(
+            self.client.cluster.health(index=index, wait_for_status="green", timeout=f"{seconds}s")
+        )
+        return not health.get("timed_out", False)
 
     def put_alias(self, index: str, alias: str) -> None:
         self.client.indices.put_alias(index=index, name=alias)
@@ -142,6 +161,12 @@ class OpenSearchDialect(Dialect):
 
     def close_pit(self, pit_id: str) -> None:
         self.client.delete_pit(body={"pit_id": [pit_id]})
+
+    def update_aliases(self, actions: list[dict[str, Any]]) -> None:
+        self.client.indices.update_aliases(body={"actions": actions})
+
+    def put_settings(self, index: str, settings: dict[str, Any]) -> None:
+        self.client.indices.put_settings(index=index, body=settings)
 
     def failure(self, exc: BaseException) -> Failure | None:
         from opensearchpy import exceptions as ose
@@ -197,6 +222,12 @@ class ElasticsearchDialect(Dialect):
 
     def close_pit(self, pit_id: str) -> None:
         self.client.close_point_in_time(id=pit_id)
+
+    def update_aliases(self, actions: list[dict[str, Any]]) -> None:
+        self.client.indices.update_aliases(actions=actions)
+
+    def put_settings(self, index: str, settings: dict[str, Any]) -> None:
+        self.client.indices.put_settings(index=index, settings=settings)
 
     def failure(self, exc: BaseException) -> Failure | None:
         import elastic_transport as et

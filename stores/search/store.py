@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any, TypeVar
 
 import pyarrow as pa
@@ -21,6 +21,7 @@ from stores.search.bulk import BulkOptions, BulkWriter
 from stores.search.dialect import DIALECTS, Dialect, OpenSearchDialect
 from stores.search.errors import translate
 from stores.search.indices import SERVICES, alias_name, drop_indices, ensure_index
+from stores.search.rebuild import Rebuilt, rebuild_index
 from stores.settings import SearchSettings
 from vql.cursor import CursorCodec
 from vql.cursor_values import sort_values_from_hit
@@ -126,11 +127,37 @@ class SearchEngineStore:
 
     def _index_body(self, service: Service) -> dict[str, Any]:
         """Asked only when an index is actually created (so usually never)."""
-        replicas = self.replicas
-        if replicas is None:
-            nodes = self._call("read cluster health", lambda d: d.data_nodes())
-            replicas = 0 if nodes <= 1 else 1
-        return index_body(service, replicas)
+        return index_body(service, self._replicas())
+
+    def _replicas(self) -> int:
+        if self.replicas is not None:
+            return self.replicas
+        nodes = self._call("read cluster health", lambda d: d.data_nodes())
+        return 0 if nodes <= 1 else 1
+
+    def rebuild(
+        self,
+        service: Service,
+        documents: Iterable[pa.Table],
+        created: Callable[[str], None] = lambda index: None,
+    ) -> Rebuilt:
+        """Builds `documents` (every document of the service) into a new versioned index
+        with the current mapping, then swaps the alias to it (stores/search/rebuild.py)."""
+        replicas = self._replicas()
+        body = index_body(service, replicas)
+        return self._call(
+            f"rebuild {self.alias(service)}",
+            lambda d: rebuild_index(
+                d,
+                self.index_prefix,
+                service,
+                body,
+                documents,
+                replicas=replicas,
+                bulk_options=self.bulk_options,
+                created=created,
+            ),
+        )
 
     def drop_indices(self) -> None:
         """Deletes this prefix's indices: for tests and teardown, never called by the API."""
@@ -156,6 +183,13 @@ class SearchEngineStore:
             self._ensured = False
             raise
         log.debug("bulk upsert: %d documents into %s", sent, alias)
+
+    def bulk_upsert_all(self, service: Service, documents: Iterable[pa.Table]) -> int:
+        """bulk_upsert for a stream of tables, the senders kept busy across them."""
+        alias = self.alias(service)
+        if not self._ensured:
+            self.ensure_indices()
+        return BulkWriter(self.dialect, self.bulk_options).write_all(alias, documents)
 
     # -- reads ------------------------------------------------------------------------------
 

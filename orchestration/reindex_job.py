@@ -1,0 +1,65 @@
+"""The `reindex` job: the search index rebuilt from the records, launched from the Dagster UI
+(Jobs -> reindex -> Launchpad) or by `connectra reindex`, with each batch in its run log.
+
+No `from __future__ import annotations` here: Dagster reads the context, config and
+resource annotations at definition time.
+"""
+
+from typing import Any
+
+import dagster as dg
+
+from orchestration.ingest import READ_BATCH_FACTOR
+from orchestration.reindex import reindex
+from orchestration.resources import ConnectraResource
+from stores.errors import TransientStoreError
+
+REINDEX_JOB_NAME = "reindex"
+# One reindex at a time through the run queue (orchestration/instance.py): two would each
+# delete the other's half-built index as a leftover.
+REINDEX_TAG = {"connectra/exclusive": "reindex"}
+# A rebuild that meets a store away starts again from scratch (its half-built index is
+# deleted on the way out), so only a few, widely spaced tries.
+TRANSIENT_RETRIES = 3
+RETRY_WAIT_SECONDS = 30.0
+
+
+class ReindexConfig(dg.Config):
+    files: list[str] = []  # noqa: RUF012 - pydantic copies defaults
+    """Source files (landing keys) whose records are upserted into the live index again;
+    empty: rebuild every index from all the records into new versioned indices."""
+
+
+@dg.op(description="Rebuild the search index (or some files' documents) from the records.")
+def rebuild_search_index(
+    context: dg.OpExecutionContext, config: ReindexConfig, connectra: ConnectraResource
+) -> dg.Output[Any]:
+    """Streams the records into new indices, swaps the aliases, deletes the old indices."""
+    settings = connectra.settings()
+    try:
+        report = reindex(
+            connectra.stores(),
+            batch_rows=settings.batch_size_for_insertion * READ_BATCH_FACTOR,
+            files=config.files or None,
+            progress=lambda p: context.log.info(p.describe()),
+        )
+    except TransientStoreError as exc:
+        raise dg.RetryRequested(
+            max_retries=TRANSIENT_RETRIES, seconds_to_wait=RETRY_WAIT_SECONDS
+        ) from exc
+    except Exception as exc:
+        raise dg.Failure(description=str(exc), allow_retries=False) from exc
+    for line in report.swaps:
+        context.log.info(f"reindex {line}")
+    context.log.info(report.describe())
+    return dg.Output(None, metadata=report.metadata())
+
+
+@dg.job(
+    name=REINDEX_JOB_NAME,
+    executor_def=dg.in_process_executor,
+    tags=REINDEX_TAG,
+    description="Rebuild the search index of contacts and companies from the record store.",
+)
+def reindex_job() -> None:
+    rebuild_search_index()
