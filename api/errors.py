@@ -137,7 +137,8 @@ def handle_index_missing(
         503,
         "index_missing",
         "the search index is missing (the search engine lost it, or it was never created); "
-        "it is rebuilt from the records by `connectra reindex`; try again later",
+        "the search_drift_sensor rebuilds it from the records by itself (or run `connectra "
+        "reindex`); try again later",
         headers={"Retry-After": INDEX_MISSING_RETRY_SECONDS},
     )
 
