@@ -87,8 +87,10 @@ def _post(connection: http.client.HTTPConnection, path: str, body: bytes) -> dic
     return answer
 
 
-def send(env: BenchEnv, folder: Path, threads: int = THREADS) -> dict[str, Any]:
-    """Sends the chunks of `folder` with `threads` connections, then refreshes; timed."""
+def send(env: BenchEnv, folder: Path, threads: int = THREADS,
+         prefix: str = RAW_INDEX_PREFIX) -> dict[str, Any]:
+    """Sends the chunks of `folder` with `threads` connections, then refreshes `prefix`'s
+    indices; timed."""
     host, port = env.services["ELASTICSEARCH_HOST"], int(env.services["ELASTICSEARCH_PORT"])
     files = sorted(folder.glob("*.ndjson"))
     work: queue.Queue[Path] = queue.Queue()
@@ -121,7 +123,7 @@ def send(env: BenchEnv, folder: Path, threads: int = THREADS) -> dict[str, Any]:
         for thread in pool:
             thread.join()
         refresh = http.client.HTTPConnection(host, port, timeout=300)
-        _post(refresh, f"/{RAW_INDEX_PREFIX}contacts,{RAW_INDEX_PREFIX}companies/_refresh", b"")
+        _post(refresh, f"/{prefix}contacts,{prefix}companies/_refresh", b"")
         refresh.close()
         seconds = time.perf_counter() - started
     if errors:
