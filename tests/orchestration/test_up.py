@@ -231,7 +231,10 @@ def exercise(running: Running, services: Services | None, tmp_path: Path) -> Non
         )
         results = sensors["sensorsOrError"]["results"]
         states = {s["name"]: s["sensorState"]["status"] for s in results}
-        assert states == {"landing_sensor": "RUNNING", "orphaned_runs_sensor": "RUNNING"}
+        assert states == dict.fromkeys(
+            ("landing_sensor", "orphaned_runs_sensor", "requeue_sensor", "search_drift_sensor"),
+            "RUNNING",
+        )
 
         # 5. A backfill over file partitions, as launched from the UI, reloads them.
         backfill(running, ["drops/new.csv", f"samples/contacts-42-{SAMPLE_ROWS}.csv"])
