@@ -151,3 +151,85 @@ def test_s3_down_for_several_ticks_skips_them_and_the_file_then_loads_once(
             search.close()
             records.close()
             instance.dispose()
+
+
+HANG_TICKS = 3
+LIST_TIMEOUT = 2.0  # S3_LIST_TIMEOUT_SECONDS for this test (10 s by default)
+
+
+def test_s3_hanging_for_several_ticks_skips_each_fast_and_the_file_then_loads_once(
+    services: Services, s3: Any, s3_proxy: TcpProxy, opensearch: Any, tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """S3 accepts connections and never answers (the proxy frozen: a hung server whose kernel
+    still acknowledges). Each tick must give up within the listing deadline (2 attempts of
+    S3_LIST_TIMEOUT_SECONDS), well inside Dagster's 60 s sensor timeout, and skip saying S3
+    did not answer; cursor, requests and partitions as for a refused endpoint."""
+    env = services.env
+    bucket, prefix = env["S3_BUCKET"], f"reliability/{uuid.uuid4().hex[:8]}/"
+    path, expected = sample(tmp_path, 2_000, seed=52)
+    reference = reference_ids(tmp_path, path)
+    index_prefix = f"relh{uuid.uuid4().hex[:8]}_"
+    with fresh_database(services) as database:
+        migrate(database)
+        configure(
+            monkeypatch, tmp_path / "home", database, services.search_url, index_prefix,
+            S3_BUCKET=bucket, S3_PREFIX=prefix, S3_ENDPOINT=s3_proxy.url,
+            S3_REGION=env["S3_REGION"], S3_ACCESS_KEY=env["S3_ACCESS_KEY"],
+            S3_SECRET_KEY=env["S3_SECRET_KEY"], S3_LIST_TIMEOUT_SECONDS=f"{LIST_TIMEOUT:g}",
+        )  # fmt: skip
+        instance = dg.DagsterInstance.ephemeral()
+        daemon = Daemonless(instance)
+        records = PostgresRecordStore(database)
+        search = search_store(services.search_url, index_prefix)
+        try:
+            s3.put_object(Bucket=bucket, Key=prefix + "drops/first.csv", Body=FIRST_CSV)
+            assert [r.partition_key for r in daemon.tick().run_requests] == ["drops/first.csv"]
+            before = daemon.cursor
+            assert before is not None
+
+            # S3 hangs: connections are accepted, no answer comes. A file lands meanwhile.
+            s3_proxy.freeze()
+            accepted = s3_proxy.connections_accepted
+            s3.upload_fileobj(io.BytesIO(path.read_bytes()), bucket, prefix + KEY)
+            for _ in range(HANG_TICKS):
+                skipped = daemon.tick()
+                message = skipped.skip_message or ""
+                print(f"\n[sensor] tick with S3 hanging: {daemon.seconds[-1]:.1f} s, {message!r}")
+                assert skipped.run_requests == []
+                assert skipped.cursor in (None, before)
+                assert message == (
+                    "landing zone unreachable, trying again next tick: s3: "
+                    f"S3 did not answer in {LIST_TIMEOUT:g} s (2 attempts)"
+                )
+                assert env["S3_SECRET_KEY"] not in message
+                # 2 attempts of the deadline + botocore's backoff (< 1 s) + slack for 2 cores
+                assert daemon.seconds[-1] < 2 * LIST_TIMEOUT + 4
+            assert s3_proxy.connections_accepted > accepted  # it really was hanging, not refusing
+            assert daemon.cursor == before
+            assert instance.get_dynamic_partitions(LANDED_FILES) == ["drops/first.csv"]
+
+            # The hang ends: the next tick asks for the new file, once; later ticks nothing.
+            s3_proxy.thaw()
+            back = daemon.tick()
+            assert [r.partition_key for r in back.run_requests] == [KEY]
+            [request] = back.run_requests
+            assert daemon.tick().run_requests == []
+            assert set(SensorCursor.loads(daemon.cursor).seen) == {"drops/first.csv", KEY}
+
+            run = materialize(instance, KEY, tags=request.tags)
+            assert run.success, run.failures
+            assert run.checks == {"rows_accounted_for": True, "stores_agree": True}
+            assert_loaded_once(records, search, KEY, reference, expected)
+            assert daemon.tick().run_requests == []
+            assert len(instance.get_run_records(dg.RunsFilter(tags={FILE_KEY_TAG: KEY}))) == 1
+            hung = daemon.seconds[1 : 1 + HANG_TICKS]
+            print(f"\n[sensor] {HANG_TICKS} ticks with S3 hanging: skipped in "
+                  f"{', '.join(f'{s:.2f}' for s in hung)} s; first tick after: requested "
+                  f"{KEY} once; load {run.seconds:.1f} s, {run.step_retries} step retries")
+        finally:
+            s3_proxy.thaw()
+            search.drop_indices()
+            search.close()
+            records.close()
+            instance.dispose()
