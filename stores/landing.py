@@ -157,14 +157,29 @@ class S3LandingZone:
         self.prefix = settings.prefix
         self.description = f"s3://{settings.bucket}/{settings.prefix}"
         self.client = client or s3_client(settings)
+        # The sensor's listing has a deadline of its own (see S3Settings.list_timeout_seconds);
+        # a client handed in (tests) serves both.
+        self._list_client = client
+        self.list_timeout = settings.list_timeout_seconds
 
     def _object_key(self, key: str) -> str:
         return self.prefix + landing_key(key)
 
     def list(self) -> list[LandedFile]:
+        """Every loadable file. Each S3 request of the listing gets `list_timeout` seconds to
+        connect and answer, LIST_ATTEMPTS times: a hung endpoint fails it in about twice that
+        (TransientStoreError "S3 did not answer in N s"), rather than blocking a sensor tick
+        for minutes (3 x the loader's 30 s read timeout, past Dagster's tick timeout)."""
+        if self._list_client is None:
+            self._list_client = s3_client(
+                self.settings, timeout=self.list_timeout, attempts=LIST_ATTEMPTS
+            )
         found = []
-        with _s3_errors():
-            pages = self.client.get_paginator("list_objects_v2").paginate(
+        with _s3_errors(
+            connect_timeout=self.list_timeout, read_timeout=self.list_timeout,
+            attempts=LIST_ATTEMPTS,
+        ):  # fmt: skip
+            pages = self._list_client.get_paginator("list_objects_v2").paginate(
                 Bucket=self.bucket, Prefix=self.prefix
             )
             for page in pages:
@@ -242,7 +257,15 @@ class _S3Stream:
         self.close()
 
 
-def s3_client(settings: S3Settings) -> Any:
+CONNECT_TIMEOUT, READ_TIMEOUT, ATTEMPTS = 5.0, 30.0, 3  # the loader's reads, uploads
+LIST_ATTEMPTS = 2
+
+
+def s3_client(
+    settings: S3Settings, timeout: float | None = None, attempts: int = ATTEMPTS
+) -> Any:
+    """A boto3 client; `timeout` (to connect and to answer) defaults to CONNECT_TIMEOUT and
+    READ_TIMEOUT."""
     import boto3
     from botocore.config import Config
 
@@ -254,7 +277,9 @@ def s3_client(settings: S3Settings) -> Any:
         aws_secret_access_key=settings.secret_key.get() if settings.secret_key else None,
         config=Config(
             signature_version="s3v4",
-            connect_timeout=5, read_timeout=30, retries={"max_attempts": 3, "mode": "standard"}
+            connect_timeout=timeout or CONNECT_TIMEOUT,
+            read_timeout=timeout or READ_TIMEOUT,
+            retries={"max_attempts": attempts, "mode": "standard"},
         ),
     )
 
@@ -265,7 +290,12 @@ _S3_MISCONFIGURED = frozenset({"NoSuchBucket", "AccessDenied", "InvalidAccessKey
 
 
 @contextmanager
-def _s3_errors(key: str | None = None) -> Iterator[None]:
+def _s3_errors(
+    key: str | None = None,
+    connect_timeout: float = CONNECT_TIMEOUT,
+    read_timeout: float = READ_TIMEOUT,
+    attempts: int = ATTEMPTS,
+) -> Iterator[None]:
     """Translates botocore errors into the stores' error tree."""
     from botocore.exceptions import (
         BotoCoreError,
@@ -289,7 +319,15 @@ def _s3_errors(key: str | None = None) -> Iterator[None]:
         if code in _S3_MISCONFIGURED or status in {401, 403} or (status == 404 and key is None):
             raise BackendMisconfigured("s3", f"S3 refused the request: {code}") from exc
         raise TerminalStoreError("s3", f"S3 refused the request: {code}") from exc
-    except (EndpointConnectionError, ConnectionError, ConnectTimeoutError, ReadTimeoutError) as exc:
+    except ConnectTimeoutError as exc:  # no SYN-ACK: a black hole
+        raise TransientStoreError(
+            "s3", f"S3 did not accept a connection in {connect_timeout:g} s ({attempts} attempts)"
+        ) from exc
+    except ReadTimeoutError as exc:  # connected, never answered: a hung endpoint
+        raise TransientStoreError(
+            "s3", f"S3 did not answer in {read_timeout:g} s ({attempts} attempts)"
+        ) from exc
+    except (EndpointConnectionError, ConnectionError) as exc:
         raise TransientStoreError("s3", "S3 endpoint unreachable") from exc
     except BotoCoreError as exc:
         raise TerminalStoreError("s3", type(exc).__name__) from exc

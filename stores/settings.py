@@ -114,6 +114,10 @@ class S3Settings:
     access_key: Secret | None = None
     secret_key: Secret | None = None
     endpoint: str | None = None
+    # The landing sensor's listing: each S3 request gets this long to connect and to answer,
+    # 2 attempts, so a hung endpoint skips a tick in about twice this (Dagster gives a sensor
+    # tick 60 s). The loader's reads keep their own, longer timeouts.
+    list_timeout_seconds: float = 10.0
 
 
 @dataclass(frozen=True)
@@ -378,7 +382,21 @@ def _s3(r: _Reader) -> S3Settings | None:
         access_key=Secret(access) if access else None,
         secret_key=Secret(secret) if secret else None,
         endpoint=r.get("S3_ENDPOINT"),
+        list_timeout_seconds=_list_timeout(r),
     )
+
+
+S3_LIST_TIMEOUT_MAX = 25.0  # 2 attempts must end inside Dagster's 60 s sensor timeout
+
+
+def _list_timeout(r: _Reader) -> float:
+    value = r.number("S3_LIST_TIMEOUT_SECONDS", 10.0, minimum=0.5)
+    if value > S3_LIST_TIMEOUT_MAX:
+        r.problems.append(
+            f"S3_LIST_TIMEOUT_SECONDS must be at most {S3_LIST_TIMEOUT_MAX:g} (2 attempts must "
+            f"end inside Dagster's 60 s sensor tick timeout), got {value:g}"
+        )
+    return value
 
 
 def ensure_api_key(settings: Settings) -> Settings:
