@@ -1,7 +1,7 @@
 """The queries of the bench: DESIGN.md section 6's example and the other typical ones.
 
 Each is a POST body for /contacts/filter (or /contacts/count), with values that exist in the
-generated data (orchestration/sample_data.py), so every query finds rows and the engines do
+generated data (orchestration/sample_rows.py), so every query finds rows and the engines do
 real work. The deep page is reached by walking `next_cursor` DEEP_PAGES times first.
 """
 

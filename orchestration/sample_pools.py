@@ -1,5 +1,5 @@
 """Word lists and weights of the sample-data generator: the realistic (and messy) values it
-draws from. Plain data; orchestration/sample_data.py holds the logic."""
+draws from. Plain data; sample_values.py and sample_rows.py hold the logic."""
 
 from __future__ import annotations
 

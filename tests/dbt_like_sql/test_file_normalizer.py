@@ -362,7 +362,7 @@ def test_reader_and_normalizer_agree_on_the_input_columns() -> None:
 
 
 def test_sample_data_generator_counts_are_reproduced() -> None:
-    from orchestration import sample_data
+    from orchestration import sample_rows as sample_data
 
     rows = list(sample_data.generate_rows(6000, seed=11))
     out = io.StringIO()

@@ -23,13 +23,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from orchestration.sample_data import (
-    COUNTRY_VARIANTS,
-    generate_rows,
     manifest_path,
     read_manifest,
     sample_file_names,
     write_sample_files,
 )
+from orchestration.sample_pools import COUNTRY_VARIANTS
+from orchestration.sample_rows import generate_rows
 
 # DESIGN.md section 4, copied here rather than imported so the test checks the module.
 DESIGN_COLUMNS = {
