@@ -51,6 +51,7 @@ _COMPANY_LAYOUT: dict[str, str | None] = {
     "country": "company_country", "linkedin_url": "company_linkedin_url", "phone": None,
 }  # fmt: skip
 
+_BARE_LINKEDIN = frozenset({"linkedin", "linkedinurl"})
 _NOT_KEY = re.compile(r"[\W_]+")
 
 
@@ -122,15 +123,25 @@ class HeaderMapping:
     sources: dict[str, tuple[int, ...]]
 
 
+def _is_contacts(keys: list[str], columns: list[str | None]) -> bool:
+    """Whether a header is a contacts file: it has a person column. A bare `Name` is the
+    company's own in a file without other person columns, and so is a bare `LinkedIn URL`
+    beside such a `Name` (Clay's companies tables: Name, Domain, LinkedIn URL) unless a
+    company-name column says the name is a person's."""
+    person = {k for k, c in zip(keys, columns, strict=True) if c in _PERSON_COLUMNS}
+    if person - {"name"} - _BARE_LINKEDIN:
+        return True
+    if not person & _BARE_LINKEDIN:
+        return False
+    return "name" not in person or "company_name" in columns
+
+
 def map_header(names: list[str]) -> HeaderMapping:
     """Canonical column per header position, and the positions of each column by rank."""
     aliases = header_aliases()
     keys = [header_key(n) for n in names]
     found = [aliases.get(k) for k in keys]
-    is_contacts = any(
-        alias is not None and alias.column in _PERSON_COLUMNS and key != "name"
-        for key, alias in zip(keys, found, strict=True)
-    )
+    is_contacts = _is_contacts(keys, [a.column if a else None for a in found])
     candidates: dict[str, list[tuple[int, int]]] = {}
     ignored: list[int] = []
     for position, alias in enumerate(found):
