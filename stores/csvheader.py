@@ -70,7 +70,9 @@ class Alias:
     rank: int  # among headers of one file that name the same column, lowest first
 
 
-def build_aliases(rows: Iterable[Mapping[str, str]], source: str = "alias seed") -> dict[str, Alias]:
+def build_aliases(
+    rows: Iterable[Mapping[str, str]], source: str = "alias seed"
+) -> dict[str, Alias]:
     """The alias table by header key, from seed rows (column, header, vendor, rank).
 
     A header may be listed once per vendor; its rows must agree on column and rank.
@@ -88,7 +90,8 @@ def build_aliases(rows: Iterable[Mapping[str, str]], source: str = "alias seed")
         try:
             alias = Alias(column, int(row.get("rank") or 0))
         except ValueError:
-            raise HeaderAliasError(f"{where}: rank {row.get('rank')!r} is not a whole number")
+            rank = row.get("rank")
+            raise HeaderAliasError(f"{where}: rank {rank!r} is not a whole number") from None
         earlier = seeded.get(key) or (
             (aliases[key], key) if key in aliases and aliases[key].column != column else None
         )

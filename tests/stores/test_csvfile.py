@@ -74,7 +74,11 @@ def test_header_report() -> None:
 def test_a_second_header_for_one_column_fills_the_rows_where_the_first_is_empty() -> None:
     data = b"email,Email Address,website\na@b.co,c@d.co,e.co\n ,f@g.co,h.co\n"
     header = open_csv(io.BytesIO(data)).header
-    assert header.mapped == {"email": "email", "Email Address": "email", "website": "company_website"}
+    assert header.mapped == {
+        "email": "email",
+        "Email Address": "email",
+        "website": "company_website",
+    }
     assert header.ignored == ()
     rows, _ = read(data)
     assert emails(rows) == ["a@b.co", "f@g.co"]

@@ -27,8 +27,8 @@ FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "vendor_exports
 LOADED_AT = dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.UTC)
 
 
-def at(*parts: int) -> dt.datetime:
-    return dt.datetime(*parts, tzinfo=dt.UTC)  # type: ignore[misc]
+def at(year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0) -> Any:
+    return dt.datetime(year, month, day, hour, minute, second, tzinfo=dt.UTC)
 
 
 @dataclass
@@ -184,9 +184,7 @@ def test_sales_navigator_urls_that_are_not_profiles_stay_out() -> None:
         }),
     ],
 )  # fmt: skip
-def test_company_exports_load_as_companies(
-    name: str, expected: dict[str, tuple[Any, ...]]
-) -> None:
+def test_company_exports_load_as_companies(name: str, expected: dict[str, tuple[Any, ...]]) -> None:
     loaded = load(name)
     assert loaded.header.layout == "companies"  # a company phone or LinkedIn URL is no person
     assert loaded.rejects() == []
@@ -203,7 +201,9 @@ def test_a_vendor_export_through_the_duckdb_record_store(duckdb_store: DuckDBSto
         duckdb_store.upsert_companies(batch.companies)
         duckdb_store.upsert_contacts(batch.contacts)
     page = duckdb_store.search(
-        parse_query("contacts", {"where": {"keyword_match": {"must": {"country": "united kingdom"}}}})
+        parse_query(
+            "contacts", {"where": {"keyword_match": {"must": {"country": "united kingdom"}}}}
+        )
     )
     [turing] = duckdb_store.fetch("contacts", page.ids)
     assert (turing["first_name"], turing["email"], turing["phone"]) == (
