@@ -75,7 +75,7 @@ def build_aliases(
 ) -> dict[str, Alias]:
     """The alias table by header key, from seed rows (column, header, vendor, rank).
 
-    A header may be listed once per vendor; its rows must agree on column and rank.
+    A header may be listed for several vendors; its rows must agree on column and rank.
     """
     aliases = {header_key(c): Alias(c, 0) for c in CANONICAL_COLUMNS}
     seeded: dict[str, tuple[Alias, str]] = {}
