@@ -14,6 +14,8 @@ disagree, the csv module parses that batch instead.
 
 Nothing here interprets values (that is the normalizer's job): cells stay text, a column
 the header lacks is NULL, and a row whose cell count differs from the header's is a reject.
+Only what a spreadsheet added is undone (`'+1 ...`, `="00123"`), and a column named by
+several headers takes each row's first non-empty cell (stores.csvcells).
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
+from stores.csvcells import first_filled, spreadsheet_text
 from stores.csvheader import CANONICAL_COLUMNS, HeaderMapping, map_header, recognized_count
 
 __all__ = [
@@ -447,11 +450,10 @@ class CsvFile:
         encoded.pop()
         parsed = self._parse_cells(data, raws) if count else {}
         arrays: list[pa.Array | pa.ChunkedArray] = []
-        by_name = {c: i for i, c in self._mapping.mapped.items()}
         for name in CANONICAL_COLUMNS:
-            index = by_name.get(name)
-            column = parsed.get(index) if index is not None else None
-            arrays.append(column if column is not None else pa.nulls(count, pa.string()))
+            positions = self._mapping.sources.get(name, ()) if count else ()
+            cells = [spreadsheet_text(parsed[i]) for i in positions]
+            arrays.append(first_filled(cells) if cells else pa.nulls(count, pa.string()))
         arrays.append(pa.array(starts, pa.int64()))
         arrays.append(_raw_texts(map(len, encoded), count, data))
         return pa.Table.from_arrays(arrays, schema=ROW_SCHEMA)

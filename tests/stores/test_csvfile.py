@@ -71,10 +71,17 @@ def test_header_report() -> None:
     assert header.layout == "contacts" and not header.companies_only
 
 
-def test_repeated_column_keeps_the_first_and_reports_the_second() -> None:
-    header = open_csv(io.BytesIO(b"email,Email Address,website\na@b.co,c@d.co,e.co\n")).header
-    assert header.mapped == {"email": "email", "website": "company_website"}
-    assert header.ignored == ("Email Address",)
+def test_a_second_header_for_one_column_fills_the_rows_where_the_first_is_empty() -> None:
+    data = b"email,Email Address,website\na@b.co,c@d.co,e.co\n ,f@g.co,h.co\n"
+    header = open_csv(io.BytesIO(data)).header
+    assert header.mapped == {
+        "email": "email",
+        "Email Address": "email",
+        "website": "company_website",
+    }
+    assert header.ignored == ()
+    rows, _ = read(data)
+    assert emails(rows) == ["a@b.co", "f@g.co"]
 
 
 def test_bom_is_not_part_of_the_first_column() -> None:
