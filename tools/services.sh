@@ -30,7 +30,8 @@ S3_PORT=${CONNECTRA_S3_PORT:-59000}
 OS_HEAP=${OPENSEARCH_HEAP:-1g}
 ES_PORT=${CONNECTRA_ES_PORT:-9400}
 ES_HEAP=${ELASTICSEARCH_HEAP:-512m}
-# Elasticsearch is started (and its URL written to services.env) only when asked for.
+# Elasticsearch is started (and its URL written to services.env) only when asked for:
+# CONNECTRA_ES=1, or `start elasticsearch` by name.
 ES_WANTED=${CONNECTRA_ES:-0}
 PG_BIN=/usr/lib/postgresql/15/bin
 PG_DATA=$RUN_DIR/postgres
@@ -264,7 +265,7 @@ stop_all() {
 }
 
 # With no SERVICE names, every service; else only those named (postgres, opensearch, s3,
-# elasticsearch). Elasticsearch is started only under CONNECTRA_ES=1 (named or not).
+# elasticsearch). Elasticsearch is started when named or under CONNECTRA_ES=1.
 wants() { [[ ${#SELECTED[@]} -eq 0 ]] || [[ " ${SELECTED[*]} " == *" $1 "* ]]; }
 
 COMMAND=${1:-start}
@@ -272,6 +273,7 @@ SELECTED=("${@:2}")
 for name in "${SELECTED[@]}"; do
   [[ $name == postgres || $name == opensearch || $name == s3 || $name == elasticsearch ]] ||
     die "unknown service '$name' (postgres, opensearch, s3, elasticsearch)"
+  if [[ $name == elasticsearch ]]; then ES_WANTED=1; fi
 done
 
 case $COMMAND in
