@@ -116,6 +116,28 @@ def opensearch(services: Services) -> Any:
 
 
 @pytest.fixture(scope="session")
+def elasticsearch8(services: Services) -> tuple[str, int]:
+    """(host, port) of the real Elasticsearch 8 node that `CONNECTRA_ES=1 make services`
+    starts (tools/elasticsearch/); skipped when services.env names none, as it is opt-in."""
+    import urllib.request
+    from urllib.parse import urlsplit
+
+    url = services.env.get("CONNECTRA_ES_URL")
+    if not url:
+        pytest.skip("no Elasticsearch 8 node; `CONNECTRA_ES=1 make services` starts one")
+    parts = urlsplit(url)
+    assert parts.hostname and parts.port, url
+
+    def connect() -> None:
+        health = f"{url}/_cluster/health?wait_for_status=yellow&timeout=30s"
+        with urllib.request.urlopen(health, timeout=35):  # noqa: S310 - loopback test node
+            pass
+
+    need("Elasticsearch 8", connect)
+    return parts.hostname, parts.port
+
+
+@pytest.fixture(scope="session")
 def s3(services: Services) -> Any:
     import boto3
 

@@ -83,6 +83,53 @@ def test_the_opensearch_node_keeps_its_indices_across_stop_crash_and_start_until
     assert node.count("kept") is None
 
 
+@pytest.mark.slow
+@pytest.mark.skipif(os.environ.get("CONNECTRA_ES") != "1", reason="Elasticsearch is opt-in")
+def test_the_elasticsearch_node_keeps_its_indices_and_is_named_in_services_env(
+    tmp_path: Path,
+) -> None:
+    """CONNECTRA_ES=1: the Elasticsearch 8 node of tools/elasticsearch/ starts on its own
+    ports, is written to services.env, and keeps its data across stop and a crash."""
+    port = next(p for p in range(9490, 9410, -1) if free(p) and free(p + 100))
+    env = {**os.environ, "CONNECTRA_HOME": str(tmp_path / "home"), "CONNECTRA_ES": "1",
+           "CONNECTRA_ES_PORT": str(port), "CONNECTRA_S3_PORT": str(free_port())}  # fmt: skip
+    env.pop("CONNECTRA_SERVICES_ENV", None)
+    url = f"http://127.0.0.1:{port}"
+
+    def services(*args: str) -> str:
+        done = subprocess.run([str(SCRIPT), *args], env=env, capture_output=True, text=True,
+                              timeout=240)  # fmt: skip
+        assert done.returncode == 0, done.stdout + done.stderr
+        return done.stdout
+
+    try:
+        services("start", "elasticsearch", "s3")
+        written = (tmp_path / "home" / "services.env").read_text()
+        assert f"CONNECTRA_ES_URL={url}\n" in written
+        root = requests.get(url, timeout=10).json()
+        assert root["version"]["number"].startswith("8.")
+        assert root["cluster_name"] == f"connectra-es-{port}"
+        requests.put(f"{url}/kept", json={"settings": {"number_of_replicas": 0}},
+                     timeout=30).raise_for_status()  # fmt: skip
+        requests.post(f"{url}/kept/_doc?refresh=true", json={"n": 1},
+                      timeout=30).raise_for_status()  # fmt: skip
+        services("stop", "elasticsearch")
+        services("start", "elasticsearch")
+        assert requests.get(f"{url}/kept/_count", timeout=10).json()["count"] == 1
+        os.kill(int((tmp_path / "home" / "services" / "elasticsearch.pid").read_text()),
+                signal.SIGKILL)  # fmt: skip
+        services("start", "elasticsearch")
+        assert requests.get(f"{url}/kept/_count", timeout=10).json()["count"] == 1
+    finally:
+        subprocess.run([str(SCRIPT), "stop", "elasticsearch", "s3"], env=env,
+                       capture_output=True, timeout=120)  # fmt: skip
+
+
+def free(port: int) -> bool:
+    with socket.socket() as s:
+        return s.connect_ex(("127.0.0.1", port)) != 0
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -98,6 +145,7 @@ def test_services_env_is_written_where_the_tests_and_bench_read_it(
     env = {**os.environ, "CONNECTRA_HOME": str(tmp_path / "home"),
            "CONNECTRA_S3_PORT": str(free_port())}  # fmt: skip
     env.pop("CONNECTRA_SERVICES_ENV", None)
+    env.pop("CONNECTRA_ES", None)
     if chosen:
         env["CONNECTRA_SERVICES_ENV"] = str(tmp_path / "elsewhere" / "my.env")
     expected = services_env_path(ROOT, env)
@@ -110,6 +158,7 @@ def test_services_env_is_written_where_the_tests_and_bench_read_it(
         assert started.returncode == 0, started.stdout + started.stderr
         assert f"wrote {expected}" in started.stdout
         assert f"S3_ENDPOINT=http://127.0.0.1:{env['CONNECTRA_S3_PORT']}" in expected.read_text()
+        assert "CONNECTRA_ES_URL" not in expected.read_text()  # Elasticsearch is opt-in
     finally:
         subprocess.run([str(SCRIPT), "stop", "s3"], env=env, capture_output=True, timeout=60)
 

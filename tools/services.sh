@@ -2,16 +2,18 @@
 # Starts (or stops) the three services Connectra's tests and production profile talk to, on
 # loopback only, each idempotently: PostgreSQL 15 (Debian package, our own data directory),
 # an OpenSearch 2.19 node (a JVM from Maven Central jars, tools/opensearch/pom.xml) and
-# moto_server as the S3 endpoint. Writes services.env for Connectra: $CONNECTRA_SERVICES_ENV if
+# moto_server as the S3 endpoint; with CONNECTRA_ES=1 also an Elasticsearch 8.15 node (a JVM
+# from the Maven Central jars and a small launcher, tools/elasticsearch/), beside OpenSearch. Writes services.env for Connectra: $CONNECTRA_SERVICES_ENV if
 # set, else $CONNECTRA_HOME/services.env (default .connectra/services.env), the same rule the
 # tests and bench/ read it by (stores.settings.services_env_path).
 #
 # Every service keeps its data across stop and start (and a crash); `reset` is the one way to
 # start empty: it stops them and deletes their data.
 #
-#   tools/services.sh start | stop | status | reset [postgres | opensearch | s3 ...]
+#   tools/services.sh start | stop | status | reset [postgres | opensearch | s3 | elasticsearch ...]
 #
-# Ports can be moved with CONNECTRA_PG_PORT, CONNECTRA_OS_PORT, CONNECTRA_S3_PORT.
+# Ports can be moved with CONNECTRA_PG_PORT, CONNECTRA_OS_PORT, CONNECTRA_S3_PORT and
+# CONNECTRA_ES_PORT (its transport port is CONNECTRA_ES_PORT + 100).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -26,6 +28,11 @@ PG_PORT=${CONNECTRA_PG_PORT:-55432}
 OS_PORT=${CONNECTRA_OS_PORT:-9281}
 S3_PORT=${CONNECTRA_S3_PORT:-59000}
 OS_HEAP=${OPENSEARCH_HEAP:-1g}
+ES_PORT=${CONNECTRA_ES_PORT:-9400}
+ES_HEAP=${ELASTICSEARCH_HEAP:-512m}
+# Elasticsearch is started (and its URL written to services.env) only when asked for:
+# CONNECTRA_ES=1, or `start elasticsearch` by name.
+ES_WANTED=${CONNECTRA_ES:-0}
 PG_BIN=/usr/lib/postgresql/15/bin
 PG_DATA=$RUN_DIR/postgres
 PG_PASSWORD=connectra
@@ -150,6 +157,49 @@ stop_pidfile() {
   rm -f "$pidfile"
 }
 
+# ---------------------------------------------------------------- Elasticsearch 8
+ES_DIR=$ROOT/tools/elasticsearch
+ES_PID=$RUN_DIR/elasticsearch.pid
+ES_MAIN=org.elasticsearch.node.ConnectraElasticsearchNode
+
+es_ready() {
+  curl -fsS "http://127.0.0.1:$ES_PORT/_cluster/health?wait_for_status=yellow&timeout=1s" |
+    grep -q "\"cluster_name\":\"connectra-es-$ES_PORT\""
+}
+
+start_elasticsearch() {
+  if pid_alive "$ES_PID" && es_ready; then
+    log "Elasticsearch already running on 127.0.0.1:$ES_PORT"
+    return
+  fi
+  if [[ ! -f $ES_DIR/target/dependency/elasticsearch-8.15.0.jar ]]; then
+    log "resolving Elasticsearch 8.15 from Maven Central"
+    (cd "$ES_DIR" && mvn -q -B dependency:copy-dependencies) ||
+      die "maven could not resolve Elasticsearch"
+  fi
+  # The launcher (a few classes in the server's own packages) is compiled against those jars.
+  local main_class=$ES_DIR/target/classes/${ES_MAIN//.//}.class sources
+  mapfile -t sources < <(find "$ES_DIR/src" -name '*.java')
+  if [[ ! -f $main_class ]] || [[ -n $(find "$ES_DIR/src" -name '*.java' -newer "$main_class") ]]; then
+    rm -rf "$ES_DIR/target/classes"
+    mkdir -p "$ES_DIR/target/classes"
+    javac -nowarn -cp "$ES_DIR/target/dependency/*" -d "$ES_DIR/target/classes" "${sources[@]}" ||
+      die "the Elasticsearch launcher did not compile"
+  fi
+  if curl -s -o /dev/null "http://127.0.0.1:$ES_PORT/"; then
+    die "port $ES_PORT is taken by another process"
+  fi
+  # Its home (data, config, logs) stays in $RUN_DIR/elasticsearch across restarts.
+  mkdir -p "$RUN_DIR/elasticsearch"
+  setsid nohup java "-Xms$ES_HEAP" "-Xmx$ES_HEAP" \
+    -cp "$ES_DIR/target/classes:$ES_DIR/target/dependency/*" "$ES_MAIN" \
+    "$RUN_DIR/elasticsearch" "$ES_PORT" $((ES_PORT + 100)) "connectra-es-$ES_PORT" \
+    >"$RUN_DIR/elasticsearch.log" 2>&1 </dev/null &
+  echo $! >"$ES_PID"
+  wait_for "Elasticsearch on 127.0.0.1:$ES_PORT" 120 es_ready ||
+    die "Elasticsearch did not start; see $RUN_DIR/elasticsearch.log"
+}
+
 # ---------------------------------------------------------------- S3 (moto)
 S3_PID=$RUN_DIR/moto.pid
 
@@ -200,6 +250,9 @@ S3_BUCKET=$S3_BUCKET
 S3_ENDPOINT=http://127.0.0.1:$S3_PORT
 S3_PREFIX=landing/
 EOF
+  if [[ $ES_WANTED == 1 ]]; then
+    echo "CONNECTRA_ES_URL=http://127.0.0.1:$ES_PORT" >>"$ENV_FILE"
+  fi
   chmod 600 "$ENV_FILE"
   log "wrote $ENV_FILE"
 }
@@ -207,17 +260,20 @@ EOF
 stop_all() {
   if wants s3; then stop_pidfile "moto S3" "$S3_PID"; fi
   if wants opensearch; then stop_pidfile OpenSearch "$OS_PID"; fi
+  if wants elasticsearch; then stop_pidfile Elasticsearch "$ES_PID"; fi
   if wants postgres; then stop_postgres; fi
 }
 
-# With no SERVICE names, every service; else only those named (postgres, opensearch, s3).
+# With no SERVICE names, every service; else only those named (postgres, opensearch, s3,
+# elasticsearch). Elasticsearch is started when named or under CONNECTRA_ES=1.
 wants() { [[ ${#SELECTED[@]} -eq 0 ]] || [[ " ${SELECTED[*]} " == *" $1 "* ]]; }
 
 COMMAND=${1:-start}
 SELECTED=("${@:2}")
 for name in "${SELECTED[@]}"; do
-  [[ $name == postgres || $name == opensearch || $name == s3 ]] ||
-    die "unknown service '$name' (postgres, opensearch, s3)"
+  [[ $name == postgres || $name == opensearch || $name == s3 || $name == elasticsearch ]] ||
+    die "unknown service '$name' (postgres, opensearch, s3, elasticsearch)"
+  if [[ $name == elasticsearch ]]; then ES_WANTED=1; fi
 done
 
 case $COMMAND in
@@ -226,6 +282,7 @@ case $COMMAND in
     if wants postgres; then start_postgres; fi
     if wants opensearch; then start_opensearch; fi
     if wants s3; then start_s3; fi
+    if [[ $ES_WANTED == 1 ]] && wants elasticsearch; then start_elasticsearch; fi
     write_env
     ;;
   stop)
@@ -235,12 +292,14 @@ case $COMMAND in
     stop_all
     if wants postgres; then rm -rf "$RUN_DIR/postgres"; fi
     if wants opensearch; then rm -rf "$RUN_DIR/opensearch"; fi
+    if wants elasticsearch; then rm -rf "$RUN_DIR/elasticsearch"; fi
     log "deleted the services' data in $RUN_DIR; the next start begins empty"
     ;;
   status)
     pg_ready && log "PostgreSQL up on $PG_PORT" || log "PostgreSQL down"
     os_ready && log "OpenSearch up on $OS_PORT" || log "OpenSearch down"
     s3_ready && log "moto S3 up on $S3_PORT" || log "moto S3 down"
+    es_ready && log "Elasticsearch up on $ES_PORT" || log "Elasticsearch down (started under CONNECTRA_ES=1)"
     ;;
-  *) die "usage: $0 start|stop|status|reset [postgres|opensearch|s3 ...]" ;;
+  *) die "usage: $0 start|stop|status|reset [postgres|opensearch|s3|elasticsearch ...]" ;;
 esac

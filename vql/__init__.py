@@ -11,7 +11,7 @@ from __future__ import annotations
 from vql.cursor import CursorCodec
 from vql.cursor_values import sort_values_from_hit, sort_values_from_row
 from vql.errors import CursorError, ErrorDetail, VQLError, VQLParseError, VQLUnsupportedError
-from vql.mapping import index_body, search_path, values_path
+from vql.mapping import SubstringMode, index_body, search_path, substring_mode_of, values_path
 from vql.nodes import (
     CompanyConfig,
     ExactMatch,
@@ -76,6 +76,8 @@ __all__ = [
     "query_sort",
     "registry",
     "search_path",
+    "substring_mode_of",
+    "SubstringMode",
     "sort_values_from_hit",
     "sort_values_from_row",
     "to_duckdb",

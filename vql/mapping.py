@@ -4,13 +4,15 @@ The stores create indices with :func:`index_body`; the search compiler asks
 :func:`search_path` which (sub-)field serves a kind of condition. Both read the registry,
 so a field's mapping and the way it is queried cannot drift apart.
 
-Layout (checked on OpenSearch 2.19; Elasticsearch 7+ takes the same body; the analysis
-parts come from the bundled analysis-common module):
+Layout (checked on OpenSearch 2.19 and Elasticsearch 8.15; the n-gram parts come from the
+analysis-common module every distribution bundles):
 
 - text fields: ``text`` with the ``standard`` analyzer (word search), plus sub-fields
   ``keyword`` (lowercase normalizer, ``ignore_above`` 512; keyword filters and sorting) and
   ``ngram`` (trigrams of the lowercased value, spaces and punctuation included; substring
-  search as a phrase of consecutive trigrams);
+  search as a phrase of consecutive trigrams), left out on an engine without the ``ngram``
+  tokenizer (a node without analysis-common): substring search there is a ``wildcard`` query
+  on the ``keyword`` sub-field (:data:`SubstringMode`);
 - keyword fields and lists of keywords: ``keyword`` with the lowercase normalizer;
 - numbers: ``long`` or ``integer``; dates: ``date`` (millisecond precision).
 
@@ -25,6 +27,9 @@ from typing import Any, Literal
 from vql.registry import Field, registry
 
 PathKind = Literal["text", "keyword", "substring", "range", "sort"]
+# How an index answers substring conditions: trigram phrases on its ``ngram`` sub-fields, or
+# (an index made without them) wildcard patterns on the lowercase ``keyword`` sub-fields.
+SubstringMode = Literal["ngram", "wildcard"]
 
 NORMALIZER = "vql_lowercase"
 TRIGRAM = "vql_trigram"
@@ -33,36 +38,43 @@ NGRAM_SUBFIELD = "ngram"
 IGNORE_ABOVE = 512
 LIST_POSITION_GAP = 100  # phrases (slop <= 50) never span two list elements
 
-ANALYSIS: dict[str, Any] = {
+TRIGRAM_TOKENIZER: dict[str, Any] = {
+    "type": "ngram", "min_gram": 3, "max_gram": 3, "token_chars": []
+}
+# The lowercase normalizer is core; the ngram tokenizer is analysis-common's.
+NORMALIZER_ANALYSIS: dict[str, Any] = {
     "normalizer": {NORMALIZER: {"type": "custom", "filter": ["lowercase"]}},
-    "tokenizer": {
-        TRIGRAM: {"type": "ngram", "min_gram": 3, "max_gram": 3, "token_chars": []},
-    },
+}
+ANALYSIS: dict[str, Any] = {
+    **NORMALIZER_ANALYSIS,
+    "tokenizer": {TRIGRAM: TRIGRAM_TOKENIZER},
     "analyzer": {
         TRIGRAM: {"type": "custom", "tokenizer": TRIGRAM, "filter": ["lowercase"]},
     },
 }
 
 
-def field_mapping(field: Field) -> dict[str, Any]:
-    """The mapping of one registry field."""
+def field_mapping(field: Field, substring: SubstringMode = "ngram") -> dict[str, Any]:
+    """The mapping of one registry field (``wildcard``: without the n-gram sub-field)."""
     if field.analyzed:
+        subfields: dict[str, Any] = {
+            KEYWORD_SUBFIELD: {
+                "type": "keyword",
+                "normalizer": NORMALIZER,
+                "ignore_above": IGNORE_ABOVE,
+            },
+        }
+        if substring == "ngram":
+            subfields[NGRAM_SUBFIELD] = {
+                "type": "text",
+                "analyzer": TRIGRAM,
+                "position_increment_gap": LIST_POSITION_GAP,
+            }
         return {
             "type": "text",
             "analyzer": "standard",
             "position_increment_gap": LIST_POSITION_GAP,
-            "fields": {
-                KEYWORD_SUBFIELD: {
-                    "type": "keyword",
-                    "normalizer": NORMALIZER,
-                    "ignore_above": IGNORE_ABOVE,
-                },
-                NGRAM_SUBFIELD: {
-                    "type": "text",
-                    "analyzer": TRIGRAM,
-                    "position_increment_gap": LIST_POSITION_GAP,
-                },
-            },
+            "fields": subfields,
         }
     if field.data_type == "int":
         return {"type": "integer" if field.int_bits == 32 else "long"}
@@ -71,17 +83,26 @@ def field_mapping(field: Field) -> dict[str, Any]:
     return {"type": "keyword", "normalizer": NORMALIZER, "ignore_above": IGNORE_ABOVE}
 
 
-def index_body(service: str, replicas: int) -> dict[str, Any]:
+def index_body(service: str, replicas: int, substring: SubstringMode = "ngram") -> dict[str, Any]:
     """Settings and mappings of a new index for ``service`` (number of replicas given by
-    the caller: 0 on a single node)."""
-    properties = {f.name: field_mapping(f) for f in registry(service)}
+    the caller: 0 on a single node; ``wildcard`` on an engine without the ngram tokenizer)."""
+    properties = {f.name: field_mapping(f, substring) for f in registry(service)}
     return {
         "settings": {
             "index": {"number_of_replicas": replicas, "max_result_window": 10_000},
-            "analysis": ANALYSIS,
+            "analysis": ANALYSIS if substring == "ngram" else NORMALIZER_ANALYSIS,
         },
         "mappings": {"dynamic": "strict", "properties": properties},
     }
+
+
+def substring_mode_of(service: str, properties: dict[str, Any]) -> SubstringMode:
+    """How an existing index (its mapping's ``properties``) answers substring conditions."""
+    for field in registry(service):
+        if field.analyzed:
+            subfields = properties.get(field.name, {}).get("fields", {})
+            return "ngram" if NGRAM_SUBFIELD in subfields else "wildcard"
+    return "ngram"
 
 
 def search_path(service: str, field_name: str, kind: PathKind) -> str:

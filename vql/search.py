@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from vql.cursor_values import search_after
-from vql.mapping import search_path
+from vql.mapping import SubstringMode, search_path
 from vql.nodes import (
     Condition,
     ExactMatch,
@@ -25,12 +25,17 @@ from vql.nodes import (
 from vql.ordering import query_sort
 from vql.timeutil import epoch_millis
 
+# Characters with a meaning in a wildcard pattern (`*`, `?`) and its escape character.
+_WILDCARD_SPECIAL = str.maketrans({"\\": "\\\\", "*": "\\*", "?": "\\?"})
+
 
 class SearchCompiler:
-    """One method per condition kind; ``service`` resolves index paths."""
+    """One method per condition kind; ``service`` resolves index paths, ``substring`` says
+    how the index answers substring conditions (vql.mapping.SubstringMode)."""
 
-    def __init__(self, service: str) -> None:
+    def __init__(self, service: str, substring: SubstringMode = "ngram") -> None:
         self.service = service
+        self.substring_mode = substring
 
     def path(self, field: str, kind: Any) -> str:
         return search_path(self.service, field, kind)
@@ -64,8 +69,14 @@ class SearchCompiler:
         return {"match": {self.path(node.field, "text"): body}}
 
     def substring(self, node: SubstringMatch) -> dict[str, Any]:
+        needle = node.text.lower()
+        if self.substring_mode == "wildcard":
+            # `*needle*` on the lowercase keyword: the whole value (or list element) holds the
+            # needle. Values longer than the keyword's ignore_above are not indexed there.
+            pattern = f"*{needle.translate(_WILDCARD_SPECIAL)}*"
+            return {"wildcard": {self.path(node.field, "keyword"): {"value": pattern}}}
         # Consecutive trigrams of the lowercased needle = a substring of the value.
-        return {"match_phrase": {self.path(node.field, "substring"): {"query": node.text.lower()}}}
+        return {"match_phrase": {self.path(node.field, "substring"): {"query": needle}}}
 
     def keyword(self, node: KeywordMatch) -> dict[str, Any]:
         values = list(dict.fromkeys(v.lower() for v in node.values))
@@ -101,19 +112,19 @@ class SearchCompiler:
         return out
 
 
-def compile_search_where(where: Where) -> dict[str, Any]:
+def compile_search_where(where: Where, substring: SubstringMode = "ngram") -> dict[str, Any]:
     """The ``query`` part alone (count and aggregation requests)."""
-    return SearchCompiler(where.service).where(where)
+    return SearchCompiler(where.service, substring).where(where)
 
 
-def compile_search(query: Query) -> dict[str, Any]:
+def compile_search(query: Query, substring: SubstringMode = "ngram") -> dict[str, Any]:
     """The body of ``POST /<alias>/_search`` for ``query``.
 
     Records come from PostgreSQL, so ``_source`` is off; each hit's ``_id`` and ``sort``
     values are all the store needs (``sort_values_from_hit`` turns the last hit into the
     next cursor).
     """
-    compiler = SearchCompiler(query.service)
+    compiler = SearchCompiler(query.service, substring)
     keys = query_sort(query, "search")
     body: dict[str, Any] = {
         "query": compiler.where(query.where),

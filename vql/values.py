@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.sql.expression import FromClause, Select
 
 from vql.errors import child, raise_for
-from vql.mapping import values_path
+from vql.mapping import SubstringMode, values_path
 from vql.nodes import Where
 from vql.parser import checked_registry
 from vql.reader import Reader, allowed_list, json_type, suggest
@@ -74,7 +74,9 @@ def _lucene_literal(text: str) -> str:
     return "".join(c if c.isalnum() else "\\" + c for c in text)
 
 
-def compile_search_values(request: ValuesRequest) -> dict[str, Any]:
+def compile_search_values(
+    request: ValuesRequest, substring: SubstringMode = "ngram"
+) -> dict[str, Any]:
     """A ``_search`` body whose ``aggregations.values.buckets`` are ``{key, doc_count}``."""
     terms: dict[str, Any] = {
         "field": values_path(request.service, request.field),
@@ -87,7 +89,7 @@ def compile_search_values(request: ValuesRequest) -> dict[str, Any]:
     return {
         "size": 0,
         "track_total_hits": False,
-        "query": compile_search_where(where),
+        "query": compile_search_where(where, substring),
         "aggs": {"values": {"terms": terms}},
     }
 

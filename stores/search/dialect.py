@@ -6,11 +6,17 @@ arguments; elasticsearch-py 9 spreads the body into keyword arguments (`query=`,
 `from_=`), names the bulk payload `operations=`, sets timeouts through `.options()`, names
 the point-in-time endpoints differently and raises its own exception classes. A dialect
 hides exactly these differences behind one small interface, so the store is written once.
+
+elasticsearch-py 9 marks every request `compatible-with=9`, which Elasticsearch 8 refuses
+(400 media_type_header_exception) on every call; the Elasticsearch dialect asks for the 8.x
+REST API instead, which Elasticsearch 8 speaks natively and 9 through its REST API
+compatibility (what an elasticsearch-py 8 client does with both).
 Every method returns plain dicts (never the clients' response wrappers).
 """
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -18,6 +24,14 @@ from stores.settings import SearchEngine, SearchSettings
 
 # Keys of a search body that elasticsearch-py 9 spells differently as keyword arguments.
 _ES_BODY_KEYWORDS = {"from": "from_", "_source": "source"}
+# The REST API version the Elasticsearch dialect asks for: 8 (Elasticsearch 8 and 9 answer it).
+ES_REST_API_VERSION = 8
+_ES_MEDIA_TYPES = {
+    f"application/{kind}": (
+        f"application/vnd.elasticsearch+{kind}; compatible-with={ES_REST_API_VERSION}"
+    )
+    for kind in ("json", "x-ndjson")
+}
 
 
 @dataclass(frozen=True)
@@ -71,6 +85,10 @@ class Dialect:
     def put_settings(self, index: str, settings: dict[str, Any]) -> None:
         raise NotImplementedError
 
+    def analyze(self, body: dict[str, Any]) -> dict[str, Any]:
+        """`POST /_analyze` with an inline analysis chain (no index needed)."""
+        raise NotImplementedError
+
     def failure(self, exc: BaseException) -> Failure | None:
         """The driver exception as a Failure; None when it is not a driver exception."""
         raise NotImplementedError
@@ -89,6 +107,28 @@ class Dialect:
                 return []
             raise
         return sorted(found)
+
+    def has_ngram_tokenizer(self) -> bool:
+        """Whether the engine knows the `ngram` tokenizer (analysis-common's; a node built
+        without that module refuses it with a 400 illegal_argument_exception)."""
+        try:
+            self.analyze({"tokenizer": {"type": "ngram", "min_gram": 3, "max_gram": 3},
+                          "text": "abc"})
+        except Exception as exc:
+            failure = self.failure(exc)
+            if failure is not None and failure.status == 400 and (
+                failure.error_type == "illegal_argument_exception"
+            ):
+                return False
+            raise
+        return True
+
+    def mapping_properties(self, alias: str) -> dict[str, Any]:
+        """The mapped fields of the (first) index behind `alias`."""
+        found = _plain(self.client.indices.get_mapping(index=alias))
+        for entry in found.values():
+            return dict(entry.get("mappings", {}).get("properties", {}))
+        return {}
 
     def data_nodes(self) -> int:
         return int(_plain(self.client.cluster.health()).get("number_of_data_nodes", 1))
@@ -168,6 +208,9 @@ class OpenSearchDialect(Dialect):
     def put_settings(self, index: str, settings: dict[str, Any]) -> None:
         self.client.indices.put_settings(index=index, body=settings)
 
+    def analyze(self, body: dict[str, Any]) -> dict[str, Any]:
+        return _plain(self.client.indices.analyze(body=body))
+
     def failure(self, exc: BaseException) -> Failure | None:
         from opensearchpy import exceptions as ose
 
@@ -187,11 +230,9 @@ class ElasticsearchDialect(Dialect):
     engine = "elasticsearch"
 
     def _connect(self) -> Any:
-        from elasticsearch import Elasticsearch
-
         s = self.settings
         auth = (s.username, s.password.get()) if s.username and s.password else None
-        return Elasticsearch(
+        return _elasticsearch_client_class()(
             hosts=s.urls,
             basic_auth=auth,
             verify_certs=s.ssl,
@@ -229,6 +270,9 @@ class ElasticsearchDialect(Dialect):
     def put_settings(self, index: str, settings: dict[str, Any]) -> None:
         self.client.indices.put_settings(index=index, settings=settings)
 
+    def analyze(self, body: dict[str, Any]) -> dict[str, Any]:
+        return _plain(self.client.indices.analyze(**body))
+
     def failure(self, exc: BaseException) -> Failure | None:
         import elastic_transport as et
         import elasticsearch as es
@@ -245,6 +289,33 @@ class ElasticsearchDialect(Dialect):
             return Failure("other", reason=type(exc).__name__)
         return None
 
+
+@functools.cache
+def _elasticsearch_client_class() -> type[Any]:
+    """elasticsearch.Elasticsearch, asking for the 8.x REST API on every request.
+
+    The client sets `Accept` and `Content-Type` per request (`application/json`, or
+    `application/x-ndjson` for bulk) and then turns them into `compatible-with=9` vendor types;
+    a header that already names a vendor type is left as it is, so naming version 8 here is
+    enough. `options()` copies the client with type(self), so this class stays in force there.
+    """
+    from elasticsearch import Elasticsearch
+
+    class Elasticsearch8Api(Elasticsearch):
+        def perform_request(  # type: ignore[override]
+            self, method: str, path: str, *, headers: Any = None, **kwargs: Any
+        ) -> Any:
+            if headers:
+                headers = {
+                    k: _ES_MEDIA_TYPES.get(v, v) if k.lower() in _MEDIA_HEADERS else v
+                    for k, v in headers.items()
+                }
+            return super().perform_request(method, path, headers=headers, **kwargs)
+
+    return Elasticsearch8Api
+
+
+_MEDIA_HEADERS = {"accept", "content-type"}
 
 DIALECTS: dict[str, type[Dialect]] = {
     "opensearch": OpenSearchDialect,

@@ -26,7 +26,7 @@ from stores.settings import SearchSettings
 from vql.cursor import CursorCodec
 from vql.cursor_values import sort_values_from_hit
 from vql.errors import ErrorDetail, VQLUnsupportedError
-from vql.mapping import index_body, search_path
+from vql.mapping import SubstringMode, index_body, search_path, substring_mode_of
 from vql.nodes import Query, Where
 from vql.registry import registry
 from vql.search import compile_search, compile_search_where
@@ -66,6 +66,8 @@ class SearchEngineStore:
         self._dialect: Dialect | None = None
         self._lock = threading.Lock()
         self._ensured = False
+        self._new_index_substring: SubstringMode | None = None
+        self._substring_modes: dict[str, SubstringMode] = {}
 
     # -- plumbing ---------------------------------------------------------------------------
 
@@ -127,7 +129,40 @@ class SearchEngineStore:
 
     def _index_body(self, service: Service) -> dict[str, Any]:
         """Asked only when an index is actually created (so usually never)."""
-        return index_body(service, self._replicas())
+        return index_body(service, self._replicas(), self._substring_for_new_index())
+
+    def _substring_for_new_index(self) -> SubstringMode:
+        """`ngram` where the engine has the ngram tokenizer, else `wildcard` (the index is
+        then made without n-gram sub-fields; substring conditions become wildcard queries)."""
+        if self._new_index_substring is None:
+            has = self._call("probe the ngram tokenizer", lambda d: d.has_ngram_tokenizer())
+            if not has:
+                log.warning(
+                    "%s has no ngram tokenizer (the analysis-common module): new indices get "
+                    "no n-gram sub-fields; substring conditions run as wildcard queries on "
+                    "the keyword sub-fields",
+                    self.engine,
+                )
+            self._new_index_substring = "ngram" if has else "wildcard"
+        return self._new_index_substring
+
+    def substring_mode(self, service: str) -> SubstringMode:
+        """How the live index of `service` answers substring conditions (read from its
+        mapping once: an index made without n-gram sub-fields keeps that until a reindex)."""
+        mode = self._substring_modes.get(service)
+        if mode is None:
+            alias = self.alias(service)
+            properties = self._call("read the mapping", lambda d: d.mapping_properties(alias))
+            mode = self._substring_modes[service] = substring_mode_of(service, properties)
+        return mode
+
+    def _substring(self, service: str, where: Where | None) -> SubstringMode:
+        """The substring mode, looked up only for a where with a substring condition."""
+        if where is None:
+            return "ngram"
+        if not any(c.kind == "substring" for c in (*where.must, *where.must_not, *where.should)):
+            return "ngram"
+        return self.substring_mode(service)
 
     def _replicas(self) -> int:
         if self.replicas is not None:
@@ -144,7 +179,8 @@ class SearchEngineStore:
         """Builds `documents` (every document of the service) into a new versioned index
         with the current mapping, then swaps the alias to it (stores/search/rebuild.py)."""
         replicas = self._replicas()
-        body = index_body(service, replicas)
+        body = index_body(service, replicas, self._substring_for_new_index())
+        self._substring_modes.pop(service, None)  # the alias moves to an index of this body
         return self._call(
             f"rebuild {self.alias(service)}",
             lambda d: rebuild_index(
@@ -163,6 +199,7 @@ class SearchEngineStore:
         """Deletes this prefix's indices: for tests and teardown, never called by the API."""
         self._call("delete indices", lambda d: drop_indices(d, self.index_prefix))
         self._ensured = False
+        self._substring_modes.clear()
 
     def refresh(self) -> None:
         targets = ",".join(self.alias(s) for s in SERVICES)
@@ -194,7 +231,7 @@ class SearchEngineStore:
     # -- reads ------------------------------------------------------------------------------
 
     def search(self, query: Query) -> SearchPage:
-        body = compile_search(query)
+        body = compile_search(query, self._substring(query.service, query.where))
         paged_by_cursor = query.cursor is not None
         if paged_by_cursor:
             body["size"] = query.limit + 1  # one extra hit tells whether another page exists
@@ -212,7 +249,10 @@ class SearchEngineStore:
         return SearchPage([hit["_id"] for hit in hits], total, next_cursor)
 
     def count(self, service: Service, where: Where | None) -> int:
-        query = compile_search_where(where) if where is not None else {"match_all": {}}
+        if where is None:
+            query: dict[str, Any] = {"match_all": {}}
+        else:
+            query = compile_search_where(where, self._substring(service, where))
         return self._call("count", lambda d: d.count(self.alias(service), query))
 
     def values(
@@ -230,7 +270,8 @@ class SearchEngineStore:
             message = f"{field!r} has no value list; allowed: {', '.join(listable)}"
             raise VQLUnsupportedError([ErrorDetail("/filter_key", message, "unsupported")])
         request = ValuesRequest(service, field, search_text or None, max(1, limit), where)
-        body = compile_search_values(request)  # terms on the keyword path, escaped `include`
+        # terms on the keyword path, escaped `include`
+        body = compile_search_values(request, self._substring(service, where))
         response = self._search("values", self.alias(service), body)
         buckets = response["aggregations"]["values"]["buckets"]
         return [ValueCount(str(b["key"]), int(b["doc_count"])) for b in buckets]

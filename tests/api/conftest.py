@@ -1,4 +1,6 @@
-"""The API over real stores: PostgreSQL + OpenSearch (production) and DuckDB (embedded).
+"""The API over real stores: PostgreSQL + OpenSearch (production) and DuckDB (embedded), and
+PostgreSQL + the real Elasticsearch 8 node (`elasticsearch8`) when `CONNECTRA_ES=1 make
+services` started one (skipped otherwise).
 
 Each backend is loaded once per session with tests/api/dataset.py, in a database and an
 index prefix of its own. `client` is parametrized over both profiles; tests that are about
@@ -100,21 +102,42 @@ def search_settings(services: Services, opensearch: Any) -> SearchSettings:
     )
 
 
-@pytest.fixture(scope="session")
-def production(api_database: str, search_settings: SearchSettings) -> Iterator[Backend]:
+@contextmanager
+def production_backend(database: str, settings: SearchSettings) -> Iterator[Backend]:
+    """PostgreSQL records and a search engine, migrated and loaded with the data set."""
     from stores.postgres import PostgresRecordStore, migrate
     from stores.search import make_search_store
 
-    migrate(api_database)
-    records = PostgresRecordStore(api_database)
+    migrate(database)
+    records = PostgresRecordStore(database)
     prefix = f"api{uuid.uuid4().hex[:8]}_"
-    search = make_search_store(search_settings, prefix, cursors=CODEC, replicas=0)
+    search = make_search_store(settings, prefix, cursors=CODEC, replicas=0)
     search.ensure_indices()
     load(records, search)
-    yield Backend("production", records, search)
-    search.drop_indices()
-    search.close()
-    records.close()
+    try:
+        yield Backend("production", records, search)
+    finally:
+        search.drop_indices()
+        search.close()
+        records.close()
+
+
+@pytest.fixture(scope="session")
+def production(api_database: str, search_settings: SearchSettings) -> Iterator[Backend]:
+    with production_backend(api_database, search_settings) as backend:
+        yield backend
+
+
+@pytest.fixture(scope="session")
+def elasticsearch8_backend(
+    services: Services, elasticsearch8: tuple[str, int]
+) -> Iterator[Backend]:
+    """The production profile with the real Elasticsearch 8 node as its search engine."""
+    host, port = elasticsearch8
+    with fresh_database(services) as database, production_backend(
+        database, SearchSettings(host=host, port=port, engine="elasticsearch")
+    ) as backend:
+        yield backend
 
 
 @pytest.fixture(scope="session")
@@ -129,9 +152,10 @@ def embedded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Backend]:
     store.close()
 
 
-@pytest.fixture(params=["production", "embedded"])
+@pytest.fixture(params=["production", "embedded", "elasticsearch8"])
 def backend(request: pytest.FixtureRequest) -> Backend:
-    return request.getfixturevalue(request.param)  # type: ignore[no-any-return]
+    name = "elasticsearch8_backend" if request.param == "elasticsearch8" else request.param
+    return request.getfixturevalue(name)  # type: ignore[no-any-return]
 
 
 def api_settings(home: Path, **overrides: Any) -> Settings:

@@ -1,9 +1,10 @@
 """A loopback HTTP proxy that lets the Elasticsearch client talk to the OpenSearch test node.
 
-There is no Elasticsearch server on this machine, and elasticsearch-py 9 refuses anything that
-does not look like one: it checks the `X-Elastic-Product` response header and speaks the
-vendor media type `application/vnd.elasticsearch+json; compatible-with=9`, which OpenSearch
-rejects. This proxy translates just that: it answers `GET /` with an Elasticsearch-like
+It stands for an Elasticsearch 9 server (the real node of `CONNECTRA_ES=1` is an 8.15), and
+elasticsearch-py refuses anything that does not look like Elasticsearch: it checks the
+`X-Elastic-Product` response header and speaks the vendor media type
+`application/vnd.elasticsearch+json; compatible-with=N` (8 from Connectra's dialect), which
+OpenSearch rejects. This proxy translates just that: it answers `GET /` with an Elasticsearch-like
 version, rewrites the media types in both directions (the vendor type goes back only to a client
 that asked for it, as Elasticsearch does) and adds the product header; every other byte is
 forwarded unchanged. It is a test instrument, never part of Connectra.

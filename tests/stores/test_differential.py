@@ -4,7 +4,9 @@ text queries agree where their semantics coincide (substring everywhere; words o
 titles).
 
 Backends: OpenSearch (opensearch-py), the Elasticsearch adapter (through the test proxy in
-front of the same node) and the embedded DuckDB store. The data is a generated sample file
+front of the same node), the embedded DuckDB store and, when `CONNECTRA_ES=1 make services`
+started it, the real Elasticsearch 8 node (no analysis-common there: substring runs as
+wildcard queries, and must still agree). The data is a generated sample file
 run through the real reader and normalizer, so it holds NULLs, lists, dates and duplicates.
 """
 
@@ -60,6 +62,7 @@ def _load(store: Any, batches: list[Any]) -> None:
 
 @pytest.fixture(scope="module")
 def backends(
+    request: pytest.FixtureRequest,
     batches: list[Any],
     services: Services,
     opensearch: Any,
@@ -79,6 +82,12 @@ def backends(
             ),
             "duckdb": DuckDBStore(tmp_path_factory.mktemp("duck") / "d.duckdb", cursors=CODEC),
         }
+        if services.env.get("CONNECTRA_ES_URL"):  # opt-in: checked (fails under CI) when named
+            es_host, es_port = request.getfixturevalue("elasticsearch8")
+            stores["elasticsearch8"] = make_search_store(
+                SearchSettings(es_host, es_port, engine="elasticsearch"), f"{prefix}es8_",
+                cursors=CODEC,
+            )
         try:
             for store in stores.values():
                 store.ensure_indices()
@@ -167,7 +176,7 @@ def test_cursor_walks_agree_to_the_end(backends: dict[str, Any], batches: list[A
                 ids += page.ids
             assert len(ids) == len(set(ids)) == page.total, (name, body)
             walks[name] = ids
-        assert walks["opensearch"] == walks["elasticsearch"] == walks["duckdb"], body
+        assert all(walk == walks["duckdb"] for walk in walks.values()), body
 
 
 def test_counts_and_companies_agree(backends: dict[str, Any], batches: list[Any]) -> None:
@@ -181,7 +190,7 @@ def test_counts_and_companies_agree(backends: dict[str, Any], batches: list[Any]
         "limit": 100,
     }
     pages = {n: s.search(parse_query("companies", companies)).ids for n, s in backends.items()}
-    assert pages["opensearch"] == pages["elasticsearch"] == pages["duckdb"] != []
+    assert pages["duckdb"] != [] and all(p == pages["duckdb"] for p in pages.values()), pages
 
 
 @pytest.mark.parametrize(
@@ -217,4 +226,4 @@ def test_values_agree(backends: dict[str, Any]) -> None:
         name: sorted((v.value, v.count) for v in s.values("contacts", "country", "", 10))
         for name, s in backends.items()
     }
-    assert answers["opensearch"] == answers["elasticsearch"] == answers["duckdb"] != []
+    assert answers["duckdb"] != [] and all(a == answers["duckdb"] for a in answers.values())

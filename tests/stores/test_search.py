@@ -1,8 +1,10 @@
 """The search store's behaviour, once per client library, against the real OpenSearch node.
 
 `opensearch` runs opensearch-py against the node; `elasticsearch` runs elasticsearch-py 9
-against the same node through tests/stores/es_proxy.py (there is no Elasticsearch here).
-Both detect their engine from `GET /`. Expected answers come from plain-Python oracles over
+against the same node through tests/stores/es_proxy.py; `elasticsearch8` runs it against the
+real Elasticsearch 8.15 node of `CONNECTRA_ES=1 make services` (skipped when none is up),
+which has no analysis-common module, so its indices answer substring with wildcard queries.
+All detect their engine from `GET /`. Expected answers come from plain-Python oracles over
 the same rows, so a wrong query shape shows up as a set difference, not a count.
 """
 
@@ -143,9 +145,14 @@ def ids(rows: list[dict[str, Any]], keep: Callable[[dict[str, Any]], bool]) -> s
 # -- fixtures -------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module", params=["opensearch", "elasticsearch"])
+@pytest.fixture(scope="module", params=["opensearch", "elasticsearch", "elasticsearch8"])
 def engine(request: pytest.FixtureRequest, services: Services, opensearch: Any) -> Iterator[Any]:
-    """(engine name, settings): the node itself, or the node behind the Elasticsearch proxy."""
+    """(engine name, settings): the OpenSearch node itself, the node behind the Elasticsearch
+    proxy, or the real Elasticsearch 8 node."""
+    if request.param == "elasticsearch8":
+        host, port = request.getfixturevalue("elasticsearch8")
+        yield "elasticsearch", SearchSettings(host, port)
+        return
     if request.param == "opensearch":
         host, port = services.env["ELASTICSEARCH_HOST"], int(services.env["ELASTICSEARCH_PORT"])
         yield "opensearch", SearchSettings(host, port)

@@ -209,3 +209,47 @@ def test_store_is_a_search_store_and_connects_lazily() -> None:
     store.close()  # nothing was contacted, nothing to close
     with pytest.raises(ValueError, match="duckdb"):
         make_search_store(SearchSettings("127.0.0.1", 9, engine="duckdb"))
+
+
+def test_the_elasticsearch_dialect_asks_for_the_8x_rest_api() -> None:
+    """Every request, JSON or bulk NDJSON, says compatible-with=8 (Elasticsearch 8 refuses
+    elasticsearch-py 9's own compatible-with=9; 9 accepts 8). A loopback server that records
+    the headers stands for the engine: the real node is tests/stores/test_elasticsearch8.py's."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from stores.search.dialect import ElasticsearchDialect
+
+    seen: list[tuple[str, str | None, str | None]] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+            self.rfile.read(int(self.headers.get("content-length", 0)))
+            seen.append((self.path, self.headers["accept"], self.headers["content-type"]))
+            body = b'{"count": 0, "errors": false, "items": []}'
+            self.send_response(200)
+            self.send_header("X-Elastic-Product", "Elasticsearch")
+            self.send_header("content-type", "application/json")
+            self.send_header("content-length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        do_PUT = do_POST  # noqa: N815 - the client sends _bulk as PUT
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    dialect = ElasticsearchDialect(
+        SearchSettings("127.0.0.1", server.server_address[1]), timeout=5, max_retries=0
+    )
+    try:
+        dialect.count("i", {"match_all": {}})
+        dialect.bulk(b'{"index": {"_index": "i"}}\n{}\n', "errors", timeout=5)
+    finally:
+        dialect.close()
+        server.shutdown()
+    json8 = "application/vnd.elasticsearch+json; compatible-with=8"
+    ndjson8 = "application/vnd.elasticsearch+x-ndjson; compatible-with=8"
+    assert seen == [("/i/_count", json8, json8), ("/_bulk?filter_path=errors", json8, ndjson8)]

@@ -125,3 +125,22 @@ def test_search_paths(service: str, field: str, kind: str, path: str) -> None:
     assert vql.search_path(service, field, kind) == path  # type: ignore[arg-type]
     if kind == "keyword":
         assert vql.values_path(service, field) == path
+
+
+def test_index_body_without_ngram_keeps_everything_core_offers() -> None:
+    """An engine without the ngram tokenizer (no analysis-common) gets the same mapping less
+    the n-gram sub-fields and the trigram analysis; the lowercase normalizer is core."""
+    full = vql.index_body("contacts", replicas=0)
+    lean = vql.index_body("contacts", replicas=0, substring="wildcard")
+    assert vql.substring_mode_of("contacts", full["mappings"]["properties"]) == "ngram"
+    assert lean["settings"]["analysis"] == {
+        "normalizer": {"vql_lowercase": {"type": "custom", "filter": ["lowercase"]}}
+    }
+    props = lean["mappings"]["properties"]
+    assert props["title"]["fields"] == {
+        "keyword": {"type": "keyword", "normalizer": "vql_lowercase", "ignore_above": 512}
+    }
+    for name, mapping in full["mappings"]["properties"].items():
+        mapping.get("fields", {}).pop("ngram", None)
+        assert props[name] == mapping, name
+    assert vql.substring_mode_of("contacts", props) == "wildcard"

@@ -150,3 +150,26 @@ def test_search_after_from_a_cursor(codec: vql.CursorCodec) -> None:
     assert body["search_after"] == [-(2**63), None, "0b5c"]
     assert "from" not in body
     assert body["size"] == 5
+
+
+@pytest.mark.parametrize(
+    ("text", "pattern"),
+    [
+        ("@Acme.", "*@acme.*"),
+        ("b*c L", "*b\\*c l*"),  # wildcard metacharacters are literal
+        ("a?b", "*a\\?b*"),
+        ("c:\\Tmp", "*c:\\\\tmp*"),  # and so is the escape character itself
+    ],
+)
+def test_substring_on_an_index_without_ngram_is_a_wildcard_on_the_keyword(
+    text: str, pattern: str
+) -> None:
+    condition = {"filter_key": "email", "text_value": text, "search_type": "substring"}
+    where = vql.parse_where("contacts", {"text_matches": {"must": [condition]}})
+    assert vql.compile_search_where(where, "wildcard") == {
+        "bool": {"must": [{"wildcard": {"email.keyword": {"value": pattern}}}]}
+    }
+    query = vql.parse_query("contacts", {"where": {"text_matches": {"must": [condition]}}})
+    assert vql.compile_search(query, "wildcard")["query"] == vql.compile_search_where(
+        where, "wildcard"
+    )
