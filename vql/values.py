@@ -10,11 +10,12 @@ each record once per distinct element.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.sql.expression import FromClause, Select
+from sqlalchemy.sql.expression import ColumnElement, FromClause, Select
 
 from vql.errors import child, raise_for
 from vql.mapping import values_path
@@ -74,8 +75,8 @@ def _lucene_literal(text: str) -> str:
     return "".join(c if c.isalnum() else "\\" + c for c in text)
 
 
-def compile_search_values(request: ValuesRequest) -> dict[str, Any]:
-    """A ``_search`` body whose ``aggregations.values.buckets`` are ``{key, doc_count}``."""
+def values_terms(request: ValuesRequest) -> dict[str, Any]:
+    """The ``terms`` aggregation that lists the values (the facets compiler reuses it)."""
     terms: dict[str, Any] = {
         "field": values_path(request.service, request.field),
         "size": request.limit,
@@ -83,17 +84,27 @@ def compile_search_values(request: ValuesRequest) -> dict[str, Any]:
     }
     if request.search_text is not None:
         terms["include"] = f".*{_lucene_literal(request.search_text.lower())}.*"
+    return terms
+
+
+def compile_search_values(request: ValuesRequest) -> dict[str, Any]:
+    """A ``_search`` body whose ``aggregations.values.buckets`` are ``{key, doc_count}``."""
     where = request.where or Where(request.service)
     return {
         "size": 0,
         "track_total_hits": False,
         "query": compile_search_where(where),
-        "aggs": {"values": {"terms": terms}},
+        "aggs": {"values": {"terms": values_terms(request)}},
     }
 
 
-def compile_sql_values(request: ValuesRequest, source: FromClause) -> Select[Any]:
-    """``SELECT value, count ... GROUP BY value ORDER BY count DESC, value LIMIT n``."""
+def compile_sql_values(
+    request: ValuesRequest,
+    source: FromClause,
+    also: Callable[[ColumnElement[Any]], ColumnElement[bool]] | None = None,
+) -> Select[Any]:
+    """``SELECT value, count ... GROUP BY value ORDER BY count DESC, value LIMIT n``;
+    ``also`` adds a condition on the (lowercased) value."""
     compiler = SqlCompiler(request.service, source)
     field = compiler.field(request.field)
     col = compiler.column(field.name)
@@ -112,6 +123,8 @@ def compile_sql_values(request: ValuesRequest, source: FromClause) -> Select[Any
     conditions = [compiler.where(where), value.is_not(None)]
     if request.search_text is not None:
         conditions.append(sa.func.strpos(value, request.search_text.lower()) > 0)
+    if also is not None:
+        conditions.append(also(value))
     return (
         sa.select(value.label("value"), count.label("count"))
         .select_from(frm)
