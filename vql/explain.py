@@ -58,7 +58,8 @@ def parse_explain_request(service: str, body: Any) -> ExplainRequest:
     reg = checked_registry(service)
     r = Reader()
     top = r.object(body, "", TOP_KEYS, "the request body")
-    raise_for(r.errors)
+    if top is None:
+        raise_for(r.errors)
     where, located = parse_located_where(r, reg, (top or {}).get("where"), "/where")
     raise_for(r.errors)
     return ExplainRequest(reg.service, where, located)

@@ -13,7 +13,8 @@ the count under the whole where.
   for lists a record counts once per such value, as in Elasticsearch's
   ``sum_other_doc_count``); ``missing`` the records with no value. ``search_text`` (on the
   facet, else the request's) keeps values containing it, ignoring case.
-- range facets (number and date fields): one count per range, bounds as in range_query.
+- range facets (number and date fields): one count per range, bounds as in range_query,
+  each range echoed as sent beside its count.
 - interval facets (date fields): non-empty buckets of a UTC day, week (from Monday), month
   or year, oldest first; ``key`` is ``2026-01-31`` (day; week: its Monday), ``2026-01``,
   ``2026``.
@@ -58,6 +59,13 @@ class KeywordFacet:
 class RangeFacet:
     field: str
     ranges: tuple[RangeMatch, ...]
+    given: tuple[tuple[tuple[str, Any], ...], ...] = ()  # each range's bounds as sent
+
+    def given_json(self, index: int) -> dict[str, Any]:
+        """Range ``index`` as the client wrote it (the answer echoes it beside its count)."""
+        if self.given:
+            return dict(self.given[index])
+        return range_json(self.ranges[index])
 
 
 @dataclass(frozen=True)
@@ -222,7 +230,8 @@ def _range_facet(r: Reader, field: Field, value: Any, path: str) -> RangeFacet |
             r.error(rpath, "this range holds no value: its lower bound is above its upper bound")
             continue
         out.append(node)
-    return RangeFacet(field.name, tuple(out))
+    given = tuple(tuple((k, v) for k, v in item.items() if v is not None) for item in value)
+    return RangeFacet(field.name, tuple(out), given)
 
 
 def _interval_facet(r: Reader, field: Field, value: Any, path: str) -> IntervalFacet | None:
@@ -320,8 +329,8 @@ def facets_payload(request: FacetsRequest, total: int, counts: list[FacetCounts]
             }
         elif isinstance(facet, RangeFacet):
             assert isinstance(got, RangeCounts)
-            pairs = zip(facet.ranges, got.counts, strict=True)
-            out[facet.field] = {"ranges": [{**range_json(r), "count": n} for r, n in pairs]}
+            out[facet.field] = {"ranges": [{**facet.given_json(j), "count": n}
+                                           for j, n in enumerate(got.counts)]}
         else:
             assert isinstance(got, BucketCounts)
             merged: dict[str, int] = {}
