@@ -1,5 +1,6 @@
 """Explain in SQL: every count of the plan in one select of ``count(*) FILTER (WHERE ...)``
-(one scan), and a small select per suggestion probe (only when the total is 0)."""
+(one scan, each condition evaluated once per row), and a small select per suggestion probe
+(only when the total is 0)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from sqlalchemy.sql.expression import ColumnElement, FromClause, Select
 from vql.explain import (
     CANDIDATES,
     CountProbe,
+    ExplainRequest,
     NearestProbe,
     ProbeResult,
     Probing,
@@ -23,13 +25,42 @@ from vql.sql_dialects import within_edits
 from vql.values import ValuesRequest, compile_sql_values
 
 
-def compile_sql_counts(service: str, plan: dict[str, Where], source: FromClause) -> Select[Any]:
-    """One row: a column per named where, labelled with its name."""
-    compiler = SqlCompiler(service, source)
-    columns: list[Any] = [
-        sa.func.count().filter(compiler.where(w)).label(name) for name, w in plan.items()
-    ]
-    statement: Select[Any] = sa.select(*columns).select_from(source)
+def compile_sql_counts(request: ExplainRequest, source: FromClause) -> Select[Any]:
+    """One row: a column per name of :func:`count_plan`, labelled with it.
+
+    Each condition is evaluated once per row (a column ``c{i}`` of a subquery) and every
+    count combines those booleans, so a costly condition (a fuzzy text match) is not
+    evaluated again for each of the counts it takes part in.
+    """
+    compiler = SqlCompiler(request.service, source)
+    flags = sa.select(*(
+        sa.func.coalesce(compiler.condition(c.node), sa.false()).label(f"c{i}")
+        for i, c in enumerate(request.conditions)
+    ), sa.literal_column("1").label("one")).select_from(source).subquery("conditions")
+
+    def holds(indices: list[int]) -> ColumnElement[bool]:
+        """Where logic over the flags of the conditions ``indices``."""
+        parts: list[ColumnElement[bool]] = []
+        should: list[ColumnElement[bool]] = []
+        for i in indices:
+            flag, clause = flags.c[f"c{i}"], request.conditions[i].clause
+            if clause == "must":
+                parts.append(flag)
+            elif clause == "must_not":
+                parts.append(sa.not_(flag))
+            else:
+                should.append(flag)
+        if should:
+            parts.append(sa.or_(*should))
+        return sa.and_(sa.true(), *parts)
+
+    every = list(range(len(request.conditions)))
+    columns: list[Any] = [sa.func.count().filter(holds(every)).label("total")]
+    for i in every:
+        columns.append(sa.func.count().filter(holds([i])).label(f"m{i}"))
+        columns.append(sa.func.count().filter(holds([j for j in every if j != i]))
+                       .label(f"w{i}"))
+    statement: Select[Any] = sa.select(*columns).select_from(flags)
     return statement
 
 

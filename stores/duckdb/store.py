@@ -298,7 +298,7 @@ class DuckDBStore:
         plan = count_plan(request)
         with self._cursor("read") as cursor:
             cursor.execute("BEGIN TRANSACTION")
-            [row] = self._run(cursor, compile_sql_counts(request.service, plan, source)).fetchall()
+            [row] = self._run(cursor, compile_sql_counts(request, source)).fetchall()
             counts = read_sql_counts(plan, row)
             asked = probes(request, counts)
             statements = compile_sql_probes(request.service, asked, source)
