@@ -24,7 +24,7 @@ from vql.parser import checked_registry
 from vql.reader import Reader, allowed_list, json_type, suggest
 from vql.search import compile_search_where
 from vql.sql import SqlCompiler
-from vql.sql_dialects import byte_order
+from vql.sql_dialects import byte_order, distinct_lowered
 from vql.where_parser import MAX_TEXT, parse_where_into
 
 VALUES_KEYS = ("filter_key", "search_text", "limit", "where")
@@ -108,19 +108,24 @@ def compile_sql_values(
     compiler = SqlCompiler(request.service, source)
     field = compiler.field(request.field)
     col = compiler.column(field.name)
+    where = compiler.where(request.where or Where(request.service))
     if field.is_list:
-        element = sa.func.unnest(col).table_valued(sa.column("v", sa.String())).render_derived(
-            name="e"
+        # Each record's distinct lowercased elements, one row each, so a plain count(*)
+        # counts records (DuckDB: ~4x faster than count(DISTINCT id) over a join of unnest).
+        elements = (
+            sa.select(sa.func.unnest(distinct_lowered(col)).label("value"))
+            .select_from(source)
+            .where(where)
+            .subquery("elements")
         )
-        value = sa.func.lower(element.c.v)
-        frm: FromClause = source.join(element, sa.true())
-        count = sa.func.count(sa.distinct(compiler.column("id")))
+        value: ColumnElement[Any] = elements.c.value
+        frm: FromClause = elements
+        conditions: list[ColumnElement[bool]] = [value.is_not(None)]
     else:
         value = sa.func.lower(compiler.as_text(col))
         frm = source
-        count = sa.func.count()
-    where = request.where or Where(request.service)
-    conditions = [compiler.where(where), value.is_not(None)]
+        conditions = [where, value.is_not(None)]
+    count = sa.func.count()
     if request.search_text is not None:
         conditions.append(sa.func.strpos(value, request.search_text.lower()) > 0)
     if also is not None:
