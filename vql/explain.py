@@ -13,11 +13,15 @@ whose removal would restore results gets suggestions, each a replacement for the
 its path and the total the request would then have (:func:`probes`, one more round trip):
 
 - keyword: existing values of the field within the AUTO edit distance of a queried value
-  (plain Levenshtein, lowercased) or starting with it, counted under the rest of the where,
-  nearest first;
-- text: the same text with ``fuzzy``, with ``operator: or``, or (exact) as a shuffle;
+  (plain Levenshtein, lowercased) or starting with it, counted under the rest of the where
+  (the 20 most frequent fetched, the 5 nearest kept);
+- text: the same text with ``fuzzy``, with ``operator: or``, (exact) as a shuffle, or
+  (substring) as a fuzzy shuffle;
 - range: the range widened down to the nearest existing value below it, or up to the
   nearest above it.
+
+Suggestions with a total of 0 are dropped; the rest come most results first. Both engines
+fetch the same candidates in the same order, and the ranking is done here, so they agree.
 """
 
 from __future__ import annotations
