@@ -22,6 +22,7 @@ import falcon
 from api.errors import install_error_handlers
 from api.filters import FiltersResource, FilterValuesResource
 from api.health import HealthResource
+from api.insights import ExplainResource, FacetsResource
 from api.job_resources import JobsResource
 from api.jobs import JobsClient
 from api.middleware import (
@@ -87,6 +88,8 @@ def create_app(deps: ApiDeps) -> falcon.App:
         app.add_route(f"/{service}/filter",
                       FilterResource(service, deps.search, deps.records, deps.cursors, pool))
         app.add_route(f"/{service}/count", CountResource(service, deps.search))
+        app.add_route(f"/{service}/facets", FacetsResource(service, deps.search))
+        app.add_route(f"/{service}/explain", ExplainResource(service, deps.search))
     app.add_route("/common/filters/{service}", FiltersResource())
     app.add_route("/common/filters/{service}/data", FilterValuesResource(deps.search))
     app.add_route("/common/upload-url", UploadUrlResource(deps.landing, signing_key, deps.clock))

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from api.jobs import JOB_STATES
+from api.openapi_insights import EXPLAIN, FACETS, facets_request
 from vql.parser import MAX_LIMIT
 from vql.registry import SERVICES, registry
 from vql.values import MAX_VALUES_LIMIT
@@ -182,6 +183,10 @@ def _schemas() -> dict[str, Any]:
             "required": ["count"],
             "properties": {"count": {"type": "integer", "minimum": 0}},
         },
+        "ContactsFacetsRequest": facets_request("contacts", "ContactsWhere"),
+        "CompaniesFacetsRequest": facets_request("companies", "CompaniesWhere"),
+        "Facets": FACETS,
+        "Explain": EXPLAIN,
         "Filters": {
             "type": "object",
             "required": ["service", "filters"],
@@ -192,7 +197,7 @@ def _schemas() -> dict[str, Any]:
                     "items": {
                         "type": "object",
                         "required": ["key", "label", "type", "value_type", "search_types",
-                                     "fuzzy", "sortable", "has_values"],
+                                     "fuzzy", "sortable", "has_values", "facetable"],
                         "properties": {
                             "key": {"type": "string"},
                             "label": {"type": "string"},
@@ -204,6 +209,7 @@ def _schemas() -> dict[str, Any]:
                             "fuzzy": {"type": "boolean"},
                             "sortable": {"type": "boolean"},
                             "has_values": {"type": "boolean"},
+                            "facetable": {"type": "boolean"},
                         },
                     },
                 },
@@ -369,6 +375,14 @@ def openapi_document() -> dict[str, Any]:
                                    "CompaniesPage"),
         "/companies/count": _post("Count companies matching a VQL where", "CompaniesQuery",
                                   "Count"),
+        "/contacts/facets": _post("Counts per value, range or date bucket of contacts",
+                                  "ContactsFacetsRequest", "Facets"),
+        "/companies/facets": _post("Counts per value, range or date bucket of companies",
+                                   "CompaniesFacetsRequest", "Facets"),
+        "/contacts/explain": _post("What each condition of a contacts query does to the total",
+                                   "ContactsQuery", "Explain"),
+        "/companies/explain": _post("What each condition of a companies query does to the "
+                                    "total", "CompaniesQuery", "Explain"),
         "/common/filters/{service}": {
             "get": {
                 "summary": "The filterable fields of a service",

@@ -60,6 +60,12 @@ class Field:
         return self.keyword and self.listable
 
     @property
+    def facetable(self) -> bool:
+        """Counted per value (fields with a value list), per range (numbers, dates) or per
+        date interval by the facets endpoint."""
+        return self.has_values or self.range
+
+    @property
     def filter_type(self) -> str | None:
         """The single ``type`` shown by the filters endpoint.
 
@@ -212,7 +218,8 @@ def filters_payload(service: str) -> dict[str, Any]:
 
     ``type`` is the most capable kind the field serves (see :attr:`Field.filter_type`);
     ``search_types`` and ``fuzzy`` describe text_matches (empty / false otherwise);
-    ``has_values`` marks keyword fields whose distinct values the values endpoint lists.
+    ``has_values`` marks keyword fields whose distinct values the values endpoint lists;
+    ``facetable`` the fields the facets endpoint counts.
     """
     reg = registry(service)
     filters = []
@@ -230,6 +237,7 @@ def filters_payload(service: str) -> dict[str, Any]:
                 "fuzzy": "shuffle" in f.text,
                 "sortable": f.sortable,
                 "has_values": f.has_values,
+                "facetable": f.facetable,
             }
         )
     return {"service": service, "filters": filters}

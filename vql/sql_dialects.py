@@ -214,6 +214,25 @@ def _bytes_duckdb(element: byte_order, compiler: SQLCompiler, **kw: Any) -> str:
     return _args(compiler, element, **kw)[0]
 
 
+class distinct_lowered(FunctionElement[Any]):  # noqa: N801
+    """The distinct lowercased elements of a list (a record's values, each counted once)."""
+
+    type = sa.ARRAY(sa.String())
+    inherit_cache = True
+
+
+@compiles(distinct_lowered)
+def _distinct_pg(element: distinct_lowered, compiler: SQLCompiler, **kw: Any) -> str:
+    (arr,) = _args(compiler, element, **kw)
+    return f"ARRAY(SELECT DISTINCT lower(vql_e) FROM unnest({arr}) AS vql_u(vql_e))"  # noqa: S608
+
+
+@compiles(distinct_lowered, "duckdb")
+def _distinct_duckdb(element: distinct_lowered, compiler: SQLCompiler, **kw: Any) -> str:
+    (arr,) = _args(compiler, element, **kw)
+    return f"list_distinct(list_transform({arr}, lambda vql_e: lower(vql_e)))"
+
+
 ELEMENT = "vql_element"
 
 

@@ -10,11 +10,12 @@ each record once per distinct element.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.sql.expression import FromClause, Select
+from sqlalchemy.sql.expression import ColumnElement, FromClause, Select
 
 from vql.errors import child, raise_for
 from vql.mapping import SubstringMode, values_path
@@ -23,7 +24,7 @@ from vql.parser import checked_registry
 from vql.reader import Reader, allowed_list, json_type, suggest
 from vql.search import compile_search_where
 from vql.sql import SqlCompiler
-from vql.sql_dialects import byte_order
+from vql.sql_dialects import byte_order, distinct_lowered
 from vql.where_parser import MAX_TEXT, parse_where_into
 
 VALUES_KEYS = ("filter_key", "search_text", "limit", "where")
@@ -74,10 +75,8 @@ def _lucene_literal(text: str) -> str:
     return "".join(c if c.isalnum() else "\\" + c for c in text)
 
 
-def compile_search_values(
-    request: ValuesRequest, substring: SubstringMode = "ngram"
-) -> dict[str, Any]:
-    """A ``_search`` body whose ``aggregations.values.buckets`` are ``{key, doc_count}``."""
+def values_terms(request: ValuesRequest) -> dict[str, Any]:
+    """The ``terms`` aggregation that lists the values (the facets compiler reuses it)."""
     terms: dict[str, Any] = {
         "field": values_path(request.service, request.field),
         "size": request.limit,
@@ -85,35 +84,54 @@ def compile_search_values(
     }
     if request.search_text is not None:
         terms["include"] = f".*{_lucene_literal(request.search_text.lower())}.*"
+    return terms
+
+
+def compile_search_values(
+    request: ValuesRequest, substring: SubstringMode = "ngram"
+) -> dict[str, Any]:
+    """A ``_search`` body whose ``aggregations.values.buckets`` are ``{key, doc_count}``."""
     where = request.where or Where(request.service)
     return {
         "size": 0,
         "track_total_hits": False,
         "query": compile_search_where(where, substring),
-        "aggs": {"values": {"terms": terms}},
+        "aggs": {"values": {"terms": values_terms(request)}},
     }
 
 
-def compile_sql_values(request: ValuesRequest, source: FromClause) -> Select[Any]:
-    """``SELECT value, count ... GROUP BY value ORDER BY count DESC, value LIMIT n``."""
+def compile_sql_values(
+    request: ValuesRequest,
+    source: FromClause,
+    also: Callable[[ColumnElement[Any]], ColumnElement[bool]] | None = None,
+) -> Select[Any]:
+    """``SELECT value, count ... GROUP BY value ORDER BY count DESC, value LIMIT n``;
+    ``also`` adds a condition on the (lowercased) value."""
     compiler = SqlCompiler(request.service, source)
     field = compiler.field(request.field)
     col = compiler.column(field.name)
+    where = compiler.where(request.where or Where(request.service))
     if field.is_list:
-        element = sa.func.unnest(col).table_valued(sa.column("v", sa.String())).render_derived(
-            name="e"
+        # Each record's distinct lowercased elements, one row each, so a plain count(*)
+        # counts records (DuckDB: ~4x faster than count(DISTINCT id) over a join of unnest).
+        elements = (
+            sa.select(sa.func.unnest(distinct_lowered(col)).label("value"))
+            .select_from(source)
+            .where(where)
+            .subquery("elements")
         )
-        value = sa.func.lower(element.c.v)
-        frm: FromClause = source.join(element, sa.true())
-        count = sa.func.count(sa.distinct(compiler.column("id")))
+        value: ColumnElement[Any] = elements.c.value
+        frm: FromClause = elements
+        conditions: list[ColumnElement[bool]] = [value.is_not(None)]
     else:
         value = sa.func.lower(compiler.as_text(col))
         frm = source
-        count = sa.func.count()
-    where = request.where or Where(request.service)
-    conditions = [compiler.where(where), value.is_not(None)]
+        conditions = [where, value.is_not(None)]
+    count = sa.func.count()
     if request.search_text is not None:
         conditions.append(sa.func.strpos(value, request.search_text.lower()) > 0)
+    if also is not None:
+        conditions.append(also(value))
     return (
         sa.select(value.label("value"), count.label("count"))
         .select_from(frm)

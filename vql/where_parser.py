@@ -7,6 +7,7 @@ feed the one boolean group of the :class:`~vql.nodes.Where`.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -37,15 +38,33 @@ INT_LIMITS = {32: (-(2**31), 2**31 - 1), 64: (-(2**63), 2**63 - 1)}
 DATE_HINT = "an ISO-8601 date or date-time string such as 2024-01-31 or 2024-01-31T12:00:00Z"
 
 
+@dataclass(frozen=True)
+class Located:
+    """A condition of a parsed where, with its clause and its JSON pointer in the request
+    (explain answers per condition and points at each)."""
+
+    clause: str
+    path: str
+    node: Condition
+
+
 def parse_where_into(r: Reader, reg: ServiceRegistry, value: Any, path: str) -> Where:
     """Read ``value`` (the where member, at pointer ``path``) and record problems in ``r``."""
+    return parse_located_where(r, reg, value, path)[0]
+
+
+def parse_located_where(
+    r: Reader, reg: ServiceRegistry, value: Any, path: str
+) -> tuple[Where, tuple[Located, ...]]:
+    """:func:`parse_where_into`, plus where each condition came from, in request order."""
     empty = Where(reg.service)
     if value is None:
-        return empty
+        return empty, ()
     w = r.object(value, path, WHERE_KEYS, "where")
     if w is None:
-        return empty
+        return empty, ()
     groups: dict[str, list[Condition]] = {c: [] for c in CLAUSES}
+    located: list[Located] = []
     readers = (
         ("text_matches", list, _text_condition_list),
         ("keyword_match", dict, _keyword_map),
@@ -66,13 +85,16 @@ def parse_where_into(r: Reader, reg: ServiceRegistry, value: Any, path: str) -> 
                 )
                 r.error(cpath, f"{member}.{clause} must be {shape}, got {json_type(body)}")
                 continue
-            groups[clause].extend(read(r, reg, body, cpath))  # type: ignore[arg-type]
-    return Where(
+            for at, node in read(r, reg, body, cpath):  # type: ignore[arg-type]
+                groups[clause].append(node)
+                located.append(Located(clause, at, node))
+    where = Where(
         reg.service,
         must=tuple(groups["must"]),
         must_not=tuple(groups["must_not"]),
         should=tuple(groups["should"]),
     )
+    return where, tuple(located)
 
 
 def _field(r: Reader, reg: ServiceRegistry, name: str, path: str, kind: str) -> Field | None:
@@ -92,7 +114,7 @@ def _field(r: Reader, reg: ServiceRegistry, name: str, path: str, kind: str) -> 
 
 def _text_condition_list(
     r: Reader, reg: ServiceRegistry, items: list[Any], path: str
-) -> list[Condition]:
+) -> list[tuple[str, Condition]]:
     if len(items) > MAX_CONDITIONS:
         r.error(path, f"at most {MAX_CONDITIONS} text conditions per clause, got {len(items)}")
         return []
@@ -100,7 +122,7 @@ def _text_condition_list(
     for i, item in enumerate(items):
         node = _text_condition(r, reg, item, child(path, i))
         if node is not None:
-            out.append(node)
+            out.append((child(path, i), node))
     return out
 
 
@@ -168,8 +190,8 @@ def _text_condition(r: Reader, reg: ServiceRegistry, item: Any, path: str) -> Co
 
 def _keyword_map(
     r: Reader, reg: ServiceRegistry, body: dict[Any, Any], path: str
-) -> list[Condition]:
-    out: list[Condition] = []
+) -> list[tuple[str, Condition]]:
+    out: list[tuple[str, Condition]] = []
     for key, value in body.items():
         name = key if isinstance(key, str) else str(key)
         vpath = child(path, name)
@@ -178,7 +200,7 @@ def _keyword_map(
             continue
         values = _keyword_values(r, value, vpath)
         if values:
-            out.append(KeywordMatch(field.name, values))
+            out.append((vpath, KeywordMatch(field.name, values)))
     return out
 
 
@@ -202,21 +224,24 @@ def _keyword_values(r: Reader, value: Any, path: str) -> tuple[str, ...] | None:
     return tuple(dict.fromkeys(value))
 
 
-def _range_map(r: Reader, reg: ServiceRegistry, body: dict[Any, Any], path: str) -> list[Condition]:
-    out: list[Condition] = []
+def _range_map(
+    r: Reader, reg: ServiceRegistry, body: dict[Any, Any], path: str
+) -> list[tuple[str, Condition]]:
+    out: list[tuple[str, Condition]] = []
     for key, value in body.items():
         name = key if isinstance(key, str) else str(key)
         vpath = child(path, name)
         field = _field(r, reg, name, vpath, "range")
         if value is None or field is None:
             continue
-        node = _range(r, field, value, vpath)
+        node = parse_range(r, field, value, vpath)
         if node is not None:
-            out.append(node)
+            out.append((vpath, node))
     return out
 
 
-def _range(r: Reader, field: Field, value: Any, path: str) -> RangeMatch | None:
+def parse_range(r: Reader, field: Field, value: Any, path: str) -> RangeMatch | None:
+    """One ``{gte, gt, lte, lt}`` object on a range field (range_query, facet ranges)."""
     o = r.object(value, path, RANGE_KEYS, "a range")
     if o is None:
         return None

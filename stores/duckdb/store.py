@@ -35,6 +35,15 @@ from stores.records import json_records, rejects_select
 from stores.settings import Settings
 from vql.cursor import CursorCodec
 from vql.cursor_values import sort_values_from_row
+from vql.explain import ExplainRequest, count_plan, explain_payload, probes
+from vql.explain_sql import (
+    compile_sql_counts,
+    compile_sql_probes,
+    read_sql_counts,
+    read_sql_probes,
+)
+from vql.facets import FacetsRequest, facets_payload
+from vql.facets_sql import compile_sql_facets, read_sql_facets
 from vql.nodes import Query, Where
 from vql.sql_dialects import to_duckdb
 
@@ -269,6 +278,33 @@ class DuckDBStore:
         with self._cursor("read") as cursor:
             rows = self._run(cursor, statement).fetchall()
         return [ValueCount(str(value), int(n)) for value, n in rows]
+
+    def facets(self, request: FacetsRequest) -> dict[str, Any]:
+        """Disjunctive facet counts (vql/facets_sql.py), every statement on one snapshot."""
+        fields = queries.where_fields(request.where) | {f.field for f in request.facets}
+        source = queries.search_source(request.service, fields)
+        statements = compile_sql_facets(request, source)
+        with self._cursor("read") as cursor:
+            cursor.execute("BEGIN TRANSACTION")
+            results = [self._run(cursor, s).fetchall() for s in statements]
+            cursor.execute("COMMIT")
+        total, counts = read_sql_facets(request, results)
+        return facets_payload(request, total, counts)
+
+    def explain(self, request: ExplainRequest) -> dict[str, Any]:
+        """Counts per condition in one select of FILTER clauses; suggestion probes after it,
+        on the same snapshot, when the total is 0 (vql/explain_sql.py)."""
+        source = queries.search_source(request.service, queries.where_fields(request.where))
+        plan = count_plan(request)
+        with self._cursor("read") as cursor:
+            cursor.execute("BEGIN TRANSACTION")
+            [row] = self._run(cursor, compile_sql_counts(request, source)).fetchall()
+            counts = read_sql_counts(plan, row)
+            asked = probes(request, counts)
+            statements = compile_sql_probes(request.service, asked, source)
+            rows = {name: self._run(cursor, s).fetchall() for name, s in statements.items()}
+            cursor.execute("COMMIT")
+        return explain_payload(request, counts, asked, read_sql_probes(asked, rows))
 
     # -- health -----------------------------------------------------------------------------
 

@@ -26,6 +26,19 @@ from stores.settings import SearchSettings
 from vql.cursor import CursorCodec
 from vql.cursor_values import sort_values_from_hit
 from vql.errors import ErrorDetail, VQLUnsupportedError
+from vql.explain import ExplainRequest, count_plan, explain_payload, probes
+from vql.explain_search import (
+    compile_search_counts,
+    compile_search_probes,
+    read_search_counts,
+    read_search_probes,
+)
+from vql.facets import FacetsRequest, facets_payload
+from vql.facets_search import (
+    compile_search_all_values,
+    compile_search_facets,
+    read_search_facets,
+)
 from vql.mapping import SubstringMode, index_body, search_path, substring_mode_of
 from vql.nodes import Query, Where
 from vql.registry import registry
@@ -275,6 +288,43 @@ class SearchEngineStore:
         response = self._search("values", self.alias(service), body)
         buckets = response["aggregations"]["values"]["buckets"]
         return [ValueCount(str(b["key"]), int(b["doc_count"])) for b in buckets]
+
+    def facets(self, request: FacetsRequest) -> dict[str, Any]:
+        """Disjunctive facet counts in one request (vql/facets_search.py)."""
+        alias = self.alias(request.service)
+        substring = self._substring(request.service, request.where)
+        response = self._search("facets", alias, compile_search_facets(request, substring))
+
+        def recount(index: int) -> list[tuple[str, int]]:
+            every: list[tuple[str, int]] = []
+            after: dict[str, Any] | None = None
+            while True:
+                body = compile_search_all_values(request, index, after, substring=substring)
+                result = self._search("facet values", alias, body)["aggregations"]["values"]
+                every += [(str(b["key"]["value"]), int(b["doc_count"])) for b in result["buckets"]]
+                after = result.get("after_key")
+                if not result["buckets"] or after is None:
+                    return every
+
+        total, counts = read_search_facets(request, response, recount)
+        return facets_payload(request, total, counts)
+
+    def explain(self, request: ExplainRequest) -> dict[str, Any]:
+        """Counts per condition in one request; suggestion probes in one more when the total
+        is 0 (vql/explain_search.py)."""
+        alias = self.alias(request.service)
+        plan = count_plan(request)
+        substring = self._substring(request.service, request.where)
+        counts = read_search_counts(
+            self._search("explain", alias, compile_search_counts(plan, substring))
+        )
+        asked = probes(request, counts)
+        answers = {}
+        if asked:
+            body = compile_search_probes(request.service, asked, substring)
+            response = self._search("explain suggestions", alias, body)
+            answers = read_search_probes(request.service, asked, response)
+        return explain_payload(request, counts, asked, answers)
 
     def ids_for_file(self, service: Service, source_file: str) -> set[str]:
         """Every id whose document came (last) from source_file, read in id order."""

@@ -41,6 +41,9 @@ COUNT = ("/contacts/count", {"where": DESIGN_EXAMPLE["where"]})
 VALUES = ("/common/filters/contacts/data", {"filter_key": "company_industries",
                                             "search_text": "soft", "limit": 5})
 COMPANIES = ("/companies/filter", {"limit": 5})
+FACETS = ("/contacts/facets", {"where": DESIGN_EXAMPLE["where"], "facets": [
+    {"field": "seniority"}, {"field": "created_at", "interval": "month"}]})
+EXPLAIN = ("/contacts/explain", {"where": {"keyword_match": {"must": {"country": "germny"}}}})
 
 
 @dataclass
@@ -140,9 +143,10 @@ def test_postgres_down_is_503_then_recovers_by_itself(healthy: Stack) -> None:
         response, took = stack.post(call)
         assert_backend_error(stack, response, 503, "postgres")
         assert took < CONNECT_TIMEOUT_S + MARGIN_S
-    # What needs no records still answers: counts and value lists come from the engine.
-    assert stack.post(COUNT)[0].status_code == 200
-    assert stack.post(VALUES)[0].status_code == 200
+    # What needs no records still answers: counts, value lists, facets and explanations
+    # come from the engine.
+    for call in (COUNT, VALUES, FACETS, EXPLAIN):
+        assert stack.post(call)[0].status_code == 200
     health = stack.health()
     assert health["status"] == "degraded"
     assert health["checks"]["postgres"]["status"] == "down"
@@ -155,7 +159,7 @@ def test_postgres_down_is_503_then_recovers_by_itself(healthy: Stack) -> None:
 def test_search_engine_down_is_503_then_recovers_by_itself(healthy: Stack) -> None:
     stack = healthy
     stack.engine.stop()
-    for call in (FILTER, COUNT, VALUES, COMPANIES):
+    for call in (FILTER, COUNT, VALUES, COMPANIES, FACETS, EXPLAIN):
         response, took = stack.post(call)
         assert_backend_error(stack, response, 503, "opensearch")
         assert took < SEARCH_TIMEOUT_S + MARGIN_S
@@ -165,7 +169,7 @@ def test_search_engine_down_is_503_then_recovers_by_itself(healthy: Stack) -> No
     assert health["checks"]["postgres"]["status"] == "ok"
 
     stack.engine.start()
-    assert_recovers(stack, [FILTER, COUNT, VALUES, COMPANIES], "search")
+    assert_recovers(stack, [FILTER, COUNT, VALUES, COMPANIES, FACETS, EXPLAIN], "search")
 
 
 def test_search_engine_hanging_is_504_past_its_timeout_then_recovers(healthy: Stack) -> None:
@@ -225,6 +229,9 @@ def test_duckdb_file_held_past_the_read_deadline_is_503_then_recovers(
                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
+        for call in (FACETS, EXPLAIN):
+            answer = requests.post(url + call[0], json=call[1], headers=HEADERS, timeout=30)
+            assert answer.status_code == 503, answer.text
         started = time.monotonic()
         response = requests.post(url + FILTER[0], json=FILTER[1], headers=HEADERS, timeout=30)
         took = time.monotonic() - started

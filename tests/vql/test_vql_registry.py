@@ -50,18 +50,21 @@ def test_filters_payload() -> None:
     assert by_key["title"] == {
         "key": "title", "label": "Title", "type": "text", "value_type": "string",
         "search_types": ["exact", "shuffle", "substring"], "fuzzy": True, "sortable": False,
-        "has_values": False,
+        "has_values": False, "facetable": False,
     }
     assert by_key["first_name"]["type"] == "text"
     assert by_key["first_name"]["has_values"] is True  # also a keyword field
     assert by_key["seniority"] == {
         "key": "seniority", "label": "Seniority", "type": "keyword", "value_type": "string",
         "search_types": [], "fuzzy": False, "sortable": True, "has_values": True,
+        "facetable": True,
     }
     assert by_key["company_id"]["has_values"] is False  # an identifier
     assert by_key["company_employees_count"]["type"] == "range"
     assert by_key["company_employees_count"]["value_type"] == "number"
     assert by_key["created_at"]["value_type"] == "date"
+    assert by_key["created_at"]["facetable"] is True  # ranges and intervals
+    assert by_key["company_id"]["facetable"] is False
     # Columns that serve no filter and no sort are not offered.
     assert not {"id", "phone", "linkedin_url", "source_file", "company_city"} & set(by_key)
     assert set(by_key) == {f.name for f in vql.registry("contacts") if f.filter_type}
