@@ -3,9 +3,10 @@
 A project is a folder with `models/*.sql` (one SELECT per file, named after the file),
 `seeds/*.csv` (lookup tables, loaded as all-text tables) and `macros/*.sql` (DuckDB
 `CREATE MACRO` statements; a macro may read a model that depends on no source through
-`{{ ref('name') }}`, and is then created once that model is built). Inside a model, `{{ ref('name') }}` names another model or a
-seed, `{{ source('name') }}` an input the caller registers for each run, `{{ this }}` the
-model itself, and `{{ config(materialized='...', unique_key='...') }}` says how to keep it:
+`{{ ref('name') }}`, and is then created once that model is built). Inside a model,
+`{{ ref('name') }}` names another model or a seed, `{{ source('name') }}` an input the
+caller registers for each run, `{{ this }}` the model itself, and
+`{{ config(materialized='...', unique_key='...') }}` says how to keep it:
 
 - `view` / `table`: replaced on every run;
 - `incremental` (needs `unique_key`, unique in each run's rows): kept across runs on the
