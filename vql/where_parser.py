@@ -1,7 +1,8 @@
 """Parsing of ``where``: text_matches, keyword_match and range_query into a :class:`Where`.
 
 Each of the three members holds ``must`` / ``must_not`` / ``should`` clauses; all three
-feed the one boolean group of the :class:`~vql.nodes.Where`.
+feed the one boolean group of the :class:`~vql.nodes.Where`. Keyword values and range
+bounds go through the load rules when the caller gives them (vql.normalizing).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from vql.nodes import (
     SubstringMatch,
     Where,
 )
+from vql.normalizing import QueryValues
 from vql.reader import Reader, allowed_list, json_type, string_problem, suggest
 from vql.registry import Field, ServiceRegistry
 from vql.text import words
@@ -37,8 +39,12 @@ INT_LIMITS = {32: (-(2**31), 2**31 - 1), 64: (-(2**63), 2**63 - 1)}
 DATE_HINT = "an ISO-8601 date or date-time string such as 2024-01-31 or 2024-01-31T12:00:00Z"
 
 
-def parse_where_into(r: Reader, reg: ServiceRegistry, value: Any, path: str) -> Where:
-    """Read ``value`` (the where member, at pointer ``path``) and record problems in ``r``."""
+def parse_where_into(
+    r: Reader, reg: ServiceRegistry, value: Any, path: str, values: QueryValues | None = None
+) -> Where:
+    """Read ``value`` (the where member, at pointer ``path``) and record problems in ``r``;
+    ``values`` normalizes keyword values and range bounds (as written when None)."""
+    values = values or QueryValues(None)
     empty = Where(reg.service)
     if value is None:
         return empty
@@ -66,12 +72,13 @@ def parse_where_into(r: Reader, reg: ServiceRegistry, value: Any, path: str) -> 
                 )
                 r.error(cpath, f"{member}.{clause} must be {shape}, got {json_type(body)}")
                 continue
-            groups[clause].extend(read(r, reg, body, cpath))  # type: ignore[arg-type]
+            groups[clause].extend(read(r, reg, body, cpath, values))  # type: ignore[arg-type]
     return Where(
         reg.service,
         must=tuple(groups["must"]),
         must_not=tuple(groups["must_not"]),
         should=tuple(groups["should"]),
+        normalized=tuple(values.changes),
     )
 
 
@@ -91,7 +98,7 @@ def _field(r: Reader, reg: ServiceRegistry, name: str, path: str, kind: str) -> 
 
 
 def _text_condition_list(
-    r: Reader, reg: ServiceRegistry, items: list[Any], path: str
+    r: Reader, reg: ServiceRegistry, items: list[Any], path: str, values: QueryValues
 ) -> list[Condition]:
     if len(items) > MAX_CONDITIONS:
         r.error(path, f"at most {MAX_CONDITIONS} text conditions per clause, got {len(items)}")
@@ -167,7 +174,7 @@ def _text_condition(r: Reader, reg: ServiceRegistry, item: Any, path: str) -> Co
 
 
 def _keyword_map(
-    r: Reader, reg: ServiceRegistry, body: dict[Any, Any], path: str
+    r: Reader, reg: ServiceRegistry, body: dict[Any, Any], path: str, values: QueryValues
 ) -> list[Condition]:
     out: list[Condition] = []
     for key, value in body.items():
@@ -176,16 +183,18 @@ def _keyword_map(
         field = _field(r, reg, name, vpath, "keyword")
         if value is None or field is None:
             continue
-        values = _keyword_values(r, value, vpath)
-        if values:
-            out.append(KeywordMatch(field.name, values))
+        found = _keyword_values(r, field, value, vpath, values)
+        if found:
+            out.append(KeywordMatch(field.name, found))
     return out
 
 
-def _keyword_values(r: Reader, value: Any, path: str) -> tuple[str, ...] | None:
+def _keyword_values(
+    r: Reader, field: Field, value: Any, path: str, values: QueryValues
+) -> tuple[str, ...] | None:
     if isinstance(value, str):
         ok = r.text(value, path, "a keyword value")
-        return (value,) if ok is not None else None
+        return values.keyword(r, field, value, path) if ok is not None else None
     if not isinstance(value, list) or not value:
         what = "an empty array" if isinstance(value, list) else json_type(value)
         r.error(path, f"a keyword value must be a string or a non-empty array of strings, "
@@ -195,14 +204,18 @@ def _keyword_values(r: Reader, value: Any, path: str) -> tuple[str, ...] | None:
         r.error(path, f"at most {MAX_VALUES} values per field, got {len(value)}")
         return None
     n_errors = len(r.errors)
+    found: list[str] = []
     for i, v in enumerate(value):
-        r.text(v, child(path, i), "a keyword value")
+        if r.text(v, child(path, i), "a keyword value") is not None:
+            found.extend(values.keyword(r, field, v, child(path, i)) or ())
     if len(r.errors) != n_errors:
         return None
-    return tuple(dict.fromkeys(value))
+    return tuple(dict.fromkeys(found))
 
 
-def _range_map(r: Reader, reg: ServiceRegistry, body: dict[Any, Any], path: str) -> list[Condition]:
+def _range_map(
+    r: Reader, reg: ServiceRegistry, body: dict[Any, Any], path: str, values: QueryValues
+) -> list[Condition]:
     out: list[Condition] = []
     for key, value in body.items():
         name = key if isinstance(key, str) else str(key)
@@ -210,13 +223,15 @@ def _range_map(r: Reader, reg: ServiceRegistry, body: dict[Any, Any], path: str)
         field = _field(r, reg, name, vpath, "range")
         if value is None or field is None:
             continue
-        node = _range(r, field, value, vpath)
+        node = _range(r, field, value, vpath, values)
         if node is not None:
             out.append(node)
     return out
 
 
-def _range(r: Reader, field: Field, value: Any, path: str) -> RangeMatch | None:
+def _range(
+    r: Reader, field: Field, value: Any, path: str, values: QueryValues
+) -> RangeMatch | None:
     o = r.object(value, path, RANGE_KEYS, "a range")
     if o is None:
         return None
@@ -231,9 +246,9 @@ def _range(r: Reader, field: Field, value: Any, path: str) -> RangeMatch | None:
     for op, raw in o.items():
         bpath = child(path, op)
         if field.data_type == "date":
-            bounds[op] = _date(r, raw, bpath)
+            bounds[op] = _date(r, raw, bpath, values)
         else:
-            converted = _int_bound(r, field, op, raw, bpath)
+            converted = _int_bound(r, field, op, raw, bpath, values)
             if converted is not None:
                 bounds[converted[0]] = converted[1]
     if len(r.errors) != n_errors:
@@ -241,10 +256,17 @@ def _range(r: Reader, field: Field, value: Any, path: str) -> RangeMatch | None:
     return RangeMatch(field.name, **bounds)
 
 
-def _int_bound(r: Reader, field: Field, op: str, raw: Any, path: str) -> tuple[str, int] | None:
+def _int_bound(
+    r: Reader, field: Field, op: str, raw: Any, path: str, values: QueryValues
+) -> tuple[str, int] | None:
     """An integer bound; a fractional one becomes the equivalent inclusive integer bound
-    (``gt 10.5`` is ``gte 11``), so both engines compare integers the same way."""
-    number = r.number(raw, path, op)
+    (``gt 10.5`` is ``gte 11``), so both engines compare integers the same way. Text
+    ("1.2k", "$3.5M") is read by the field's load rule."""
+    number: int | float | None
+    if isinstance(raw, str) and string_problem(raw, 64) is None:
+        number = values.number(r, field, op, raw, path)
+    else:
+        number = r.number(raw, path, op)
     if number is None:
         return None
     if isinstance(number, float) and not number.is_integer():
@@ -260,8 +282,9 @@ def _int_bound(r: Reader, field: Field, op: str, raw: Any, path: str) -> tuple[s
     return op, number
 
 
-def _date(r: Reader, raw: Any, path: str) -> datetime | None:
-    """An ISO-8601 date (midnight UTC) or date-time (UTC when no offset), to milliseconds."""
+def _date(r: Reader, raw: Any, path: str, values: QueryValues) -> datetime | None:
+    """An ISO-8601 date (midnight UTC) or date-time (UTC when no offset), to milliseconds:
+    read by the loader's date rule when there are rules, else by Python's ISO parser."""
     if not isinstance(raw, str):
         r.error(path, f"a date bound must be {DATE_HINT}, got {json_type(raw)}")
         return None
@@ -269,9 +292,13 @@ def _date(r: Reader, raw: Any, path: str) -> datetime | None:
     try:
         if problem:
             raise ValueError(problem)
-        parsed = datetime.fromisoformat(raw)
-        if parsed.tzinfo is None:
-            parsed = parsed.replace(tzinfo=UTC)
+        try:
+            found = values.time(raw)
+        except LookupError:
+            found = datetime.fromisoformat(raw)
+        if found is None:
+            raise ValueError(raw)
+        parsed = found if found.tzinfo is not None else found.replace(tzinfo=UTC)
         parsed = parsed.astimezone(UTC)
     except (ValueError, OverflowError):
         r.error(path, f"a date bound must be {DATE_HINT}, got {raw[:64]!r}")
