@@ -130,11 +130,13 @@ class ServiceRegistry:
 ALL: tuple[SearchType, ...] = SEARCH_TYPES
 
 
-# The load rule of a field whose column has no rule of its own: text is squished, a list is
-# split into squished lowercase items, a number is read as an amount, a date as a date.
+# The load rule of a field whose column has no rule of its own: text (and a list element)
+# is squished, a number is read as an amount, a date as a date. Lists whose cells the loader
+# splits on ';' / ',' say so (rule="list"); a list of names such as files does not.
 DEFAULT_RULES: dict[DataType, str] = {
-    "text": "text", "keyword": "text", "list": "list", "int": "amount", "date": "time",
+    "text": "text", "keyword": "text", "list": "text", "int": "amount", "date": "time",
 }
+LIST: dict[str, Any] = {"rule": "list"}
 COUNTRY: dict[str, Any] = {"rule": "country", "closed": True}
 
 
@@ -167,7 +169,7 @@ _CONTACTS = ServiceRegistry(
         _f("load_run", "Load run", "keyword"),
         _f("company_name", "Company name", "text", text=ALL, keyword=True, sortable=True),
         _f("company_domain", "Company domain", "text", text=ALL, keyword=True, rule="domain"),
-        _f("company_industries", "Company industries", "list", keyword=True),
+        _f("company_industries", "Company industries", "list", keyword=True, **LIST),
         _f("company_employees_count", "Company employees", "int", range=True, sortable=True),
         _f("company_annual_revenue", "Company annual revenue", "int", range=True),
         _f("company_founded_year", "Company founded year", "int", range=True, int_bits=32,
@@ -195,7 +197,7 @@ _COMPANIES = ServiceRegistry(
         _f("name", "Name", "text", text=ALL, keyword=True, sortable=True),
         _f("domain", "Domain", "text", text=ALL, keyword=True, sortable=True, rule="domain"),
         _f("website", "Website", "text", text=ALL),
-        _f("industries", "Industries", "list", text=ALL, keyword=True),
+        _f("industries", "Industries", "list", text=ALL, keyword=True, **LIST),
         _f("employees_count", "Employees", "int", range=True, sortable=True),
         _f("employees_count_min", "Employees (range low)", "int"),
         _f("employees_count_max", "Employees (range high)", "int"),
@@ -206,8 +208,8 @@ _COMPANIES = ServiceRegistry(
         _f("state", "State", "text", text=ALL, keyword=True),
         _f("country", "Country", "text", text=ALL, keyword=True, sortable=True, **COUNTRY),
         _f("linkedin_url", "LinkedIn URL", "keyword"),
-        _f("keywords", "Keywords", "list", text=ALL, keyword=True),
-        _f("technologies", "Technologies", "list", text=ALL, keyword=True),
+        _f("keywords", "Keywords", "list", text=ALL, keyword=True, **LIST),
+        _f("technologies", "Technologies", "list", text=ALL, keyword=True, **LIST),
         _f("created_at", "Created at", "date", range=True, sortable=True),
         _f("updated_at", "Updated at", "date", range=True, sortable=True),
         _f("source_file", "Source file", "keyword"),

@@ -175,3 +175,27 @@ def test_filters_payload_lists_closed_values() -> None:
     assert all("values" not in f for k, f in payload.items()
                if k not in ("seniority", "country", "company_country"))
     assert all("values" not in f for f in filters_payload("contacts")["filters"])
+
+
+def test_the_registry_names_each_fields_load_rule() -> None:
+    from vql.registry import REGISTRY
+
+    rules = {(s, f.name): f.rule for s, reg in REGISTRY.items() for f in reg}
+    closed = {(s, f.name) for s, reg in REGISTRY.items() for f in reg if f.closed}
+    assert closed == {("contacts", "seniority"), ("contacts", "country"),
+                      ("contacts", "company_country"), ("companies", "country")}
+    assert {k: rules[k] for k in [
+        ("contacts", "email"), ("contacts", "departments"), ("contacts", "company_domain"),
+        ("contacts", "company_industries"), ("contacts", "company_employees_count"),
+        ("contacts", "company_founded_year"), ("contacts", "created_at"), ("contacts", "id"),
+        ("contacts", "company_id"), ("companies", "domain"), ("companies", "keywords"),
+        ("companies", "name"), ("companies", "source_file"),
+    ]} == {
+        ("contacts", "email"): "email", ("contacts", "departments"): "departments",
+        ("contacts", "company_domain"): "domain", ("contacts", "company_industries"): "list",
+        ("contacts", "company_employees_count"): "amount",
+        ("contacts", "company_founded_year"): "year", ("contacts", "created_at"): "time",
+        ("contacts", "id"): None, ("contacts", "company_id"): None,
+        ("companies", "domain"): "domain", ("companies", "keywords"): "list",
+        ("companies", "name"): "text", ("companies", "source_file"): "text",
+    }  # fmt: skip
