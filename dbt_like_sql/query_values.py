@@ -102,9 +102,10 @@ class LoadRules:
 
         def compute() -> datetime | None:
             micros = self._one(sql, value)
-            if micros is None:
+            try:
+                return None if micros is None else EPOCH + timedelta(microseconds=int(micros))
+            except OverflowError:  # DuckDB reads years 0 and 10000; Python has 1-9999
                 return None
-            return EPOCH + timedelta(microseconds=int(micros))
 
         return self._cached("time", "time", value, compute)
 

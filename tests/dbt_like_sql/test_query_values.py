@@ -13,11 +13,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from dbt_like_sql.normalize import FileNormalizer
 from dbt_like_sql.query_values import KEYWORD_RULES, NUMBER_RULES, LoadRules
 from dbt_like_sql.runner import PROJECT_DIR
 from stores.csvfile import open_csv
+from vql.reader import string_problem
 
 
 @pytest.fixture(scope="module")
@@ -64,6 +67,7 @@ def test_number_date_and_vocabulary_rules(rules: LoadRules) -> None:
     assert rules.time("2024-01-31") == datetime(2024, 1, 31, tzinfo=UTC)
     assert rules.time("2024-01-31T12:00:00+02:00") == datetime(2024, 1, 31, 10, tzinfo=UTC)
     assert rules.time("31/01/2024") is None
+    assert rules.time("0000-01-01") is None and rules.time("9999-12-31T23:00:00-05:00") is None
     assert rules.vocabulary("seniority") == (
         "owner", "founder", "c_suite", "partner", "vp", "head", "director", "manager", "lead",
         "senior", "entry", "intern",
@@ -135,3 +139,16 @@ def test_cache_answers_repeats_and_threads_agree(rules: LoadRules) -> None:
     with ThreadPoolExecutor(8) as pool:
         answers = list(pool.map(lambda v: rules.keyword("country", v), values))
     assert set(answers) == {("united states",), ("germany",)}
+
+
+@settings(max_examples=150, deadline=None)
+@given(value=st.text(min_size=1, max_size=80).filter(lambda v: string_problem(v, 512) is None))
+def test_any_value_a_query_may_carry_is_answered(rules: LoadRules, value: str) -> None:
+    """Whatever text passes the parser's checks, every rule answers (never raises), so a
+    query value can never turn into a server error."""
+    for rule in KEYWORD_RULES:
+        assert all(isinstance(v, str) for v in rules.keyword(rule, value))
+    for rule in NUMBER_RULES:
+        assert rules.number(rule, value) is None or isinstance(rules.number(rule, value), int)
+    found = rules.time(value)
+    assert found is None or found.tzinfo is not None
