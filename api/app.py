@@ -36,10 +36,12 @@ from api.openapi import openapi_document
 from api.ratelimit import RateLimiter
 from api.records import CountResource, FilterResource
 from api.uploads import UploadResource, UploadUrlResource
+from dbt_like_sql.query_values import load_rules
 from stores.base import RecordStore, SearchStore, Service
 from stores.landing import LandingZone
 from stores.settings import Settings, ensure_api_key, load_settings
 from vql.cursor import CursorCodec
+from vql.normalizing import ValueRules
 
 log = logging.getLogger("connectra.api")
 EXPOSED_HEADERS = ("X-RateLimit-Limit", "X-RateLimit-Remaining", "Retry-After", "X-Request-Id")
@@ -50,7 +52,8 @@ class ApiDeps:
     """What the API runs on. `cursors` must be the codec the search store signs next_cursor
     with; `signing_key` signs the embedded upload URLs (None: derived from the API keys, so
     every process of a deployment agrees); `clock` gives epoch seconds (rate limits, upload
-    expiry); `pool` runs concurrent store calls (one is made when None)."""
+    expiry); `pool` runs concurrent store calls (one is made when None); `rules` normalize
+    query values as loads normalize cells (None: the loader's own, dbt_like_sql)."""
 
     settings: Settings
     records: RecordStore
@@ -61,12 +64,14 @@ class ApiDeps:
     clock: Callable[[], float] = time.time
     signing_key: bytes | None = None
     pool: Executor | None = None
+    rules: ValueRules | None = None
 
 
 def create_app(deps: ApiDeps) -> falcon.App:
     settings = deps.settings
     pool = deps.pool or ThreadPoolExecutor(max_workers=8, thread_name_prefix="connectra-api")
     signing_key = deps.signing_key or derived_signing_key(settings)
+    rules = deps.rules or load_rules()
     middleware: list[Any] = [RequestLog(), Compression()]
     if settings.cors_origins:
         origins: Any = "*" if "*" in settings.cors_origins else list(settings.cors_origins)
@@ -86,12 +91,13 @@ def create_app(deps: ApiDeps) -> falcon.App:
     services: tuple[Service, ...] = ("contacts", "companies")
     for service in services:
         app.add_route(f"/{service}/filter",
-                      FilterResource(service, deps.search, deps.records, deps.cursors, pool))
-        app.add_route(f"/{service}/count", CountResource(service, deps.search))
-        app.add_route(f"/{service}/facets", FacetsResource(service, deps.search))
-        app.add_route(f"/{service}/explain", ExplainResource(service, deps.search))
-    app.add_route("/common/filters/{service}", FiltersResource())
-    app.add_route("/common/filters/{service}/data", FilterValuesResource(deps.search))
+                      FilterResource(service, deps.search, deps.records, deps.cursors, pool,
+                                     rules))
+        app.add_route(f"/{service}/count", CountResource(service, deps.search, rules))
+        app.add_route(f"/{service}/facets", FacetsResource(service, deps.search, rules))
+        app.add_route(f"/{service}/explain", ExplainResource(service, deps.search, rules))
+    app.add_route("/common/filters/{service}", FiltersResource(rules))
+    app.add_route("/common/filters/{service}/data", FilterValuesResource(deps.search, rules))
     app.add_route("/common/upload-url", UploadUrlResource(deps.landing, signing_key, deps.clock))
     app.add_route("/common/uploads/{key:path}",
                   UploadResource(deps.landing, signing_key, deps.clock))

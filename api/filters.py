@@ -11,7 +11,10 @@ import falcon
 
 from api.body import read_json
 from api.errors import ApiError
+from api.records import normalized_member
 from stores.base import SearchStore
+from vql.nodes import Where
+from vql.normalizing import ValueRules
 from vql.registry import SERVICES, filters_payload
 from vql.values import parse_values_request
 
@@ -25,16 +28,23 @@ def known_service(service: str) -> str:
 
 
 class FiltersResource:
+    """The registry; closed fields list their values, read from the rules' vocabularies."""
+
+    def __init__(self, rules: ValueRules | None = None) -> None:
+        self.rules = rules
+
     def on_get(self, req: falcon.Request, resp: falcon.Response, service: str) -> None:
-        resp.media = filters_payload(known_service(service))
+        vocabulary = self.rules.vocabulary if self.rules is not None else None
+        resp.media = filters_payload(known_service(service), vocabulary)
 
 
 class FilterValuesResource:
-    def __init__(self, search: SearchStore) -> None:
+    def __init__(self, search: SearchStore, rules: ValueRules | None = None) -> None:
         self.search = search
+        self.rules = rules
 
     def on_post(self, req: falcon.Request, resp: falcon.Response, service: str) -> None:
-        request = parse_values_request(service=known_service(service), body=read_json(req))
+        request = parse_values_request(known_service(service), read_json(req), self.rules)
         values = self.search.values(
             request.service,  # type: ignore[arg-type]
             request.field,
@@ -45,4 +55,5 @@ class FilterValuesResource:
         resp.media = {
             "filter_key": request.field,
             "data": [{"value": v.value, "count": v.count} for v in values],
+            **normalized_member(request.where or Where(request.service)),
         }

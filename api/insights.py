@@ -10,26 +10,34 @@ from __future__ import annotations
 import falcon
 
 from api.body import read_json
+from api.records import normalized_member
 from stores.base import SearchStore, Service
 from vql.explain import parse_explain_request
 from vql.facets import parse_facets_request
+from vql.normalizing import ValueRules
 
 
 class FacetsResource:
-    def __init__(self, service: Service, search: SearchStore) -> None:
+    def __init__(
+        self, service: Service, search: SearchStore, rules: ValueRules | None = None
+    ) -> None:
         self.service = service
         self.search = search
+        self.rules = rules
 
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
-        request = parse_facets_request(self.service, read_json(req))
-        resp.media = self.search.facets(request)
+        request = parse_facets_request(self.service, read_json(req), self.rules)
+        resp.media = {**self.search.facets(request), **normalized_member(request.where)}
 
 
 class ExplainResource:
-    def __init__(self, service: Service, search: SearchStore) -> None:
+    def __init__(
+        self, service: Service, search: SearchStore, rules: ValueRules | None = None
+    ) -> None:
         self.service = service
         self.search = search
+        self.rules = rules
 
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
-        request = parse_explain_request(self.service, read_json(req))
-        resp.media = self.search.explain(request)
+        request = parse_explain_request(self.service, read_json(req), self.rules)
+        resp.media = {**self.search.explain(request), **normalized_member(request.where)}

@@ -65,13 +65,21 @@ def _where(service: str) -> dict[str, Any]:
             "operator": {"type": ["string", "null"], "enum": ["and", "or", "", None]},
         },
     }
-    keyword_value = {"oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]}
+    keyword_value = {
+        "oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}],
+        "description": "read as a load reads the field's cells (README: Query values mean what "
+                       "loaded values mean); closed fields (with values in GET "
+                       "/common/filters/:service) allow only those values",
+    }
     keyword = {
         "type": ["object", "null"],
         "propertyNames": {"enum": list(reg.names("keyword"))},
         "additionalProperties": keyword_value,
     }
-    bound = {"oneOf": [{"type": "integer"}, {"type": "string", "description": "ISO-8601 date"}]}
+    bound = {"oneOf": [{"type": "number"}, {
+        "type": "string",
+        "description": "ISO-8601 date, or a number written as text ('1.2k', '$3.5M')",
+    }]}
     range_ = {
         "type": ["object", "null"],
         "propertyNames": {"enum": list(reg.names("range"))},
@@ -181,7 +189,8 @@ def _schemas() -> dict[str, Any]:
         "Count": {
             "type": "object",
             "required": ["count"],
-            "properties": {"count": {"type": "integer", "minimum": 0}},
+            "properties": {"count": {"type": "integer", "minimum": 0},
+                           "normalized": NORMALIZED},
         },
         "ContactsFacetsRequest": facets_request("contacts", "ContactsWhere"),
         "CompaniesFacetsRequest": facets_request("companies", "CompaniesWhere"),
@@ -210,6 +219,11 @@ def _schemas() -> dict[str, Any]:
                             "sortable": {"type": "boolean"},
                             "has_values": {"type": "boolean"},
                             "facetable": {"type": "boolean"},
+                            "values": {
+                                "type": "array", "items": {"type": "string"},
+                                "description": "present on closed fields only: every value "
+                                               "keyword_match allows (others are a 400)",
+                            },
                         },
                     },
                 },
@@ -232,6 +246,7 @@ def _schemas() -> dict[str, Any]:
             "required": ["filter_key", "data"],
             "properties": {
                 "filter_key": {"type": "string"},
+                "normalized": NORMALIZED,
                 "data": {
                     "type": "array",
                     "items": {
@@ -313,8 +328,27 @@ def _page(record: str) -> dict[str, Any]:
             "page": {"type": "integer", "minimum": 1},
             "limit": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT},
             "next_cursor": NULL_STR,
+            "normalized": NORMALIZED,
         },
     }
+
+
+# Present only when a load rule changed a value of the request (README: Query values mean
+# what loaded values mean).
+NORMALIZED: dict[str, Any] = {
+    "type": "array",
+    "description": "the request's values that the load rules changed, as understood",
+    "items": {
+        "type": "object",
+        "required": ["path", "from", "to"],
+        "properties": {
+            "path": {"type": "string", "description": "JSON pointer to the value"},
+            "from": {"type": "string"},
+            "to": {"oneOf": [{"type": "string"}, {"type": "integer"},
+                             {"type": "array", "items": {"type": "string"}}]},
+        },
+    },
+}
 
 
 RATE_HEADERS = {

@@ -18,7 +18,8 @@ from api.body import read_json
 from stores.base import Record, RecordStore, SearchStore, Service
 from vql.cursor import CursorCodec
 from vql.errors import raise_for
-from vql.nodes import Query
+from vql.nodes import Query, Where
+from vql.normalizing import ValueRules
 from vql.parser import TOP_KEYS, parse_query, parse_where
 from vql.reader import Reader
 from vql.registry import registry
@@ -32,16 +33,18 @@ class FilterResource:
         records: RecordStore,
         cursors: CursorCodec,
         pool: Executor,
+        rules: ValueRules | None = None,
     ) -> None:
         self.service = service
         self.search = search
         self.records = records
         self.cursors = cursors
         self.pool = pool
+        self.rules = rules
         self.registry = registry(service)
 
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
-        query = parse_query(service=self.service, body=read_json(req), cursors=self.cursors)
+        query = parse_query(self.service, read_json(req), self.cursors, self.rules)
         page = self.search.search(query)
         resp.media = {
             "data": self.rows(query, page.ids),
@@ -49,6 +52,7 @@ class FilterResource:
             "page": query.page,
             "limit": query.limit,
             "next_cursor": page.next_cursor,
+            **normalized_member(query.where),
         }
 
     def rows(self, query: Query, ids: Sequence[str]) -> list[Record]:
@@ -79,6 +83,13 @@ class FilterResource:
         return rows, companies.result()
 
 
+def normalized_member(where: Where) -> dict[str, Any]:
+    """``{"normalized": [...]}`` when the load rules changed a value of the query, else {}."""
+    if not where.normalized:
+        return {}
+    return {"normalized": [n.as_dict() for n in where.normalized]}
+
+
 def _only(record: Record, columns: list[str]) -> Record:
     return {c: record.get(c) for c in columns}
 
@@ -87,14 +98,17 @@ class CountResource:
     """The exact number of records matching a VQL where; the rest of a VQL body is allowed
     (clients send the same body to filter and count) and ignored."""
 
-    def __init__(self, service: Service, search: SearchStore) -> None:
+    def __init__(
+        self, service: Service, search: SearchStore, rules: ValueRules | None = None
+    ) -> None:
         self.service = service
         self.search = search
+        self.rules = rules
 
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         body: Any = read_json(req)
         reader = Reader()
         top = reader.object(body, "", TOP_KEYS, "the request body")
         raise_for(reader.errors)
-        where = parse_where(service=self.service, where_json=(top or {}).get("where"))
-        resp.media = {"count": self.search.count(self.service, where)}
+        where = parse_where(self.service, (top or {}).get("where"), rules=self.rules)
+        resp.media = {"count": self.search.count(self.service, where), **normalized_member(where)}

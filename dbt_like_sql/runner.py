@@ -2,9 +2,11 @@
 
 A project is a folder with `models/*.sql` (one SELECT per file, named after the file),
 `seeds/*.csv` (lookup tables, loaded as all-text tables) and `macros/*.sql` (DuckDB
-`CREATE MACRO` statements). Inside a model, `{{ ref('name') }}` names another model or a
-seed, `{{ source('name') }}` an input the caller registers for each run, `{{ this }}` the
-model itself, and `{{ config(materialized='...', unique_key='...') }}` says how to keep it:
+`CREATE MACRO` statements; a macro may read a model that depends on no source through
+`{{ ref('name') }}`, and is then created once that model is built). Inside a model,
+`{{ ref('name') }}` names another model or a seed, `{{ source('name') }}` an input the
+caller registers for each run, `{{ this }}` the model itself, and
+`{{ config(materialized='...', unique_key='...') }}` says how to keep it:
 
 - `view` / `table`: replaced on every run;
 - `incremental` (needs `unique_key`, unique in each run's rows): kept across runs on the
@@ -116,6 +118,21 @@ def _parse_args(model: str, raw: str) -> tuple[list[str], dict[str, str]]:
     return positional, keywords
 
 
+def macro_refs(sql: str) -> frozenset[str]:
+    """The models a macro file reads; refs are the only tag a macro may use."""
+    refs = set()
+    for match in _TAG.finditer(sql):
+        positional, keywords = _parse_args("macro", match.group(2) or "")
+        if match.group(1) != "ref" or len(positional) != 1 or keywords:
+            raise SqlProjectError(f"a macro may only use ref tags, got {match.group(0)!r}")
+        refs.add(positional[0])
+    return frozenset(refs)
+
+
+def render_macro(sql: str) -> str:
+    return _TAG.sub(lambda m: quote_ident(_parse_args("macro", m.group(2))[0][0]), sql)
+
+
 def topological_order(models: Mapping[str, Model], seeds: Iterable[str] = ()) -> list[str]:
     """Models after everything they ref; ties broken by name so the order is stable."""
     known = set(models) | set(seeds)
@@ -173,6 +190,23 @@ class SqlProject:
         parsed = {name: Model.parse(name, sql) for name, sql in models.items()}
         return cls(parsed, {}, tuple(macros), tuple(topological_order(parsed)))
 
+    def subset(self, targets: Iterable[str]) -> SqlProject:
+        """The project cut down to ``targets`` and the models they ref, directly or not
+        (seeds and macros kept): a session of it runs only what those models need."""
+        wanted: set[str] = set()
+        pending = [*targets, *(r for sql in self.macros for r in macro_refs(sql))]
+        while pending:
+            name = pending.pop()
+            if name in wanted or name in self.seeds:
+                continue
+            if name not in self.models:
+                raise SqlProjectError(f"no model named {name!r}")
+            wanted.add(name)
+            pending.extend(self.models[name].refs)
+        models = {n: m for n, m in self.models.items() if n in wanted}
+        order = tuple(n for n in self.order if n in wanted)
+        return SqlProject(models, self.seeds, self.macros, order)
+
     def depends_on_source(self) -> set[str]:
         """Models that read a source, directly or through refs: rebuilt on every run."""
         result: set[str] = set()
@@ -205,8 +239,13 @@ class SqlSession:
         self.con = con
         self._per_run = project.depends_on_source()
         self._columns: dict[str, list[str]] = {}  # incremental models' columns, once known
+        waiting: list[tuple[str, frozenset[str]]] = []
         for sql in project.macros:
-            _execute(con, sql)
+            refs = macro_refs(sql)
+            if refs:
+                waiting.append((render_macro(sql), refs))
+            else:
+                _execute(con, sql)
         for name, path in project.seeds.items():
             _execute(
                 con,
@@ -214,9 +253,25 @@ class SqlSession:
                 "SELECT * FROM read_csv(?, header = true, all_varchar = true)",
                 [str(path)],
             )
+        built = set(project.seeds)
+        waiting = self._create_macros(waiting, built)
         for name in project.order:
             if name not in self._per_run:
                 self._build(project.models[name], {}, RunResult())
+                built.add(name)
+                waiting = self._create_macros(waiting, built)
+        if waiting:
+            missing = sorted(set().union(*(refs for _, refs in waiting)) - built)
+            raise SqlProjectError(f"macros ref {missing}: not models built before runs")
+
+    def _create_macros(
+        self, waiting: list[tuple[str, frozenset[str]]], built: set[str]
+    ) -> list[tuple[str, frozenset[str]]]:
+        """Creates the waiting macros whose refs are built; returns the others."""
+        for sql, refs in waiting:
+            if refs <= built:
+                _execute(self.con, sql)
+        return [(sql, refs) for sql, refs in waiting if not refs <= built]
 
     def run(
         self, sources: Mapping[str, Any], variables: Mapping[str, Any] | None = None

@@ -29,7 +29,8 @@ SENIORITY_FORMS: dict[str, tuple[str, str]] = {
     s: (s, d) for s, d in (
         ("owner", "Owner"), ("founder", "Founder"), ("c_suite", "C-Suite"),
         ("partner", "Partner"), ("vp", "VP"), ("head", "Head"), ("director", "Director"),
-        ("manager", "Manager"), ("senior", "Senior"), ("entry", "Entry"), ("intern", "Intern"))
+        ("manager", "Manager"), ("lead", "Lead"), ("senior", "Senior"), ("entry", "Entry"),
+        ("intern", "Intern"))
 }
 
 Location = tuple[str, str, str, str]  # city, state, country, phone country code
@@ -115,7 +116,8 @@ FUNCTIONS: tuple[tuple[str, tuple[str, ...], tuple[str, ...], str], ...] = (
 TITLE_TEMPLATES: dict[str, tuple[float, tuple[str, ...]]] = {
     "intern": (4, ("{f} Intern", "Intern, {f}")),
     "entry": (28, ("{r}", "Junior {r}", "Associate {r}")),
-    "senior": (24, ("Senior {r}", "Sr. {r}", "Lead {r}", "Staff {r}", "Principal {r}")),
+    "senior": (20, ("Senior {r}", "Sr. {r}", "Staff {r}", "Principal {r}")),
+    "lead": (4, ("Lead {r}", "{r} Team Lead")),
     "manager": (16, ("{f} Manager", "Manager, {f}", "Senior Manager, {f}")),
     "director": (10, ("Director of {f}", "{f} Director", "Director, {f}")),
     "head": (4, ("Head of {f}",)),

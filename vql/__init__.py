@@ -16,6 +16,7 @@ from vql.nodes import (
     CompanyConfig,
     ExactMatch,
     KeywordMatch,
+    Normalized,
     Query,
     RangeMatch,
     ShuffleMatch,
@@ -25,6 +26,7 @@ from vql.nodes import (
     SubstringMatch,
     Where,
 )
+from vql.normalizing import ValueRules
 from vql.ordering import effective_sort, query_sort
 from vql.parser import parse_query, parse_where
 from vql.registry import REGISTRY, Field, ServiceRegistry, filters_payload, registry
@@ -48,6 +50,7 @@ __all__ = [
     "ExactMatch",
     "Field",
     "KeywordMatch",
+    "Normalized",
     "Query",
     "RangeMatch",
     "ServiceRegistry",
@@ -59,6 +62,7 @@ __all__ = [
     "VQLError",
     "VQLParseError",
     "VQLUnsupportedError",
+    "ValueRules",
     "ValuesRequest",
     "Where",
     "compile_search",

@@ -42,6 +42,7 @@ from vql.nodes import (
     SubstringMatch,
     Where,
 )
+from vql.normalizing import QueryValues, ValueRules
 from vql.parser import TOP_KEYS, checked_registry
 from vql.reader import Reader
 from vql.text import auto_fuzziness, levenshtein, words
@@ -58,13 +59,18 @@ class ExplainRequest:
     conditions: tuple[Located, ...]
 
 
-def parse_explain_request(service: str, body: Any) -> ExplainRequest:
+def parse_explain_request(
+    service: str, body: Any, rules: ValueRules | None = None
+) -> ExplainRequest:
+    """Parse and validate an explain request (a VQL request); ``rules`` as for a query."""
     reg = checked_registry(service)
     r = Reader()
     top = r.object(body, "", TOP_KEYS, "the request body")
     if top is None:
         raise_for(r.errors)
-    where, located = parse_located_where(r, reg, (top or {}).get("where"), "/where")
+    where, located = parse_located_where(
+        r, reg, (top or {}).get("where"), "/where", QueryValues(rules)
+    )
     raise_for(r.errors)
     return ExplainRequest(reg.service, where, located)
 
@@ -82,7 +88,9 @@ def _without(request: ExplainRequest, i: int) -> Where:
 
 
 def _alone(request: ExplainRequest, located: Located) -> Where:
-    return Where(request.service, **{located.clause: (located.node,)})
+    groups: dict[str, tuple[Condition, ...]] = {"must": (), "must_not": (), "should": ()}
+    groups[located.clause] = (located.node,)
+    return Where(request.service, groups["must"], groups["must_not"], groups["should"])
 
 
 def count_plan(request: ExplainRequest) -> dict[str, Where]:

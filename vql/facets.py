@@ -32,6 +32,7 @@ from typing import Any, Literal
 
 from vql.errors import child, raise_for
 from vql.nodes import Condition, RangeMatch, RangeValue, Where
+from vql.normalizing import QueryValues, ValueRules
 from vql.parser import checked_registry
 from vql.reader import Reader, allowed_list, json_type, suggest
 from vql.registry import Field, ServiceRegistry
@@ -109,15 +110,18 @@ def facetable_names(reg: ServiceRegistry) -> tuple[str, ...]:
     return tuple(f.name for f in reg if f.facetable)
 
 
-def parse_facets_request(service: str, body: Any) -> FacetsRequest:
-    """Parse and validate a facets request; every problem is reported with its pointer."""
+def parse_facets_request(
+    service: str, body: Any, rules: ValueRules | None = None
+) -> FacetsRequest:
+    """Parse and validate a facets request; every problem is reported with its pointer.
+    ``rules`` normalize the where's values as loads do (vql.normalizing)."""
     reg = checked_registry(service)
     r = Reader()
     top = r.object(body, "", FACETS_KEYS, "the request body")
     if top is None:
         raise_for(r.errors)
         top = {}
-    where = parse_where_into(r, reg, top.get("where"), "/where")
+    where = parse_where_into(r, reg, top.get("where"), "/where", QueryValues(rules))
     default_text = None
     if top.get("search_text", "") != "":
         default_text = r.text(top["search_text"], "/search_text", "search_text", MAX_TEXT)

@@ -7,9 +7,9 @@ compilers dispatch on it with one method per kind.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
 Operator = Literal["and", "or"]
 Direction = Literal["asc", "desc"]
@@ -78,6 +78,19 @@ Condition = ExactMatch | ShuffleMatch | SubstringMatch | KeywordMatch | RangeMat
 
 
 @dataclass(frozen=True)
+class Normalized:
+    """A query value that a load rule changed: where it is, as sent, as understood."""
+
+    path: str
+    before: str
+    after: str | int | tuple[str, ...]
+
+    def as_dict(self) -> dict[str, Any]:
+        after = list(self.after) if isinstance(self.after, tuple) else self.after
+        return {"path": self.path, "from": self.before, "to": after}
+
+
+@dataclass(frozen=True)
 class Where:
     """The boolean group: every ``must`` holds, no ``must_not`` holds, and when ``should``
     is not empty at least one of it holds. Empty means every record."""
@@ -86,6 +99,9 @@ class Where:
     must: tuple[Condition, ...] = ()
     must_not: tuple[Condition, ...] = ()
     should: tuple[Condition, ...] = ()
+    # What the load rules changed in the request's values (not part of the query's
+    # identity: "USA" and "united states" are the same where, and page the same cursors).
+    normalized: tuple[Normalized, ...] = field(default=(), compare=False, repr=False)
 
     @property
     def is_empty(self) -> bool:

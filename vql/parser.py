@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from vql.errors import CursorError, ErrorDetail, VQLUnsupportedError, child, raise_for
 from vql.nodes import CompanyConfig, Query, Sort, Where
+from vql.normalizing import QueryValues, ValueRules
 from vql.reader import Reader, allowed_list, json_type, suggest
 from vql.registry import REGISTRY, SERVICES, ServiceRegistry
 from vql.where_parser import parse_where_into
@@ -37,24 +38,35 @@ def checked_registry(service: Any) -> ServiceRegistry:
     return REGISTRY[service]
 
 
-def parse_where(service: str, where_json: Any, path_prefix: str = "/where") -> Where:
+def parse_where(
+    service: str,
+    where_json: Any,
+    path_prefix: str = "/where",
+    rules: ValueRules | None = None,
+) -> Where:
     """Parse the ``where`` member alone (count and filter-values endpoints).
 
     ``path_prefix`` is the pointer of ``where_json`` inside the request body, so errors
-    point into the request as sent.
+    point into the request as sent. ``rules`` normalize values as loads do (vql.normalizing).
     """
     reg = checked_registry(service)
     reader = Reader()
-    where = parse_where_into(reader, reg, where_json, path_prefix)
+    where = parse_where_into(reader, reg, where_json, path_prefix, QueryValues(rules))
     raise_for(reader.errors)
     return where
 
 
-def parse_query(service: str, body: Any, cursors: CursorCodec | None = None) -> Query:
+def parse_query(
+    service: str,
+    body: Any,
+    cursors: CursorCodec | None = None,
+    rules: ValueRules | None = None,
+) -> Query:
     """Parse and validate a whole VQL request for ``service``.
 
     ``cursors`` decodes a ``cursor`` member; without it a request carrying a cursor fails
-    (cursor paging needs the API's secret).
+    (cursor paging needs the API's secret). ``rules`` normalize keyword values and range
+    bounds as loads normalize cells (vql.normalizing); without them values pass as written.
     """
     reg = checked_registry(service)
     r = Reader()
@@ -64,7 +76,7 @@ def parse_query(service: str, body: Any, cursors: CursorCodec | None = None) -> 
         top = {}
 
     before = len(r.errors)
-    where = parse_where_into(r, reg, top.get("where"), "/where")
+    where = parse_where_into(r, reg, top.get("where"), "/where", QueryValues(rules))
     order_by = _order_by(r, reg, top.get("order_by"))
     shape_ok = len(r.errors) == before
 

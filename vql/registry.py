@@ -9,19 +9,29 @@ Data types are those of the stores' columns (see the contracts): ``text`` (a str
 searched as words, also matched as a keyword and sorted case-insensitively), ``keyword`` (a
 string matched only as a whole value), ``list`` (a list of keyword-style strings), ``int``
 (whole numbers; ``int_bits`` says 32 or 64) and ``date`` (UTC timestamps).
+
+``rule`` names the load rule a field's query values go through (see vql.normalizing): the
+one the loader applies to the column the field is filled from. ``closed`` fields take only
+their rule's vocabulary (a seed's canonical values), listed by the filters endpoint.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 DataType = Literal["text", "keyword", "list", "int", "date"]
 SearchType = Literal["exact", "shuffle", "substring"]
 
 SEARCH_TYPES: tuple[SearchType, ...] = ("exact", "shuffle", "substring")
 SERVICES = ("contacts", "companies")
+
+
+class Vocabulary(Protocol):
+    """The canonical values of a rule (vql.normalizing.ValueRules.vocabulary)."""
+
+    def __call__(self, rule: str) -> tuple[str, ...]: ...
 
 
 @dataclass(frozen=True)
@@ -37,6 +47,8 @@ class Field:
     sortable: bool = False
     listable: bool = True  # False for identifiers: listing their distinct values is useless
     int_bits: int = 64
+    rule: str | None = None  # the load rule of its values; None: taken as written (ids)
+    closed: bool = False  # only the rule's vocabulary is allowed (keyword_match)
 
     @property
     def is_list(self) -> bool:
@@ -124,40 +136,53 @@ class ServiceRegistry:
 ALL: tuple[SearchType, ...] = SEARCH_TYPES
 
 
+# The load rule of a field whose column has no rule of its own: text (and a list element)
+# is squished, a number is read as an amount, a date as a date. Lists whose cells the loader
+# splits on ';' / ',' say so (rule="list"); a list of names such as files does not.
+DEFAULT_RULES: dict[DataType, str] = {
+    "text": "text", "keyword": "text", "list": "text", "int": "amount", "date": "time",
+}
+LIST: dict[str, Any] = {"rule": "list"}
+COUNTRY: dict[str, Any] = {"rule": "country", "closed": True}
+
+
 def _f(name: str, label: str, data_type: DataType, **kw: Any) -> Field:
+    kw.setdefault("rule", DEFAULT_RULES[data_type])
     return Field(name, label, data_type, **kw)
 
 
 _CONTACTS = ServiceRegistry(
     service="contacts",
     fields=(
-        _f("id", "ID", "keyword", listable=False),
+        _f("id", "ID", "keyword", listable=False, rule=None),
         _f("first_name", "First name", "text", text=ALL, keyword=True, sortable=True),
         _f("last_name", "Last name", "text", text=ALL, keyword=True, sortable=True),
         _f("full_name", "Full name", "text", text=ALL),
         _f("title", "Title", "text", text=ALL),
-        _f("seniority", "Seniority", "keyword", keyword=True, sortable=True),
-        _f("departments", "Departments", "list", keyword=True),
-        _f("email", "Email", "text", text=ALL, keyword=True, sortable=True),
+        _f("seniority", "Seniority", "keyword", keyword=True, sortable=True, rule="seniority",
+           closed=True),
+        _f("departments", "Departments", "list", keyword=True, rule="departments"),
+        _f("email", "Email", "text", text=ALL, keyword=True, sortable=True, rule="email"),
         _f("phone", "Phone", "keyword"),
         _f("linkedin_url", "LinkedIn URL", "keyword"),
         _f("city", "City", "text", text=ALL, keyword=True),
         _f("state", "State", "text", text=ALL, keyword=True),
-        _f("country", "Country", "text", text=ALL, keyword=True, sortable=True),
-        _f("company_id", "Company ID", "keyword", keyword=True, listable=False),
+        _f("country", "Country", "text", text=ALL, keyword=True, sortable=True, **COUNTRY),
+        _f("company_id", "Company ID", "keyword", keyword=True, listable=False, rule=None),
         _f("created_at", "Created at", "date", range=True, sortable=True),
         _f("updated_at", "Updated at", "date", range=True, sortable=True),
         _f("source_file", "Source file", "keyword"),
         _f("load_run", "Load run", "keyword"),
         _f("company_name", "Company name", "text", text=ALL, keyword=True, sortable=True),
-        _f("company_domain", "Company domain", "text", text=ALL, keyword=True),
-        _f("company_industries", "Company industries", "list", keyword=True),
+        _f("company_domain", "Company domain", "text", text=ALL, keyword=True, rule="domain"),
+        _f("company_industries", "Company industries", "list", keyword=True, **LIST),
         _f("company_employees_count", "Company employees", "int", range=True, sortable=True),
         _f("company_annual_revenue", "Company annual revenue", "int", range=True),
-        _f("company_founded_year", "Company founded year", "int", range=True, int_bits=32),
+        _f("company_founded_year", "Company founded year", "int", range=True, int_bits=32,
+           rule="year"),
         _f("company_city", "Company city", "text"),
         _f("company_state", "Company state", "text"),
-        _f("company_country", "Company country", "text", keyword=True),
+        _f("company_country", "Company country", "text", keyword=True, **COUNTRY),
     ),
     select_columns=(
         "id", "first_name", "last_name", "full_name", "title", "seniority", "departments",
@@ -174,22 +199,23 @@ _CONTACTS = ServiceRegistry(
 _COMPANIES = ServiceRegistry(
     service="companies",
     fields=(
-        _f("id", "ID", "keyword", listable=False),
+        _f("id", "ID", "keyword", listable=False, rule=None),
         _f("name", "Name", "text", text=ALL, keyword=True, sortable=True),
-        _f("domain", "Domain", "text", text=ALL, keyword=True, sortable=True),
+        _f("domain", "Domain", "text", text=ALL, keyword=True, sortable=True, rule="domain"),
         _f("website", "Website", "text", text=ALL),
-        _f("industries", "Industries", "list", text=ALL, keyword=True),
+        _f("industries", "Industries", "list", text=ALL, keyword=True, **LIST),
         _f("employees_count", "Employees", "int", range=True, sortable=True),
         _f("employees_count_min", "Employees (range low)", "int"),
         _f("employees_count_max", "Employees (range high)", "int"),
         _f("annual_revenue", "Annual revenue", "int", range=True, sortable=True),
-        _f("founded_year", "Founded year", "int", range=True, sortable=True, int_bits=32),
+        _f("founded_year", "Founded year", "int", range=True, sortable=True, int_bits=32,
+           rule="year"),
         _f("city", "City", "text", text=ALL, keyword=True),
         _f("state", "State", "text", text=ALL, keyword=True),
-        _f("country", "Country", "text", text=ALL, keyword=True, sortable=True),
+        _f("country", "Country", "text", text=ALL, keyword=True, sortable=True, **COUNTRY),
         _f("linkedin_url", "LinkedIn URL", "keyword"),
-        _f("keywords", "Keywords", "list", text=ALL, keyword=True),
-        _f("technologies", "Technologies", "list", text=ALL, keyword=True),
+        _f("keywords", "Keywords", "list", text=ALL, keyword=True, **LIST),
+        _f("technologies", "Technologies", "list", text=ALL, keyword=True, **LIST),
         _f("created_at", "Created at", "date", range=True, sortable=True),
         _f("updated_at", "Updated at", "date", range=True, sortable=True),
         _f("source_file", "Source file", "keyword"),
@@ -213,13 +239,15 @@ def registry(service: str) -> ServiceRegistry:
         raise KeyError(f"unknown service {service!r}; known: {', '.join(SERVICES)}") from None
 
 
-def filters_payload(service: str) -> dict[str, Any]:
+def filters_payload(service: str, vocabulary: Vocabulary | None = None) -> dict[str, Any]:
     """The answer of ``GET /common/filters/:service``: one entry per filterable field.
 
     ``type`` is the most capable kind the field serves (see :attr:`Field.filter_type`);
     ``search_types`` and ``fuzzy`` describe text_matches (empty / false otherwise);
     ``has_values`` marks keyword fields whose distinct values the values endpoint lists;
-    ``facetable`` the fields the facets endpoint counts.
+    ``facetable`` the fields the facets endpoint counts; ``values``, on closed fields only,
+    lists every value they allow (``vocabulary`` gives them, by rule: the seeds are read
+    outside vql).
     """
     reg = registry(service)
     filters = []
@@ -227,17 +255,18 @@ def filters_payload(service: str) -> dict[str, Any]:
         kind = f.filter_type
         if kind is None:
             continue
-        filters.append(
-            {
-                "key": f.name,
-                "label": f.label,
-                "type": kind,
-                "value_type": f.value_type,
-                "search_types": list(f.text),
-                "fuzzy": "shuffle" in f.text,
-                "sortable": f.sortable,
-                "has_values": f.has_values,
-                "facetable": f.facetable,
-            }
-        )
+        entry: dict[str, Any] = {
+            "key": f.name,
+            "label": f.label,
+            "type": kind,
+            "value_type": f.value_type,
+            "search_types": list(f.text),
+            "fuzzy": "shuffle" in f.text,
+            "sortable": f.sortable,
+            "has_values": f.has_values,
+            "facetable": f.facetable,
+        }
+        if f.closed and f.rule is not None and vocabulary is not None:
+            entry["values"] = list(vocabulary(f.rule))
+        filters.append(entry)
     return {"service": service, "filters": filters}

@@ -20,6 +20,7 @@ from sqlalchemy.sql.expression import ColumnElement, FromClause, Select
 from vql.errors import child, raise_for
 from vql.mapping import SubstringMode, values_path
 from vql.nodes import Where
+from vql.normalizing import QueryValues, ValueRules
 from vql.parser import checked_registry
 from vql.reader import Reader, allowed_list, json_type, suggest
 from vql.search import compile_search_where
@@ -41,8 +42,11 @@ class ValuesRequest:
     where: Where | None = None
 
 
-def parse_values_request(service: str, body: Any) -> ValuesRequest:
-    """Parse and validate a filter-values request body for ``service``."""
+def parse_values_request(
+    service: str, body: Any, rules: ValueRules | None = None
+) -> ValuesRequest:
+    """Parse and validate a filter-values request body for ``service`` (``rules``: as in
+    parse_query, for the where)."""
     reg = checked_registry(service)
     r = Reader()
     o = r.object(body, "", VALUES_KEYS, "the request body")
@@ -64,7 +68,7 @@ def parse_values_request(service: str, body: Any) -> ValuesRequest:
     limit = DEFAULT_VALUES_LIMIT
     if "limit" in o:
         limit = r.integer(o["limit"], "/limit", "limit", 1, MAX_VALUES_LIMIT) or limit
-    where = parse_where_into(r, reg, o.get("where"), child("", "where"))
+    where = parse_where_into(r, reg, o.get("where"), child("", "where"), QueryValues(rules))
     raise_for(r.errors)
     assert isinstance(name, str)
     return ValuesRequest(service, name, search_text, limit, where if "where" in o else None)

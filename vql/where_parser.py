@@ -1,7 +1,8 @@
 """Parsing of ``where``: text_matches, keyword_match and range_query into a :class:`Where`.
 
 Each of the three members holds ``must`` / ``must_not`` / ``should`` clauses; all three
-feed the one boolean group of the :class:`~vql.nodes.Where`.
+feed the one boolean group of the :class:`~vql.nodes.Where`. Keyword values and range
+bounds go through the load rules when the caller gives them (vql.normalizing).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from vql.nodes import (
     SubstringMatch,
     Where,
 )
+from vql.normalizing import QueryValues
 from vql.reader import Reader, allowed_list, json_type, string_problem, suggest
 from vql.registry import Field, ServiceRegistry
 from vql.text import words
@@ -48,15 +50,19 @@ class Located:
     node: Condition
 
 
-def parse_where_into(r: Reader, reg: ServiceRegistry, value: Any, path: str) -> Where:
-    """Read ``value`` (the where member, at pointer ``path``) and record problems in ``r``."""
-    return parse_located_where(r, reg, value, path)[0]
+def parse_where_into(
+    r: Reader, reg: ServiceRegistry, value: Any, path: str, values: QueryValues | None = None
+) -> Where:
+    """Read ``value`` (the where member, at pointer ``path``) and record problems in ``r``;
+    ``values`` normalizes keyword values and range bounds (as written when None)."""
+    return parse_located_where(r, reg, value, path, values)[0]
 
 
 def parse_located_where(
-    r: Reader, reg: ServiceRegistry, value: Any, path: str
+    r: Reader, reg: ServiceRegistry, value: Any, path: str, values: QueryValues | None = None
 ) -> tuple[Where, tuple[Located, ...]]:
     """:func:`parse_where_into`, plus where each condition came from, in request order."""
+    values = values or QueryValues(None)
     empty = Where(reg.service)
     if value is None:
         return empty, ()
@@ -85,7 +91,7 @@ def parse_located_where(
                 )
                 r.error(cpath, f"{member}.{clause} must be {shape}, got {json_type(body)}")
                 continue
-            for at, node in read(r, reg, body, cpath):  # type: ignore[arg-type]
+            for at, node in read(r, reg, body, cpath, values):  # type: ignore[arg-type]
                 groups[clause].append(node)
                 located.append(Located(clause, at, node))
     where = Where(
@@ -93,6 +99,7 @@ def parse_located_where(
         must=tuple(groups["must"]),
         must_not=tuple(groups["must_not"]),
         should=tuple(groups["should"]),
+        normalized=tuple(values.changes),
     )
     return where, tuple(located)
 
@@ -113,7 +120,7 @@ def _field(r: Reader, reg: ServiceRegistry, name: str, path: str, kind: str) -> 
 
 
 def _text_condition_list(
-    r: Reader, reg: ServiceRegistry, items: list[Any], path: str
+    r: Reader, reg: ServiceRegistry, items: list[Any], path: str, values: QueryValues
 ) -> list[tuple[str, Condition]]:
     if len(items) > MAX_CONDITIONS:
         r.error(path, f"at most {MAX_CONDITIONS} text conditions per clause, got {len(items)}")
@@ -189,7 +196,7 @@ def _text_condition(r: Reader, reg: ServiceRegistry, item: Any, path: str) -> Co
 
 
 def _keyword_map(
-    r: Reader, reg: ServiceRegistry, body: dict[Any, Any], path: str
+    r: Reader, reg: ServiceRegistry, body: dict[Any, Any], path: str, values: QueryValues
 ) -> list[tuple[str, Condition]]:
     out: list[tuple[str, Condition]] = []
     for key, value in body.items():
@@ -198,16 +205,18 @@ def _keyword_map(
         field = _field(r, reg, name, vpath, "keyword")
         if value is None or field is None:
             continue
-        values = _keyword_values(r, value, vpath)
-        if values:
-            out.append((vpath, KeywordMatch(field.name, values)))
+        found = _keyword_values(r, field, value, vpath, values)
+        if found:
+            out.append((vpath, KeywordMatch(field.name, found)))
     return out
 
 
-def _keyword_values(r: Reader, value: Any, path: str) -> tuple[str, ...] | None:
+def _keyword_values(
+    r: Reader, field: Field, value: Any, path: str, values: QueryValues
+) -> tuple[str, ...] | None:
     if isinstance(value, str):
         ok = r.text(value, path, "a keyword value")
-        return (value,) if ok is not None else None
+        return values.keyword(r, field, value, path) if ok is not None else None
     if not isinstance(value, list) or not value:
         what = "an empty array" if isinstance(value, list) else json_type(value)
         r.error(path, f"a keyword value must be a string or a non-empty array of strings, "
@@ -217,15 +226,17 @@ def _keyword_values(r: Reader, value: Any, path: str) -> tuple[str, ...] | None:
         r.error(path, f"at most {MAX_VALUES} values per field, got {len(value)}")
         return None
     n_errors = len(r.errors)
+    found: list[str] = []
     for i, v in enumerate(value):
-        r.text(v, child(path, i), "a keyword value")
+        if r.text(v, child(path, i), "a keyword value") is not None:
+            found.extend(values.keyword(r, field, v, child(path, i)) or ())
     if len(r.errors) != n_errors:
         return None
-    return tuple(dict.fromkeys(value))
+    return tuple(dict.fromkeys(found))
 
 
 def _range_map(
-    r: Reader, reg: ServiceRegistry, body: dict[Any, Any], path: str
+    r: Reader, reg: ServiceRegistry, body: dict[Any, Any], path: str, values: QueryValues
 ) -> list[tuple[str, Condition]]:
     out: list[tuple[str, Condition]] = []
     for key, value in body.items():
@@ -234,14 +245,17 @@ def _range_map(
         field = _field(r, reg, name, vpath, "range")
         if value is None or field is None:
             continue
-        node = parse_range(r, field, value, vpath)
+        node = parse_range(r, field, value, vpath, values)
         if node is not None:
             out.append((vpath, node))
     return out
 
 
-def parse_range(r: Reader, field: Field, value: Any, path: str) -> RangeMatch | None:
+def parse_range(
+    r: Reader, field: Field, value: Any, path: str, values: QueryValues | None = None
+) -> RangeMatch | None:
     """One ``{gte, gt, lte, lt}`` object on a range field (range_query, facet ranges)."""
+    values = values or QueryValues(None)
     o = r.object(value, path, RANGE_KEYS, "a range")
     if o is None:
         return None
@@ -256,9 +270,9 @@ def parse_range(r: Reader, field: Field, value: Any, path: str) -> RangeMatch | 
     for op, raw in o.items():
         bpath = child(path, op)
         if field.data_type == "date":
-            bounds[op] = _date(r, raw, bpath)
+            bounds[op] = _date(r, raw, bpath, values)
         else:
-            converted = _int_bound(r, field, op, raw, bpath)
+            converted = _int_bound(r, field, op, raw, bpath, values)
             if converted is not None:
                 bounds[converted[0]] = converted[1]
     if len(r.errors) != n_errors:
@@ -266,10 +280,17 @@ def parse_range(r: Reader, field: Field, value: Any, path: str) -> RangeMatch | 
     return RangeMatch(field.name, **bounds)
 
 
-def _int_bound(r: Reader, field: Field, op: str, raw: Any, path: str) -> tuple[str, int] | None:
+def _int_bound(
+    r: Reader, field: Field, op: str, raw: Any, path: str, values: QueryValues
+) -> tuple[str, int] | None:
     """An integer bound; a fractional one becomes the equivalent inclusive integer bound
-    (``gt 10.5`` is ``gte 11``), so both engines compare integers the same way."""
-    number = r.number(raw, path, op)
+    (``gt 10.5`` is ``gte 11``), so both engines compare integers the same way. Text
+    ("1.2k", "$3.5M") is read by the field's load rule."""
+    number: int | float | None
+    if isinstance(raw, str) and string_problem(raw, 64) is None:
+        number = values.number(r, field, op, raw, path)
+    else:
+        number = r.number(raw, path, op)
     if number is None:
         return None
     if isinstance(number, float) and not number.is_integer():
@@ -285,8 +306,9 @@ def _int_bound(r: Reader, field: Field, op: str, raw: Any, path: str) -> tuple[s
     return op, number
 
 
-def _date(r: Reader, raw: Any, path: str) -> datetime | None:
-    """An ISO-8601 date (midnight UTC) or date-time (UTC when no offset), to milliseconds."""
+def _date(r: Reader, raw: Any, path: str, values: QueryValues) -> datetime | None:
+    """An ISO-8601 date (midnight UTC) or date-time (UTC when no offset), to milliseconds:
+    read by the loader's date rule when there are rules, else by Python's ISO parser."""
     if not isinstance(raw, str):
         r.error(path, f"a date bound must be {DATE_HINT}, got {json_type(raw)}")
         return None
@@ -294,9 +316,13 @@ def _date(r: Reader, raw: Any, path: str) -> datetime | None:
     try:
         if problem:
             raise ValueError(problem)
-        parsed = datetime.fromisoformat(raw)
-        if parsed.tzinfo is None:
-            parsed = parsed.replace(tzinfo=UTC)
+        try:
+            found = values.time(raw)
+        except LookupError:
+            found = datetime.fromisoformat(raw)
+        if found is None:
+            raise ValueError(raw)
+        parsed = found if found.tzinfo is not None else found.replace(tzinfo=UTC)
         parsed = parsed.astimezone(UTC)
     except (ValueError, OverflowError):
         r.error(path, f"a date bound must be {DATE_HINT}, got {raw[:64]!r}")

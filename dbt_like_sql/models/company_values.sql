@@ -50,8 +50,7 @@ parsed AS (
 units AS (
     SELECT
         *,
-        CASE WHEN is_domain(domain_host) THEN domain_host
-             WHEN is_domain(website_host) THEN website_host END AS domain,
+        coalesce(domain_of(domain_host), domain_of(website_host)) AS domain,
         -- "1-10M": a bound without a unit takes the other bound's.
         coalesce(nullif(employees.lo_unit, ''), employees.hi_unit) AS employees_lo_unit,
         coalesce(nullif(revenue.lo_unit, ''), revenue.hi_unit) AS revenue_lo_unit

@@ -10,7 +10,7 @@ WITH joined AS (
         tv.title,
         coalesce(sv.known, tv.title_seniority, sv.as_written) AS seniority,
         dv.departments,
-        lower(s.email) AS email_lower,
+        email_text(s.email) AS email,
         s.phone,
         s.linkedin_url AS linkedin_text,
         s.city,
@@ -30,7 +30,7 @@ WITH joined AS (
 ),
 typed AS (
     SELECT
-        * EXCLUDE (first_name, last_name, email_lower, linkedin_text),
+        * EXCLUDE (first_name, last_name, linkedin_text),
         -- A lone full-name column is split at its first space.
         CASE WHEN first_name IS NULL AND last_name IS NULL
              THEN nullif(regexp_extract(full_name_text, '^\S+'), '') ELSE first_name END
@@ -38,8 +38,6 @@ typed AS (
         CASE WHEN first_name IS NULL AND last_name IS NULL
              THEN nullif(regexp_extract(full_name_text, '^\S+ (.+)$', 1), '')
              ELSE last_name END AS last_name,
-        CASE WHEN starts_with(email_lower, 'mailto:') THEN substr(email_lower, 8)
-             ELSE email_lower END AS email,
         linkedin_url(linkedin_text) AS linkedin_url,
         parse_time(created_at_text) AS created_at
     FROM joined

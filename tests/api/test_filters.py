@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from falcon import testing
 
+from dbt_like_sql.query_values import load_rules
 from tests.api.dataset import DATASET
 from vql.registry import filters_payload
 
@@ -18,7 +19,7 @@ pytestmark = pytest.mark.services
 def test_filters_are_the_registry(prod_client: testing.TestClient, service: str) -> None:
     result = prod_client.simulate_get(f"/common/filters/{service}")
     assert result.status_code == 200
-    assert result.json == filters_payload(service)
+    assert result.json == filters_payload(service, load_rules().vocabulary)
 
 
 def test_unknown_service_is_404(prod_client: testing.TestClient) -> None:

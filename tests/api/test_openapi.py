@@ -75,6 +75,14 @@ def _validator(doc: dict[str, Any], name: str) -> jsonschema.Draft202012Validato
     return jsonschema.Draft202012Validator(schema)
 
 
+# Values the load rules change (issue 14): the answers carry the optional `normalized`.
+NORMALIZING = {"where": {
+    "keyword_match": {"must": {"country": "USA", "company_industries": "Software; Retail"}},
+    "range_query": {"must": {"company_employees_count": {"gte": "1.2k"}}},
+}}
+UNKNOWN_LEVEL = {"where": {"keyword_match": {"must": {"seniority": "bogus"}}}}
+
+
 def test_real_answers_match_their_schemas(make_client: ClientFactory) -> None:
     client = make_client()
     doc = client.simulate_get("/openapi.json").json
@@ -82,6 +90,10 @@ def test_real_answers_match_their_schemas(make_client: ClientFactory) -> None:
         ("ContactsPage", client.simulate_post("/contacts/filter", json=DESIGN_EXAMPLE)),
         ("CompaniesPage", client.simulate_post("/companies/filter", json={"limit": 100})),
         ("Count", client.simulate_post("/contacts/count", json={})),
+        ("Count", client.simulate_post("/contacts/count", json=NORMALIZING)),
+        ("ContactsPage", client.simulate_post("/contacts/filter", json=NORMALIZING)),
+        ("Filters", client.simulate_get("/common/filters/contacts")),
+        ("Error", client.simulate_post("/contacts/count", json=UNKNOWN_LEVEL)),
         ("Filters", client.simulate_get("/common/filters/companies")),
         ("FilterValues", client.simulate_post("/common/filters/contacts/data",
                                               json={"filter_key": "departments"})),
@@ -92,6 +104,7 @@ def test_real_answers_match_their_schemas(make_client: ClientFactory) -> None:
     ]
     for name, result in checks:
         _validator(doc, name).validate(result.json)
-    queries = [DESIGN_EXAMPLE, {"limit": 3}]
+    assert "normalized" in checks[3][1].json and "normalized" in checks[4][1].json
+    queries = [DESIGN_EXAMPLE, {"limit": 3}, NORMALIZING]
     for query in queries:
         _validator(doc, "ContactsQuery").validate(query)

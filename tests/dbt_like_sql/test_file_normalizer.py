@@ -252,7 +252,8 @@ def test_seniority_from_the_column_else_the_title() -> None:
         "CEO": "c_suite", "Co-Founder & CEO": "founder", "VP of Sales": "vp",
         "Senior Vice President, Sales": "vp", "Head of Marketing": "head",
         "Director, Engineering": "director", "Senior Manager, HR": "manager",
-        "Sr. Data Engineer": "senior", "Lead Backend Engineer": "senior",
+        "Sr. Data Engineer": "senior", "Lead Backend Engineer": "lead",
+            "Senior Tech Lead": "lead", "Staff Engineer": "senior",
         "Junior Analyst": "entry", "Marketing Intern": "intern", "Owner": "owner",
         "Managing Partner": "partner", "Product Owner": "manager", "Software Engineer": None,
     }  # fmt: skip

@@ -225,11 +225,7 @@ COUNTRIES = {
 
 
 def test_country_spellings_map_to_one_name(con: duckdb.DuckDBPyConnection) -> None:
-    check(
-        con,
-        "(SELECT country FROM country_aliases WHERE alias_key = lookup_key(v))",
-        COUNTRIES,
-    )
+    check(con, "country_name(v)", {**COUNTRIES, "Atlantis": "atlantis"})
 
 
 def test_country_seed_covers_sixty_countries_with_iso_codes_and_no_clashes(
@@ -248,20 +244,24 @@ def test_country_seed_covers_sixty_countries_with_iso_codes_and_no_clashes(
     assert clashes == []
 
 
-SENIORITY_CANONICAL = {
-    "owner", "founder", "c_suite", "partner", "vp", "head", "director", "manager", "senior",
-    "entry", "intern",
-}  # fmt: skip
+SENIORITY_CANONICAL = [
+    "owner", "founder", "c_suite", "partner", "vp", "head", "director", "manager", "lead",
+    "senior", "entry", "intern",
+]  # fmt: skip (DESIGN.md section 10, in the seed's order)
 
 
 def test_seniority_seed_uses_only_the_canonical_levels(con: duckdb.DuckDBPyConnection) -> None:
-    levels = {r[0] for r in con.execute("SELECT DISTINCT seniority FROM seniorities").fetchall()}
-    assert levels == SENIORITY_CANONICAL
+    levels = con.execute(
+        "SELECT seniority FROM seniorities GROUP BY 1 ORDER BY min(rowid)"
+    ).fetchall()
+    assert [r[0] for r in levels] == SENIORITY_CANONICAL
     check(
         con,
-        "(SELECT seniority FROM seniority_aliases WHERE term = lookup_key(v))",
+        "seniority_alias(v)",
         {"C-Suite": "c_suite", "c_suite": "c_suite", "VP": "vp", "Vice President": "vp",
-         "Sr.": "senior", "Entry level": "entry", "Founder": "founder", "Junior": "entry"},
+         "Sr.": "senior", "Entry level": "entry", "Founder": "founder", "Junior": "entry",
+         "Lead": "lead", "Team Lead": "lead", "tech-lead": "lead", "Principal": "senior",
+         "Galactic Overlord": None},
     )  # fmt: skip
 
 
@@ -280,7 +280,7 @@ def test_sql_ids_match_python_uuid_for_any_key(keys: list[str]) -> None:
     keys = [k for k in keys if "\x00" not in k] or ["k"]
     connection = duckdb.connect()
     try:
-        SqlProject.from_sql({}, SqlProject.load().macros).session(connection)
+        SqlProject.load().subset([]).session(connection)
         got = evaluate(connection, "uuid_v3_from_md5(md5(v))", keys)
     finally:
         connection.close()

@@ -133,3 +133,40 @@ def test_the_package_project_loads_in_a_sound_order() -> None:
     # Lookups derived from seeds are built once per session, not per batch.
     assert "country_aliases" not in project.depends_on_source()
     assert "parsed_rows" in project.depends_on_source()
+
+
+def test_a_macro_may_read_a_static_model(tmp_path: Path, con: duckdb.DuckDBPyConnection) -> None:
+    for folder in ("models", "seeds", "macros"):
+        (tmp_path / folder).mkdir()
+    (tmp_path / "seeds" / "colours.csv").write_text("name,code\nRed,01\nBlue,02\n")
+    (tmp_path / "models" / "codes.sql").write_text(
+        "SELECT lower(name) AS name, code FROM {{ ref('colours') }}"
+    )
+    (tmp_path / "models" / "used.sql").write_text(
+        "SELECT v, colour_code(v) AS code FROM {{ source('rows') }}"
+    )
+    (tmp_path / "macros" / "codes.sql").write_text(
+        "CREATE OR REPLACE MACRO colour_code(v) AS "
+        "(SELECT c.code FROM {{ ref('codes') }} c WHERE c.name = lower(v));"
+    )
+    project = SqlProject.load(tmp_path)
+    session = project.session(con)
+    session.run({"rows": pa.table({"v": ["RED", "green"]})})
+    assert con.sql("SELECT * FROM used ORDER BY v").fetchall() == [("RED", "01"), ("green", None)]
+    # a subset keeps what its macros read, and runs nothing else
+    small = project.subset([])
+    assert set(small.models) == {"codes"}
+    assert set(project.subset(["used"]).models) == {"codes", "used"}
+    with pytest.raises(SqlProjectError, match="no model named"):
+        project.subset(["nope"])
+
+
+def test_a_macro_reading_a_per_run_model_is_refused(
+    tmp_path: Path, con: duckdb.DuckDBPyConnection
+) -> None:
+    project = SqlProject.from_sql(
+        {"batch_rows": "SELECT * FROM {{ source('rows') }}"},
+        ["CREATE OR REPLACE MACRO n() AS (SELECT count(*) FROM {{ ref('batch_rows') }});"],
+    )
+    with pytest.raises(SqlProjectError, match="batch_rows"):
+        project.session(con)

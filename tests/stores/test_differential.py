@@ -12,14 +12,19 @@ run through the real reader and normalizer, so it holds NULLs, lists, dates and 
 
 from __future__ import annotations
 
+import csv
 import random
 from collections.abc import Iterator
 from typing import Any
 
 import pyarrow as pa
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from dbt_like_sql.normalize import FileNormalizer
+from dbt_like_sql.query_values import LoadRules
+from dbt_like_sql.runner import PROJECT_DIR
 from orchestration.sample_data import write_sample_files
 from stores.csvfile import open_csv
 from stores.duckdb import DuckDBStore
@@ -227,3 +232,50 @@ def test_values_agree(backends: dict[str, Any]) -> None:
         for name, s in backends.items()
     }
     assert answers["duckdb"] != [] and all(a == answers["duckdb"] for a in answers.values())
+
+
+def _seed_spellings() -> list[tuple[str, str, str]]:
+    """(field, canonical value, another spelling) for every spelling the seeds map, of the
+    values the sample data holds (so no comparison is between two empty answers)."""
+    in_data = {"united states", "germany", "ireland", "united kingdom", "brazil", "france",
+               "canada", "india", "australia", "switzerland", "sweden", "netherlands", "japan",
+               "spain", "singapore", "israel"}  # fmt: skip
+    with open(PROJECT_DIR / "seeds" / "countries.csv", encoding="utf-8") as handle:
+        pairs = [("country", r["country"], r["alias"]) for r in csv.DictReader(handle)
+                 if r["country"] in in_data]
+    with open(PROJECT_DIR / "seeds" / "seniorities.csv", encoding="utf-8") as handle:
+        pairs += [("seniority", r["seniority"], r["match"]) for r in csv.DictReader(handle)
+                  if r["kind"] == "value"]
+    return pairs
+
+
+SURFACES = {
+    "as is": lambda s: s, "upper": str.upper, "title": str.title,
+    "padded": lambda s: f"  {s}  ", "spaced": lambda s: s.replace(" ", "   "),
+}
+
+
+@pytest.fixture(scope="module")
+def rules() -> Iterator[LoadRules]:
+    r = LoadRules()
+    yield r
+    r.close()
+
+
+@settings(max_examples=60, deadline=None)
+@given(spelling=st.sampled_from(_seed_spellings()), surface=st.sampled_from(sorted(SURFACES)))
+def test_a_value_and_each_of_its_spellings_give_the_same_ids_on_every_engine(
+    backends: dict[str, Any], rules: LoadRules, spelling: tuple[str, str, str], surface: str
+) -> None:
+    field, canonical, alias = spelling
+
+    def ids(value: str) -> dict[str, list[str]]:
+        body = {"where": {"keyword_match": {"must": {field: value}}},
+                "order_by": [{"order_by": "email", "order_direction": "asc"}], "limit": 100}
+        query = parse_query("contacts", body, rules=rules)
+        return {name: store.search(query).ids for name, store in backends.items()}
+
+    expected = ids(canonical)
+    assert expected["duckdb"], canonical  # the data holds the value: the check is not vacuous
+    assert set(map(tuple, expected.values())) == {tuple(expected["duckdb"])}
+    assert ids(SURFACES[surface](alias)) == expected, (alias, surface)
