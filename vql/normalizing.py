@@ -99,11 +99,17 @@ class QueryValues:
         return self.rules.time(raw)
 
 
+MAX_LISTED = 30  # a longer vocabulary (countries: 249) is pointed at, not pasted in the error
+
+
 def unknown_value(field: Field, value: str, allowed: tuple[str, ...]) -> str:
     """The message for a value outside a closed vocabulary: what, the nearest, the allowed."""
     close = difflib.get_close_matches(value.lower(), list(allowed), n=3, cutoff=0.6)
     hint = ""
     if close:
         hint = " Did you mean " + " or ".join(repr(c) for c in close) + "?"
-    return (f"unknown {field.label.lower()} {value!r}.{hint} "
-            f"Allowed values: {', '.join(allowed)}")
+    unknown = f"unknown {field.label.lower()} {value!r}.{hint}"
+    if len(allowed) <= MAX_LISTED:
+        return f"{unknown} Allowed values: {', '.join(allowed)}"
+    return (f"{unknown} It is one of {len(allowed)} values, listed as `values` of "
+            f"{field.name!r} by GET /common/filters/:service")

@@ -54,19 +54,31 @@ def test_design_example_counts_every_condition(client: testing.TestClient) -> No
 def test_empty_result_puts_the_culprit_first_and_suggests_a_close_value(
     client: testing.TestClient,
 ) -> None:
-    body = {"where": {"keyword_match": {"must": {"seniority": "senior", "country": "germny"}},
+    body = {"where": {"keyword_match": {"must": {"seniority": "senior", "city": "berln"}},
                       "range_query": {"must": {"company_employees_count": {"gte": 100}}}}}
     got = explain(client, body)
     check_counts(got, "contacts", body)
     assert got["total"] == 0
-    assert got["clauses"][0]["path"] == "/where/keyword_match/must/country"
+    assert got["clauses"][0]["path"] == "/where/keyword_match/must/city"
     fixed = {"where": {**body["where"], "keyword_match": {"must": {"seniority": "senior",
-                                                                     "country": "germany"}}}}
+                                                                     "city": "berlin"}}}}
     assert got["suggestions"][0] == {
-        "path": "/where/keyword_match/must/country", "replace_with": "germany",
+        "path": "/where/keyword_match/must/city", "replace_with": "berlin",
         "total": oracle.count("contacts", oracle.conditions(fixed["where"])),
         "reason": "nearest existing value",
     }
+
+
+def test_a_misspelled_closed_value_is_the_same_400_as_in_a_filter(
+    client: testing.TestClient,
+) -> None:
+    body = {"where": {"keyword_match": {"must": {"country": "germny"}}}}
+    got = client.simulate_post("/contacts/explain", json=body)
+    assert got.status_code == 400
+    detail = got.json["error"]["details"][0]
+    assert detail["path"] == "/where/keyword_match/must/country"
+    assert "Did you mean 'germany'" in detail["message"]
+    assert client.simulate_post("/contacts/filter", json=body).json == got.json
 
 
 TEXT_CULPRIT = {"where": {
