@@ -29,6 +29,8 @@ from stores.errors import TransientStoreError
 # run (the UI's Terminate, GraphQL terminateRun) interrupts its in-process step, so with a
 # policy the step was re-run in the same run, which reloaded the whole file and ended SUCCESS
 # (or stayed CANCELING while it reloaded) instead of CANCELED (dagster-io/dagster#15026).
+# The backoff is waited out at the start of the next attempt (_pause_before_retry), where a
+# terminate interrupts it, not by Dagster between attempts, where it holds interrupts back.
 TRANSIENT_RETRY = dg.RetryPolicy(
     max_retries=8, delay=2, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS
 )
