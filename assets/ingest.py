@@ -4,7 +4,7 @@ No `from __future__ import annotations` here: Dagster reads the context and reso
 annotations at definition time.
 """
 
-
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -29,6 +29,8 @@ from stores.errors import TransientStoreError
 # run (the UI's Terminate, GraphQL terminateRun) interrupts its in-process step, so with a
 # policy the step was re-run in the same run, which reloaded the whole file and ended SUCCESS
 # (or stayed CANCELING while it reloaded) instead of CANCELED (dagster-io/dagster#15026).
+# The backoff is waited out at the start of the next attempt (_pause_before_retry), where a
+# terminate interrupts it, not by Dagster between attempts, where it holds interrupts back.
 TRANSIENT_RETRY = dg.RetryPolicy(
     max_retries=8, delay=2, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS
 )
@@ -56,18 +58,30 @@ def _failed(context: AssetExecutionContext, exc: Exception) -> BaseException:
     if _terminating(context):
         return dg.DagsterExecutionInterruptedError()
     if isinstance(exc, TransientStoreError) and context.retry_number < TRANSIENT_RETRY.max_retries:
-        return dg.RetryRequested(
-            max_retries=TRANSIENT_RETRY.max_retries,
-            seconds_to_wait=min(
-                MAX_RETRY_WAIT_SECONDS, TRANSIENT_RETRY.calculate_delay(context.retry_number + 1)
-            ),
-        )
+        # At once: the next attempt waits out the backoff itself (_pause_before_retry).
+        return dg.RetryRequested(max_retries=TRANSIENT_RETRY.max_retries)
     return final_failure(context.instance, context.run, exc, retries=context.retry_number)
+
+
+def _pause_before_retry(context: AssetExecutionContext) -> None:
+    """A retried attempt first waits out the transient retry's backoff, here in the step
+    rather than as the retry's `seconds_to_wait`: Dagster holds interrupts back while it
+    sleeps between attempts, so a run terminated during such a wait stayed CANCELING until it
+    was over (up to a minute); in the step, the interrupt ends the wait at once."""
+    if context.retry_number == 0:
+        return
+    seconds = min(MAX_RETRY_WAIT_SECONDS, TRANSIENT_RETRY.calculate_delay(context.retry_number))
+    context.log.info(
+        f"attempt {context.retry_number + 1}: waiting {seconds:.0f} s for the stores first "
+        "(the previous attempt met a transient store error)"
+    )
+    time.sleep(seconds)
 
 
 @dg.asset(partitions_def=landed_files, group_name="ingest")
 def landed_file(context: AssetExecutionContext, connectra: ConnectraResource) -> dg.Output[None]:
     """The landed CSV file, checked: readable, CSV, with a recognizable header."""
+    _pause_before_retry(context)
     try:
         report = check_file(connectra.landing(), context.partition_key)
     except Exception as exc:
@@ -91,6 +105,7 @@ def loaded_file(
     context: AssetExecutionContext, connectra: ConnectraResource
 ) -> Iterator[Any]:
     """The file normalized by the dbt_like_sql models and written to both stores at once."""
+    _pause_before_retry(context)
     settings = connectra.settings()
     try:
         counts = load_file(

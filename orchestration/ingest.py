@@ -3,20 +3,25 @@
 The file streams through in batches: read (stores.csvfile) -> normalize (dbt_like_sql on
 DuckDB) -> write to the record store and the search store at once. Batch n+1 is parsed (on
 the reader's thread) and normalized while batch n is being written, and at most one batch is
-in flight, so memory is bounded by a few batches whatever the file's size.
+in flight, so memory is bounded by a few batches whatever the file's size. A load stopped
+midway (its run terminated, a bad batch) abandons the write in flight: it finishes what it
+is doing (whole transactions only) but waits for nothing more.
 """
 
 from __future__ import annotations
 
 import ctypes
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import IO, Any
 
 from dbt_like_sql.normalize import FileNormalizer, NormalizedBatch
+from stores import abandon
 from stores.csvfile import HeaderReport, open_csv
 from stores.factory import Stores
 from stores.landing import LandingZone
@@ -151,20 +156,35 @@ def check_file(landing: LandingZone, key: str) -> FileReport:
 
 
 def write_batch(
-    stores: Stores, batch: NormalizedBatch, pool: ThreadPoolExecutor
+    stores: Stores, batch: NormalizedBatch, pool: ThreadPoolExecutor, abandoned: threading.Event
 ) -> list[Future[None]]:
-    """Starts writing one normalized batch to both stores; returns the two writes."""
+    """Starts writing one normalized batch to both stores; returns the two writes. Once
+    `abandoned` is set, what they still wait for (the DuckDB file's turn, a bulk retry's
+    pause) raises OperationAbandoned instead (stores/abandon.py)."""
 
     def records() -> None:
-        stores.records.upsert_companies(batch.companies)
-        stores.records.upsert_contacts(batch.contacts)
-        stores.records.insert_rejects(batch.rejects)
+        with abandon.scope(abandoned):
+            stores.records.upsert_companies(batch.companies)
+            stores.records.upsert_contacts(batch.contacts)
+            stores.records.insert_rejects(batch.rejects)
 
     def search() -> None:
-        stores.search.bulk_upsert("companies", batch.companies)
-        stores.search.bulk_upsert("contacts", batch.contact_documents)
+        with abandon.scope(abandoned):
+            stores.search.bulk_upsert("companies", batch.companies)
+            stores.search.bulk_upsert("contacts", batch.contact_documents)
 
     return [pool.submit(records), pool.submit(search)]
+
+
+@contextmanager
+def _abandon_on_error(abandoned: threading.Event) -> Iterator[None]:
+    """Sets `abandoned` when the block raises (the run terminated: SIGINT reaches the main
+    thread only), before the pool is shut down, which waits for the writes in flight."""
+    try:
+        yield
+    except BaseException:
+        abandoned.set()
+        raise
 
 
 def _load_trim() -> Callable[[], None]:
@@ -196,6 +216,7 @@ def load_file(
     stream = _CountingStream(landing.open(key))
     loaded_at = datetime.now(UTC)
     in_flight: list[Future[None]] = []
+    abandoned = threading.Event()
     try:
         csv_file = open_csv(stream, batch_rows=batch_rows * READ_BATCH_FACTOR)
         with (
@@ -203,13 +224,14 @@ def load_file(
                 key, load_run, loaded_at, companies_only=csv_file.header.companies_only
             ) as normalizer,
             ThreadPoolExecutor(2, thread_name_prefix="connectra-write") as pool,
+            _abandon_on_error(abandoned),
         ):
             for raw in csv_file.prefetched():  # the next batch is parsed meanwhile
                 batch = normalizer.process(raw)
                 for write in in_flight:  # the previous batch must be in before the next
                     write.result()
                 _trim_heap()
-                in_flight = write_batch(stores, batch, pool)
+                in_flight = write_batch(stores, batch, pool, abandoned)
                 state.add(batch)
                 state.bytes_read = stream.count
                 progress(state)

@@ -9,7 +9,8 @@ run process loads, so no process keeps the file open between operations:
 - a read opens it read-only, runs, closes;
 - whoever finds the file locked retries with jittered backoff (steps growing from ~5 to
   ~50 ms) until its deadline (reads ~10 s, writes ~60 s), then raises TransientStoreError,
-  which the API answers with 503 and Dagster's retry policy retries;
+  which the API answers with 503 and Dagster's retry policy retries; a wait inside an
+  abandoned scope (a load being stopped, stores/abandon.py) ends at once instead;
 - threads of one process share the open connection (each gets its own cursor) instead of
   reopening: the first one opens, late-comers join, the last one out closes it (a
   read-only one after a 20 ms grace, so the few reads of one API request share it). A
@@ -50,6 +51,7 @@ from typing import ClassVar, Literal
 
 import duckdb
 
+from stores import abandon
 from stores.duckdb.errors import BACKEND, is_lock_conflict, translate
 from stores.duckdb.turns import TurnFlags
 from stores.errors import TransientStoreError
@@ -111,8 +113,7 @@ class FileAccess:
         deadline = time.monotonic() + _deadline_s(mode, timing)
         with ExitStack() as stack:
             if mode == "write":
-                if not self._write_lock.acquire(timeout=_deadline_s(mode, timing)):
-                    raise self._busy(mode, timing)
+                self._take_write_lock(deadline, timing)
                 stack.callback(self._write_lock.release)
             con = self._acquire(mode, deadline, timing)
             stack.callback(self._release, timing)
@@ -125,6 +126,16 @@ class FileAccess:
         return self._con is not None
 
     # -- in-process sharing -------------------------------------------------------------------
+
+    def _take_write_lock(self, deadline: float, timing: Timing) -> None:
+        """This process's one write at a time; the wait ends with an abandoned scope."""
+        while True:
+            wait = min(deadline - time.monotonic(), timing.max_step_s)
+            if self._write_lock.acquire(timeout=max(0.0, wait)):
+                return
+            abandon.check(BACKEND)
+            if time.monotonic() >= deadline:
+                raise self._busy("write", timing)
 
     def _acquire(self, mode: Mode, deadline: float, timing: Timing) -> duckdb.DuckDBPyConnection:
         with self._cond:
@@ -149,6 +160,7 @@ class FileAccess:
                         raise self._busy(mode, timing)
                     # Cross-process flags change without a notify: look again now and then.
                     self._cond.wait(min(remaining, timing.max_step_s))
+                    abandon.check(BACKEND)
             finally:
                 if mode == "write":
                     self._writers_queued -= 1
@@ -229,7 +241,7 @@ class FileAccess:
                         announced = True
                     if time.monotonic() + step > deadline:
                         raise self._busy(mode, timing) from exc
-                    time.sleep(step * random.uniform(0.5, 1.0))
+                    abandon.pause(BACKEND, step * random.uniform(0.5, 1.0))
                     step = min(step * 1.6, timing.max_step_s)
                     continue
                 try:
@@ -245,7 +257,7 @@ class FileAccess:
         until = min(deadline, time.monotonic() + timing.turn_wait_s)
         step = timing.first_step_s
         while time.monotonic() < until and self.turns.waiting(role):
-            time.sleep(step * random.uniform(0.5, 1.0))
+            abandon.pause(BACKEND, step * random.uniform(0.5, 1.0))
             step = min(step * 1.6, timing.max_step_s)
 
     def _busy(self, mode: Mode, timing: Timing) -> TransientStoreError:

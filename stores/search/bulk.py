@@ -13,10 +13,10 @@ silently dropped.
 
 from __future__ import annotations
 
+import contextvars
 import json
 import logging
 import random
-import time
 from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -28,6 +28,7 @@ from typing import Any, Literal
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from stores import abandon
 from stores.errors import StoreError, TerminalStoreError, TransientStoreError
 from stores.search.dialect import Dialect
 from stores.search.errors import TIMEOUT_STATUSES, TRANSIENT_STATUSES, from_status, translate
@@ -105,7 +106,9 @@ class BulkWriter:
                 for chunk in chunked(lines, self.options):
                     while len(inflight) >= self.options.threads + 1:
                         inflight.popleft().result()
-                    inflight.append(pool.submit(self._send, chunk))
+                    abandon.check(self.dialect.engine)  # a stopped load sends no more
+                    # The senders see this thread's abandon scope (stores/abandon.py).
+                    inflight.append(pool.submit(contextvars.copy_context().run, self._send, chunk))
                     sent += len(chunk)
                 while inflight:
                     inflight.popleft().result()
@@ -192,7 +195,7 @@ class BulkWriter:
 
     def _pause(self, attempt: int) -> None:
         base = self.options.backoff_seconds * (2 ** (attempt - 1))
-        time.sleep(min(base, 10.0) * (0.5 + random.random()))
+        abandon.pause(self.dialect.engine, min(base, 10.0) * (0.5 + random.random()))
 
 
 def check_ids(dialect: Dialect, documents: pa.Table) -> None:

@@ -20,6 +20,7 @@ import duckdb
 import pyarrow as pa
 import pytest
 
+from stores import abandon
 from stores.duckdb import DuckDBStore, FileAccess, Timing
 from stores.duckdb.errors import translated
 from stores.duckdb.turns import TurnFlags
@@ -185,6 +186,44 @@ def test_a_lock_held_past_the_deadline_is_transient(store: DuckDBStore) -> None:
         holder.kill()
         holder.wait()
     assert impatient.count("contacts", None) == 0  # the refused write left nothing
+
+
+def test_an_abandoned_write_stops_waiting_for_the_file(store: DuckDBStore) -> None:
+    """A load being stopped sets its abandon scope (stores/abandon.py): a write waiting for
+    another process's turn on the file, or for this process's write lock, gives up at once
+    instead of at its 60 s deadline, and writes nothing."""
+    store.migrate()
+    abandoned = threading.Event()
+    outcomes: dict[str, BaseException | None] = {}
+
+    def write(name: str, start: int) -> None:
+        try:
+            with abandon.scope(abandoned):
+                store.upsert_contacts(contacts_batch(start, 3))
+            outcomes[name] = None
+        except BaseException as exc:  # noqa: BLE001 - what the thread ended with
+            outcomes[name] = exc
+
+    holder = hold_file_open(store.path, 30)
+    try:
+        # One waits for the file (holding the write lock), the other for the write lock.
+        writers = [threading.Thread(target=write, args=(n, i * 10)) for i, n in enumerate("ab")]
+        for writer in writers:
+            writer.start()
+        time.sleep(1.0)
+        assert all(w.is_alive() for w in writers)  # both still waiting
+        given_up = time.monotonic()
+        abandoned.set()
+        for writer in writers:
+            writer.join(5)
+        assert time.monotonic() - given_up < 1.0
+    finally:
+        holder.kill()
+        holder.wait()
+    assert all(isinstance(outcomes.get(n), abandon.OperationAbandoned) for n in "ab"), outcomes
+    assert store.count("contacts", None) == 0
+    store.upsert_contacts(contacts_batch(0, 3))  # outside the scope nothing changed
+    assert store.count("contacts", None) == 3
 
 
 def test_turn_flags_are_seen_across_descriptors(tmp_path: Path) -> None:

@@ -8,12 +8,15 @@ transport only, while tests/stores/test_search.py covers the same writer on the 
 from __future__ import annotations
 
 import json
+import threading
+import time
 from datetime import UTC, datetime
 from typing import Any
 
 import pyarrow as pa
 import pytest
 
+from stores import abandon
 from stores.base import SearchStore
 from stores.errors import (
     BackendMisconfigured,
@@ -88,6 +91,21 @@ def test_item_that_never_gets_in_is_transient() -> None:
     d = ScriptedDialect([busy, busy, busy])
     with pytest.raises(TransientStoreError, match="1 documents still rejected after 3 attempts"):
         BulkWriter(d, FAST).write("contacts", docs(1))
+
+
+def test_an_abandoned_bulk_stops_pausing_between_attempts() -> None:
+    """A load being stopped (stores/abandon.py) does not sit out the retry pauses of a node
+    shedding load: the sender thread sees the caller's scope and gives up at once."""
+    busy = {"errors": True, "items": [item(429, "es_rejected_execution_exception")]}
+    d = ScriptedDialect([busy] * 5)
+    slow = BulkOptions(backoff_seconds=5.0, max_attempts=5, threads=2)
+    abandoned = threading.Event()
+    threading.Timer(0.5, abandoned.set).start()
+    started = time.monotonic()
+    with abandon.scope(abandoned), pytest.raises(abandon.OperationAbandoned):
+        BulkWriter(d, slow).write("contacts", docs(1))
+    assert time.monotonic() - started < 2.0  # the first pause alone is 2.5-7.5 s
+    assert d.sent == [["id0"]]
 
 
 def test_mapping_error_is_terminal_and_names_the_field() -> None:
