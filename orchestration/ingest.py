@@ -11,7 +11,7 @@ from __future__ import annotations
 import ctypes
 import time
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import IO, Any
@@ -153,7 +153,12 @@ def check_file(landing: LandingZone, key: str) -> FileReport:
 def write_batch(
     stores: Stores, batch: NormalizedBatch, pool: ThreadPoolExecutor
 ) -> list[Future[None]]:
-    """Starts writing one normalized batch to both stores; returns the two writes."""
+    """Starts writing one normalized batch to both stores at once (on the pool's two
+    threads); returns the write of the batch.
+
+    The batch holds the index-writes lock (shared) until both writes are done, so a
+    reindex's alias swap never falls between the two: the batch is in the records before
+    the swap's last catch-up reads them, or its search write goes to the new index."""
 
     def records() -> None:
         stores.records.upsert_companies(batch.companies)
@@ -164,7 +169,16 @@ def write_batch(
         stores.search.bulk_upsert("companies", batch.companies)
         stores.search.bulk_upsert("contacts", batch.contact_documents)
 
-    return [pool.submit(records), pool.submit(search)]
+    def both() -> None:
+        with stores.index_writes():
+            searched = pool.submit(search)
+            try:
+                records()
+            finally:
+                wait([searched])  # never leave the lock with a search write in flight
+            searched.result()
+
+    return [pool.submit(both)]
 
 
 def _load_trim() -> Callable[[], None]:
