@@ -29,6 +29,7 @@ the same tables), so there is nothing to rebuild there.
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -160,7 +161,7 @@ def reindex(
             state.documents_written = search.bulk_upsert_all(service, batches)
             state.caught_up = _carry_over(
                 stores, records, service, marker, batch_rows,
-                write=lambda tables, s=service: search.bulk_upsert_all(s, tables),
+                write=functools.partial(search.bulk_upsert_all, service),
             )  # fmt: skip
         state.seconds = time.monotonic() - state.started
         report.services.append(state)

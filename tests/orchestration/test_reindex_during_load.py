@@ -24,7 +24,7 @@ from tests.orchestration.test_reindex import SERVICES, documents
 # time on a record it sees again (test_reindex_repairs_what_the_loader_left_behind), and a
 # contact's company_* fields come from the contact's own batch. So where loads write the
 # live index after the swap, documents are compared on the fields the drift check compares.
-COMPARED_ONLY = {s: ("id", *fields) for s, fields in COMPARED.items()}
+COMPARED_ONLY: dict[str, tuple[str, ...]] = {s: ("id", *f) for s, f in COMPARED.items()}
 
 
 def land(landing: LocalLandingZone, tmp_path: Path, key: str, rows: int, seed: int) -> str:
@@ -53,7 +53,7 @@ def assert_stores_agree(
     drift found."""
     held = {s: documents(opensearch, f"{prefix}{s}") for s in SERVICES}
     for service in SERVICES:
-        ids = {str(r["id"]) for r in stores.records.fetch(service, sorted(held[service]), ["id"])}
+        ids = {str(r["id"]) for r in stores.records.fetch(service, sorted(held[service]), ["id"])}  # type: ignore[arg-type]
         assert ids == held[service].keys(), f"{service}: the index holds ids the records lack"
         assert stores.records.count_search_rows(service) == len(held[service]), service  # type: ignore[attr-defined]
     drift = measure(
