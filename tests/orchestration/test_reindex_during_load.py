@@ -11,20 +11,13 @@ import time
 from pathlib import Path
 from typing import Any
 
-from orchestration.drift import measure, plan_repair
-from orchestration.drift_sensor import COMPARED, differing_values
 from orchestration.ingest import READ_BATCH_FACTOR, load_file
 from orchestration.reindex import ServiceProgress, reindex
 from orchestration.sample_data import write_sample_files
 from stores.factory import Stores
 from stores.landing import LocalLandingZone
-from tests.orchestration.test_reindex import SERVICES, documents
-
-# The loader's projection of a record is not always the records' own: it stamps the load
-# time on a record it sees again (test_reindex_repairs_what_the_loader_left_behind), and a
-# contact's company_* fields come from the contact's own batch. So where loads write the
-# live index after the swap, documents are compared on the fields the drift check compares.
-COMPARED_ONLY: dict[str, tuple[str, ...]] = {s: ("id", *f) for s, f in COMPARED.items()}
+from tests.agreement import COMPARED_ONLY, assert_stores_agree
+from tests.orchestration.test_reindex import documents
 
 
 def land(landing: LocalLandingZone, tmp_path: Path, key: str, rows: int, seed: int) -> str:
@@ -37,36 +30,6 @@ def land(landing: LocalLandingZone, tmp_path: Path, key: str, rows: int, seed: i
 def load(stores: Stores, landing: LocalLandingZone, key: str, run: str) -> None:
     """One read batch per file (4,000 rows)."""
     load_file(landing, key, stores, run, batch_rows=4_000 // READ_BATCH_FACTOR)
-
-
-def only(docs: dict[str, dict[str, Any]], fields: tuple[str, ...] | None) -> dict[str, Any]:
-    if fields is None:
-        return docs
-    return {i: {k: d.get(k) for k in fields} for i, d in docs.items()}
-
-
-def assert_stores_agree(
-    stores: Stores, opensearch: Any, prefix: str, compare: dict[str, tuple[str, ...]]
-) -> None:
-    """Same ids in both stores, each document what a rebuild from the records (with no load
-    running) writes (on the `compare` fields of a service, all fields if not given), and no
-    drift found."""
-    held = {s: documents(opensearch, f"{prefix}{s}") for s in SERVICES}
-    for service in SERVICES:
-        ids = {str(r["id"]) for r in stores.records.fetch(service, sorted(held[service]), ["id"])}  # type: ignore[arg-type]
-        assert ids == held[service].keys(), f"{service}: the index holds ids the records lack"
-        assert stores.records.count_search_rows(service) == len(held[service]), service  # type: ignore[attr-defined]
-    drift = measure(
-        stores.records, stores.search, same_values=differing_values(stores.records, stores.search)
-    )
-    assert plan_repair(drift) is None, drift.describe()
-    reindex(stores, batch_rows=2_000)  # the records' own projection, nothing running
-    for service in SERVICES:
-        truth = only(documents(opensearch, f"{prefix}{service}"), compare.get(service))
-        seen = only(held[service], compare.get(service))
-        wrong = sorted(i for i in truth if seen.get(i) != truth[i])
-        first = {k: (seen[wrong[0]].get(k), v) for k, v in truth[wrong[0]].items()} if wrong else {}
-        assert not wrong, f"{service}: {len(wrong)} documents differ; (held, records): {first}"
 
 
 def test_what_a_load_writes_during_the_rebuild_is_in_the_new_index(
