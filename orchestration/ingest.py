@@ -14,7 +14,7 @@ import ctypes
 import threading
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -158,9 +158,14 @@ def check_file(landing: LandingZone, key: str) -> FileReport:
 def write_batch(
     stores: Stores, batch: NormalizedBatch, pool: ThreadPoolExecutor, abandoned: threading.Event
 ) -> list[Future[None]]:
-    """Starts writing one normalized batch to both stores; returns the two writes. Once
-    `abandoned` is set, what they still wait for (the DuckDB file's turn, a bulk retry's
-    pause) raises OperationAbandoned instead (stores/abandon.py)."""
+    """Starts writing one normalized batch to both stores at once (on the pool's two
+    threads); returns the write of the batch.
+
+    The batch holds the index-writes lock (shared) until both writes are done, so a
+    reindex's alias swap never falls between the two: the batch is in the records before
+    the swap's last catch-up reads them, or its search write goes to the new index. Once
+    `abandoned` is set, what the writes still wait for (the DuckDB file's turn, a bulk
+    retry's pause) raises OperationAbandoned instead (stores/abandon.py)."""
 
     def records() -> None:
         with abandon.scope(abandoned):
@@ -173,7 +178,16 @@ def write_batch(
             stores.search.bulk_upsert("companies", batch.companies)
             stores.search.bulk_upsert("contacts", batch.contact_documents)
 
-    return [pool.submit(records), pool.submit(search)]
+    def both() -> None:
+        with stores.index_writes():
+            searched = pool.submit(search)
+            try:
+                records()
+            finally:
+                wait([searched])  # never leave the lock with a search write in flight
+            searched.result()
+
+    return [pool.submit(both)]
 
 
 @contextmanager

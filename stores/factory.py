@@ -9,11 +9,17 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 
 from stores.base import RecordStore, SearchStore
 from stores.settings import Settings
 from vql import CursorCodec
+
+# How long a load batch waits for a reindex's alias swap to finish (it takes seconds), and
+# how long the swap waits for the batches in flight to be written (one read batch each).
+BATCH_WAITS_FOR_SWAP_S = 120.0
+SWAP_WAITS_FOR_BATCHES_S = 300.0
 
 
 @dataclass(frozen=True)
@@ -21,6 +27,22 @@ class Stores:
     records: RecordStore
     search: SearchStore
     cursors: CursorCodec
+
+    def index_writes(self, *, exclusive: bool = False) -> AbstractContextManager[None]:
+        """The lock that orders writes to the search index against a reindex's alias swap
+        (stores/postgres/changes.py): a load batch holds it shared, the swap exclusively.
+        The embedded profile has no index apart from its records: nothing to hold."""
+        if self.search is self.records:
+            return nullcontext()
+        from stores.postgres import PostgresRecordStore
+        from stores.search import SearchEngineStore
+
+        if not isinstance(self.records, PostgresRecordStore) or not isinstance(
+            self.search, SearchEngineStore
+        ):
+            return nullcontext()
+        wait = SWAP_WAITS_FOR_BATCHES_S if exclusive else BATCH_WAITS_FOR_SWAP_S
+        return self.records.index_writes(self.search.index_prefix, exclusive=exclusive, wait_s=wait)
 
     def close(self) -> None:
         self.records.close()

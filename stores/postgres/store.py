@@ -24,6 +24,12 @@ from sqlalchemy.engine import URL
 
 from stores.base import Record, Service
 from stores.errors import StoreTimeout, TerminalStoreError
+from stores.postgres.changes import (
+    CHANGE_MARKER_SQL,
+    index_write_lock,
+    marker_of,
+    rewritten_since,
+)
 from stores.postgres.errors import BACKEND, translated
 from stores.postgres.scan import search_rows_count, search_rows_select, search_schema, stream_rows
 from stores.postgres.schema import TABLES, ingest_rejects
@@ -255,15 +261,39 @@ class PostgresRecordStore:
             return int(connection.execute(search_rows_count(service, source_files)).scalar_one())
 
     def search_rows(
-        self, service: Service, batch_rows: int, source_files: Sequence[str] | None = None
+        self,
+        service: Service,
+        batch_rows: int,
+        source_files: Sequence[str] | None = None,
+        rewritten_since_marker: int | None = None,
     ) -> Iterator[pa.Table]:
         """The service's rows in their search shape (stores/postgres/scan.py), streamed in
         Arrow tables of batch_rows rows from one snapshot; only those of `source_files`
-        (the newest load that saw the row) when given."""
+        (the newest load that saw the row) when given, only those rewritten at or after a
+        change_marker() when `rewritten_since_marker` is given."""
         _table(service)
         statement = search_rows_select(service, source_files)
+        if rewritten_since_marker is not None:
+            statement = rewritten_since(statement, service, rewritten_since_marker)
         with translated(self._secrets), self.engine.connect() as connection:
             yield from stream_rows(connection, statement, search_schema(service), batch_rows)
+
+    def change_marker(self) -> int:
+        """A point in the history of writes: search_rows(rewritten_since_marker=it) later
+        streams every row written after now (and a few written just before; see
+        stores/postgres/changes.py)."""
+        with translated(self._secrets), self.engine.connect() as connection:
+            return marker_of(int(connection.exec_driver_sql(CHANGE_MARKER_SQL).scalar_one()))
+
+    @contextlib.contextmanager
+    def index_writes(self, name: str, *, exclusive: bool, wait_s: float) -> Iterator[None]:
+        """The index-writes lock of the index set `name`: shared around each load batch,
+        exclusive around a reindex's last catch-up and alias swap (changes.py)."""
+        with (
+            translated(self._secrets),
+            index_write_lock(self.engine, name, exclusive=exclusive, wait_s=wait_s),
+        ):
+            yield
 
     def rejects(
         self, *, source_file: str | None = None, load_run: str | None = None

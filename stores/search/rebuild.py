@@ -12,6 +12,9 @@ checked, and then one `_aliases` request moves the alias (removes it from the ol
 adds it to the new, drops the build alias): readers see the old index or the new one, never
 neither. The old index is deleted a moment later, once searches already running on it
 have ended. A rebuild that fails deletes its half-built index; the alias never moved.
+Whatever loads write to the live index while the new one is built is not lost with it: the
+caller writes the records those loads changed into the new index before the swap
+(IndexBuild's steps; orchestration/reindex.py).
 
 A missing alias (the node lost its data) is no special case: there is nothing to remove,
 and the rebuild creates the alias. Indices of the pattern that no alias points at are
@@ -24,16 +27,18 @@ import copy
 import logging
 import re
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import pyarrow as pa
 
 from stores.base import Service
-from stores.errors import TerminalStoreError
+from stores.errors import StoreError, TerminalStoreError
 from stores.search.bulk import BulkOptions, BulkWriter
 from stores.search.dialect import Dialect
+from stores.search.errors import translate
 from stores.search.indices import INDEX_VERSION, alias_name, index_name
 
 log = logging.getLogger(__name__)
@@ -87,6 +92,125 @@ def build_body(body: dict[str, Any], build_alias: str) -> dict[str, Any]:
     return built
 
 
+class IndexBuild:
+    """One rebuild of one service's index, step by step, so that the caller can write more
+    than one stream into it and choose when the alias moves (orchestration/reindex.py writes
+    the records' snapshot, then what loads changed meanwhile, and swaps under a lock):
+    begin() -> write()... -> settle() -> swap(expected) -> retire(), or discard() on failure.
+    Each step raises StoreErrors only."""
+
+    def __init__(
+        self,
+        dialect: Dialect,
+        prefix: str,
+        service: Service,
+        body: dict[str, Any],
+        *,
+        replicas: int,
+        bulk_options: BulkOptions | None = None,
+        delete_grace_seconds: float = DELETE_GRACE_SECONDS,
+    ) -> None:
+        self.dialect = dialect
+        self.prefix = prefix
+        self.service = service
+        self.body = body
+        self.replicas = replicas
+        self.bulk_options = bulk_options
+        self.delete_grace_seconds = delete_grace_seconds
+        self.alias = alias_name(prefix, service)
+        self.building = f"{self.alias}{BUILD_ALIAS_SUFFIX}"
+        self.index = ""
+        self.leftovers: tuple[str, ...] = ()
+        self.replaced: tuple[str, ...] = ()
+        self.documents = 0
+        self.swapped = False
+        self.started = time.monotonic()
+
+    @contextmanager
+    def _translated(self, what: str) -> Iterator[None]:
+        try:
+            yield
+        except StoreError:
+            raise
+        except Exception as exc:
+            raise translate(self.dialect, exc, f"rebuild {self.alias}: {what}") from exc
+
+    def begin(self) -> str:
+        """Deletes the leftovers of rebuilds that died and creates the new index (no
+        replicas, no refresh, the build alias); returns its name."""
+        with self._translated("create the new index"):
+            existing = versioned_indices(self.dialect, self.prefix, self.service)
+            self.leftovers = tuple(
+                sorted(i for i, aliases in existing.items() if self.alias not in aliases)
+            )
+            for index in self.leftovers:
+                log.info("rebuild %s: deleting %s, left by a rebuild that died", self.alias, index)
+                self.dialect.delete_index(index)
+            self.index = index_name(self.prefix, self.service, next_version(existing))
+            self.dialect.create_index(self.index, build_body(self.body, self.building))
+        return self.index
+
+    def write(self, documents: Iterable[pa.Table]) -> int:
+        """Writes whole documents through the build alias (a later one of an id replaces the
+        earlier); returns how many were sent."""
+        return BulkWriter(self.dialect, self.bulk_options).write_all(
+            self.building, documents, action="index"
+        )
+
+    def settle(self) -> None:
+        """Restores replicas and refresh and waits (bounded) for the replicas: the slow part
+        of finishing, done before the caller stops the writers for the swap."""
+        with self._translated("restore replicas and refresh"):
+            self.dialect.put_settings(
+                self.index,
+                {"index": {"number_of_replicas": self.replicas, "refresh_interval": None}},
+            )
+            if self.replicas and not self.dialect.wait_for_green(self.index, GREEN_WAIT_SECONDS):
+                log.warning("rebuild %s: replicas of %s not all allocated yet", self.alias,
+                            self.index)  # fmt: skip
+
+    def swap(self, expected: int) -> None:
+        """Checks the new index holds `expected` documents, then moves the alias to it in
+        one `_aliases` request (readers see the old index or the new one, never neither)."""
+        with self._translated("swap the alias"):
+            self.dialect.refresh(self.index)
+            held = self.dialect.count(self.index, {"match_all": {}})
+            if held != expected:
+                raise TerminalStoreError(
+                    self.dialect.engine,
+                    f"rebuild {self.alias}: {self.index} holds {held:,} of {expected:,} documents",
+                )
+            live = self.dialect.alias_indices(self.alias)  # another process may have moved it
+            actions: list[dict[str, Any]] = [
+                {"remove": {"index": i, "alias": self.alias}} for i in live
+            ]
+            actions += [
+                {"remove": {"index": self.index, "alias": self.building}},
+                {"add": {"index": self.index, "alias": self.alias}},
+            ]
+            self.dialect.update_aliases(actions)
+        self.replaced = tuple(live)
+        self.documents = held
+        self.swapped = True
+
+    def retire(self) -> Rebuilt:
+        """Deletes the replaced indices, once searches already running on them have ended."""
+        if self.replaced:
+            time.sleep(self.delete_grace_seconds)
+        with self._translated("delete the replaced index"):
+            for old in self.replaced:
+                self.dialect.delete_index(old)
+        return Rebuilt(
+            self.service, self.alias, self.index, self.replaced, self.leftovers,
+            self.documents, time.monotonic() - self.started,
+        )  # fmt: skip
+
+    def discard(self) -> None:
+        """A failed rebuild deletes its half-built index; the alias never moved."""
+        if self.index and not self.swapped:
+            _delete_quietly(self.dialect, self.index)
+
+
 def rebuild_index(
     dialect: Dialect,
     prefix: str,
@@ -99,49 +223,21 @@ def rebuild_index(
     delete_grace_seconds: float = DELETE_GRACE_SECONDS,
     created: Callable[[str], None] = lambda index: None,
 ) -> Rebuilt:
-    """Builds `documents` into a new versioned index and moves the alias to it; `created`
-    hears the new index's name before the first document is written."""
-    started = time.monotonic()
-    alias = alias_name(prefix, service)
-    building = f"{alias}{BUILD_ALIAS_SUFFIX}"
-    existing = versioned_indices(dialect, prefix, service)
-    leftovers = tuple(sorted(i for i, aliases in existing.items() if alias not in aliases))
-    for index in leftovers:
-        log.info("rebuild %s: deleting %s, left by a rebuild that did not finish", alias, index)
-        dialect.delete_index(index)
-    new = index_name(prefix, service, next_version(existing))
-    dialect.create_index(new, build_body(body, building))
+    """Builds `documents` into a new versioned index and moves the alias to it, with nothing
+    written meanwhile to watch for; `created` hears the new index's name first."""
+    build = IndexBuild(
+        dialect, prefix, service, body, replicas=replicas, bulk_options=bulk_options,
+        delete_grace_seconds=delete_grace_seconds,
+    )  # fmt: skip
     try:
-        created(new)
-        sent = BulkWriter(dialect, bulk_options).write_all(building, documents, action="index")
-        dialect.put_settings(
-            new, {"index": {"number_of_replicas": replicas, "refresh_interval": None}}
-        )
-        dialect.refresh(new)
-        held = dialect.count(new, {"match_all": {}})
-        if held != sent:
-            raise TerminalStoreError(
-                dialect.engine, f"rebuild {alias}: {new} holds {held:,} of {sent:,} documents"
-            )
-        if replicas and not dialect.wait_for_green(new, GREEN_WAIT_SECONDS):
-            log.warning("rebuild %s: replicas of %s not all allocated yet", alias, new)
-        live = dialect.alias_indices(alias)  # read again: another process may have moved it
-        actions: list[dict[str, Any]] = [{"remove": {"index": i, "alias": alias}} for i in live]
-        actions += [
-            {"remove": {"index": new, "alias": building}},
-            {"add": {"index": new, "alias": alias}},
-        ]
-        dialect.update_aliases(actions)
+        created(build.begin())
+        sent = build.write(documents)
+        build.settle()
+        build.swap(expected=sent)
     except BaseException:
-        _delete_quietly(dialect, new)
+        build.discard()
         raise
-    if live:
-        time.sleep(delete_grace_seconds)
-    for old in live:
-        dialect.delete_index(old)
-    return Rebuilt(
-        service, alias, new, tuple(live), leftovers, sent, time.monotonic() - started
-    )
+    return build.retire()
 
 
 def _delete_quietly(dialect: Dialect, index: str) -> None:

@@ -21,7 +21,7 @@ from stores.search.bulk import BulkOptions, BulkWriter
 from stores.search.dialect import DIALECTS, Dialect, OpenSearchDialect
 from stores.search.errors import translate
 from stores.search.indices import SERVICES, alias_name, drop_indices, ensure_index
-from stores.search.rebuild import Rebuilt, rebuild_index
+from stores.search.rebuild import IndexBuild, Rebuilt, rebuild_index
 from stores.settings import SearchSettings
 from vql.cursor import CursorCodec
 from vql.cursor_values import sort_values_from_hit
@@ -207,6 +207,15 @@ class SearchEngineStore:
                 created=created,
             ),
         )
+
+    def index_build(self, service: Service) -> IndexBuild:
+        """A rebuild of the service's index with the current mapping, to be driven step by
+        step (IndexBuild.begin() first); each step raises StoreErrors only."""
+        replicas = self._replicas()
+        return IndexBuild(
+            self.dialect, self.index_prefix, service, index_body(service, replicas),
+            replicas=replicas, bulk_options=self.bulk_options,
+        )  # fmt: skip
 
     def drop_indices(self) -> None:
         """Deletes this prefix's indices: for tests and teardown, never called by the API."""

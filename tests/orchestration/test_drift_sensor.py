@@ -16,16 +16,8 @@ from orchestration.resources import ConnectraResource
 from stores.factory import Stores
 from stores.settings import settings_from_mapping
 from tests.conftest import Services
-from tests.orchestration.test_reindex import (  # noqa: F401 - fixtures
-    FILE_KEY,
-    database,
-    documents,
-    load_sample,
-    prefix,
-    production_variables,
-    settings,
-    stores,
-)
+from tests.orchestration.conftest import production_variables
+from tests.orchestration.test_reindex import FILE_KEY, documents, load_sample
 
 
 def run_repair(request: dg.RunRequest, variables: dict[str, str]) -> dg.ExecuteInProcessResult:
@@ -37,7 +29,7 @@ def run_repair(request: dg.RunRequest, variables: dict[str, str]) -> dg.ExecuteI
 
 
 def test_dropped_documents_and_a_lost_index_are_found_and_repaired(
-    stores: Stores, opensearch: Any, prefix: str, services: Services, database: str,  # noqa: F811
+    stores: Stores, opensearch: Any, prefix: str, services: Services, database: str,
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
 ) -> None:  # fmt: skip
     load_sample(stores, tmp_path)

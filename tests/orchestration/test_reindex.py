@@ -23,57 +23,16 @@ from orchestration.reindex import reindex
 from orchestration.sample_data import read_manifest, write_sample_files
 from stores.base import COMPANY_VIEW_COLUMNS
 from stores.errors import TerminalStoreError
-from stores.factory import Stores, open_stores
+from stores.factory import Stores
 from stores.landing import LocalLandingZone
-from stores.postgres import migrate
 from stores.search import SearchEngineStore
-from stores.settings import Settings, settings_from_mapping
-from tests.conftest import Services, fresh_database
+from stores.settings import settings_from_mapping
+from tests.conftest import Services
+from tests.orchestration.conftest import production_variables
 from vql.parser import parse_query, parse_where
 
 SERVICES = ("contacts", "companies")
 FILE_KEY = "batch/people.csv"
-
-
-def production_variables(
-    services: Services, database: str, prefix: str, home: Path
-) -> dict[str, str]:
-    return {
-        "API_KEY": "reindex-test-key",
-        "DATABASE_URL": database,
-        "SEARCH_URL": services.search_url,
-        "SEARCH_ENGINE": "opensearch",
-        "SEARCH_INDEX_PREFIX": prefix,
-        "CONNECTRA_HOME": str(home),
-    }
-
-
-@pytest.fixture
-def database(services: Services) -> Iterator[str]:
-    with fresh_database(services) as url:
-        migrate(url)
-        yield url
-
-
-@pytest.fixture
-def prefix(opensearch: Any, unique_name: str) -> Iterator[str]:
-    yield f"{unique_name}_"
-    for index in opensearch.indices.get_alias(index=f"{unique_name}_*"):
-        opensearch.indices.delete(index=index)
-
-
-@pytest.fixture
-def settings(services: Services, database: str, prefix: str, tmp_path: Path) -> Settings:
-    variables = production_variables(services, database, prefix, tmp_path / "home")
-    return settings_from_mapping(variables)
-
-
-@pytest.fixture
-def stores(settings: Settings) -> Iterator[Stores]:
-    opened = open_stores(settings)
-    opened.search.ensure_indices()
-    yield opened
-    opened.close()
 
 
 def load_sample(

@@ -86,7 +86,10 @@ def test_backend_dies_mid_load_then_a_rerun_converges(
     proxy.start()  # the backend is back, on the same port
     proxied.search.refresh()  # load_file refreshes at its end only
     partial = stores_agree(stores, KEY)
-    assert not partial.passed, "the half-loaded file must fail the stores_agree check"
+    if victim == "search":  # PostgreSQL took a batch the index did not
+        assert not partial.passed, "the half-loaded file must fail the stores_agree check"
+    # With PostgreSQL gone, a batch may write nothing at all: it takes the index-writes lock
+    # (stores/postgres/changes.py) in PostgreSQL before either write starts.
 
     counts = load_file(landing, KEY, stores, "run-2", BATCH_ROWS)  # the retry
     assert_converged(proxied, KEY, expected, reference, counts)
