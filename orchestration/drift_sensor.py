@@ -6,15 +6,25 @@ ahead of the index) it compares the stores per source file and on a sample of re
 difference becomes one `reindex` run, of the files behind or of everything. Each tick says
 what it found, so the sensor's page in the Dagster UI is the history of the index's health,
 and the reindex run carries the reason in its `connectra/drift` tag.
+
+Counts per file cannot see one loss: a node that lost its data gets its index created anew
+by the next load, which then holds that load's documents only, and a record that a later file
+touched is counted under the later file while the fields only an earlier file gave are gone.
+So the sensor also remembers, in its cursor, which physical index answers for each service
+(`SearchEngineStore.index_identity`): one replaced without a successful `reindex` run since
+the last tick was created by a load, and everything is rebuilt.
 """
 
 from __future__ import annotations
 
+import json
+import time
+from datetime import UTC, datetime
 from typing import Any
 
 import dagster as dg
 
-from orchestration.drift import measure, plan_repair
+from orchestration.drift import SERVICES, measure, plan_repair
 from orchestration.resources import ConnectraResource
 from stores.base import Service
 from stores.errors import StoreError
@@ -57,16 +67,75 @@ def _text(value: Any) -> str | None:
 
 def repair_request(instance: dg.DagsterInstance, resource: ConnectraResource) -> Any:
     """A RunRequest of the reindex job, or a SkipReason saying why none is needed now."""
+    return sensor_tick(instance, resource, None)[0]
+
+
+def sensor_tick(
+    instance: dg.DagsterInstance, resource: ConnectraResource, cursor: str | None
+) -> tuple[Any, str | None]:
+    """(RunRequest or SkipReason, the cursor to keep): one tick of the sensor."""
     if resource.settings().postgres is None:
         return dg.SkipReason(
             "embedded profile: DuckDB holds the records and answers the searches itself; "
             "there is no separate index to drift"
-        )
+        ), cursor
     busy = instance.get_run_records(dg.RunsFilter(statuses=IN_FLIGHT), limit=1)
     if busy:
         run = busy[0].dagster_run
-        return dg.SkipReason(f"run {run.run_id[:8]} ({run.job_name}) in flight: compared later")
+        return dg.SkipReason(
+            f"run {run.run_id[:8]} ({run.job_name}) in flight: compared later"
+        ), cursor
     stores = resource.stores()
+    try:
+        replaced, kept = replaced_indices(instance, stores.search, cursor)
+    except StoreError as exc:
+        return dg.SkipReason(f"stores not answering ({exc}): compared later"), cursor
+    if replaced:
+        reason = (
+            f"the index of {' and '.join(replaced)} was replaced outside a reindex (a node "
+            "that lost its data, the index created anew by a load): rebuilding everything"
+        )
+        return _reindex_request([], "every index", reason), kept
+    return _measured_request(stores), kept
+
+
+def replaced_indices(
+    instance: dg.DagsterInstance, search: Any, cursor: str | None
+) -> tuple[list[str], str]:
+    """The services whose index was replaced since the cursor's tick by anything but a
+    successful reindex run, and the cursor to keep (unchanged while a rebuild is owed, so a
+    failed rebuild is asked for again)."""
+    current = {service: search.index_identity(service) for service in SERVICES}
+    fresh = json.dumps({"indices": current, "at": time.time()}, sort_keys=True)
+    if not cursor:
+        return [], fresh
+    previous = json.loads(cursor)
+    replaced: list[str] = [
+        service for service in SERVICES
+        if current[service] is not None and previous["indices"].get(service) != current[service]
+    ]  # fmt: skip
+    if not replaced:
+        return [], fresh
+    rebuilt = instance.get_run_records(
+        dg.RunsFilter(
+            job_name="reindex",
+            statuses=[dg.DagsterRunStatus.SUCCESS],
+            updated_after=datetime.fromtimestamp(previous["at"], UTC),
+        ),
+        limit=1,
+    )
+    return ([], fresh) if rebuilt else (replaced, cursor)
+
+
+def _reindex_request(files: list[str], what: str, reason: str) -> dg.RunRequest:
+    return dg.RunRequest(
+        run_config={"ops": {"rebuild_search_index": {"config": {"files": files}}}},
+        tags={DRIFT_TAG: f"reindex {what}: {reason}"[:250]},
+    )
+
+
+def _measured_request(stores: Any) -> Any:
+    """The repair the per-file counts and the sample call for, or why none is needed."""
     try:
         drift = measure(
             stores.records, stores.search,
@@ -78,10 +147,7 @@ def repair_request(instance: dg.DagsterInstance, resource: ConnectraResource) ->
     if plan is None:
         return dg.SkipReason(drift.describe())
     what = "every index" if plan.full else f"{len(plan.files or [])} file(s)"
-    return dg.RunRequest(
-        run_config={"ops": {"rebuild_search_index": {"config": {"files": plan.files or []}}}},
-        tags={DRIFT_TAG: f"reindex {what}: {plan.reason}"[:250]},
-    )
+    return _reindex_request(plan.files or [], what, plan.reason)
 
 
 def build_drift_sensor(job: Any, interval_seconds: int = 120) -> dg.SensorDefinition:
@@ -95,6 +161,9 @@ def build_drift_sensor(job: Any, interval_seconds: int = 120) -> dg.SensorDefini
     def search_drift_sensor(
         context: dg.SensorEvaluationContext, connectra: ConnectraResource
     ) -> Any:
-        return repair_request(context.instance, connectra)
+        result, cursor = sensor_tick(context.instance, connectra, context.cursor)
+        if cursor != context.cursor:
+            context.update_cursor(cursor)
+        return result
 
     return search_drift_sensor

@@ -130,6 +130,20 @@ class Dialect:
             return dict(entry.get("mappings", {}).get("properties", {}))
         return {}
 
+    def index_uuids(self, alias: str) -> dict[str, str]:
+        """The indices behind `alias` with their uuids (a recreated index has a new one);
+        empty when there is no such alias."""
+        try:
+            found = _plain(
+                self.client.indices.get_settings(index=alias, name="index.uuid")
+            )
+        except Exception as exc:
+            failure = self.failure(exc)
+            if failure is not None and failure.status == 404:
+                return {}
+            raise
+        return {name: str(entry["settings"]["index"]["uuid"]) for name, entry in found.items()}
+
     def data_nodes(self) -> int:
         return int(_plain(self.client.cluster.health()).get("number_of_data_nodes", 1))
 

@@ -363,6 +363,16 @@ class SearchEngineStore:
                 return counts
             composite["after"] = after
 
+    def index_identity(self, service: Service) -> str | None:
+        """Which physical index answers for `service`: `name/uuid` of the index behind its
+        alias, None when there is none. It changes with every reindex swap, and when a node
+        that lost its data got the index created anew by a load (the drift sensor tells the
+        two apart: a rebuild it did not run means whatever the old index held is gone)."""
+        found = self._call(
+            "read index settings", lambda d: d.index_uuids(self.alias(service))
+        )
+        return ",".join(f"{name}/{uuid}" for name, uuid in sorted(found.items())) or None
+
     def get_documents(self, service: Service, ids: list[str]) -> dict[str, dict[str, Any]]:
         """The stored documents of these ids (those the index holds), by id."""
         if not ids:
