@@ -11,10 +11,10 @@ from typing import Any
 import dagster as dg
 from dagster import AssetExecutionContext
 
-from orchestration.ingest import check_file, load_file, stores_agree
-from orchestration.partitions import landed_files
-from orchestration.requeue import final_failure
-from orchestration.resources import ConnectraResource
+from assets.failures import final_failure
+from assets.loading import check_file, load_file, stores_agree
+from assets.partitions import landed_files
+from assets.resources import ConnectraResource
 from stores.errors import TransientStoreError
 
 # Transient store errors (connection refused, 429, timeouts) are retried with backoff (waits

@@ -19,9 +19,9 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from assets.loading import READ_BATCH_FACTOR
 from dbt_like_sql.normalize import FileNormalizer
 from dbt_like_sql.schemas import CONTACTS_SCHEMA
-from orchestration.ingest import READ_BATCH_FACTOR
 from orchestration.sample_data import read_manifest, sample_file_names, write_sample_files
 from stores.csvfile import open_csv
 

@@ -83,7 +83,7 @@ def _drop(env: BenchEnv) -> None:
 
 
 def load(env: BenchEnv, rows: int) -> dict[str, Any]:
-    from orchestration.ingest import load_file
+    from assets.loading import load_file
     from stores.factory import open_stores
     from stores.landing import LocalLandingZone
     from stores.postgres import migrate

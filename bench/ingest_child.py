@@ -27,7 +27,7 @@ from typing import Any
 
 import pyarrow as pa
 
-import orchestration.ingest as ingest
+import assets.loading as ingest
 from bench.data import BATCH_SIZE_FOR_INSERTION
 from bench.env import INDEX_PREFIX, BenchEnv
 from bench.procstat import status_kb

@@ -61,7 +61,7 @@ def _drop_prefixes(env: BenchEnv) -> None:
 
 
 def load(env: BenchEnv, rows: int) -> dict[str, Any]:
-    from orchestration.ingest import load_file
+    from assets.loading import load_file
     from stores.factory import open_stores
     from stores.landing import LocalLandingZone
     from stores.postgres import migrate
@@ -89,7 +89,7 @@ def load(env: BenchEnv, rows: int) -> dict[str, Any]:
 
 def child_reindex(work: Path) -> dict[str, Any]:
     """In the child: the reindex the job runs, timed, with the resident set per batch."""
-    from orchestration.ingest import READ_BATCH_FACTOR
+    from assets.loading import READ_BATCH_FACTOR
     from orchestration.reindex import reindex
     from stores.factory import open_stores
     from stores.settings import settings_from_mapping

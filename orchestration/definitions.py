@@ -9,12 +9,12 @@ from __future__ import annotations
 import dagster as dg
 
 from assets.ingest import landed_file, loaded_file
+from assets.resources import ConnectraResource
 from orchestration.drift_sensor import build_drift_sensor
 from orchestration.jobs import ingest_file_job
 from orchestration.orphans import build_orphan_sensor
 from orchestration.reindex_job import reindex_job
 from orchestration.requeue import build_requeue_sensor
-from orchestration.resources import ConnectraResource
 from orchestration.sensors import build_landing_sensor
 from stores.settings import Settings, load_settings
 

@@ -24,8 +24,8 @@ from typing import Any
 
 import dagster as dg
 
+from assets.resources import ConnectraResource
 from orchestration.drift import SERVICES, measure, plan_repair
-from orchestration.resources import ConnectraResource
 from stores.base import Service
 from stores.errors import StoreError
 

@@ -18,9 +18,9 @@ from typing import Any
 
 import dagster as dg
 
+from assets.partitions import FILE_KEY_TAG, FILE_VERSION_TAG, LANDED_FILES
 from orchestration.instance import use_instance
 from orchestration.jobs import INGEST_JOB_NAME
-from orchestration.partitions import FILE_KEY_TAG, FILE_VERSION_TAG, LANDED_FILES
 from stores.errors import TerminalStoreError
 from stores.landing import LandedFile, LandingZone, LocalLandingZone, landing_key, landing_zone
 from stores.settings import Settings

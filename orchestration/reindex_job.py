@@ -9,9 +9,9 @@ from typing import Any
 
 import dagster as dg
 
-from orchestration.ingest import READ_BATCH_FACTOR
+from assets.loading import READ_BATCH_FACTOR
+from assets.resources import ConnectraResource
 from orchestration.reindex import reindex
-from orchestration.resources import ConnectraResource
 from stores.errors import TransientStoreError
 
 REINDEX_JOB_NAME = "reindex"

@@ -16,8 +16,8 @@ from typing import Any, Self
 
 import dagster as dg
 
-from orchestration.partitions import FILE_KEY_TAG, FILE_VERSION_TAG, LANDED_FILES
-from orchestration.resources import ConnectraResource
+from assets.partitions import FILE_KEY_TAG, FILE_VERSION_TAG, LANDED_FILES
+from assets.resources import ConnectraResource
 from stores.errors import TransientStoreError
 from stores.landing import LandedFile
 

@@ -46,12 +46,12 @@ import dagster as dg
 import pytest
 import requests
 
+from assets.loading import READ_BATCH_FACTOR, load_file
+from assets.partitions import FILE_KEY_TAG
 from bench.queries import QUERIES as BENCH_QUERIES
 from orchestration.drift import measure
 from orchestration.drift_sensor import differing_values
-from orchestration.ingest import READ_BATCH_FACTOR, load_file
 from orchestration.instance import dagster_env
-from orchestration.partitions import FILE_KEY_TAG
 from orchestration.sample_data import read_manifest, write_sample_files
 from stores.duckdb import DuckDBStore
 from stores.factory import Stores

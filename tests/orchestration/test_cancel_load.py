@@ -37,9 +37,9 @@ import duckdb
 import pytest
 
 import assets.ingest as ingest_assets
-from orchestration.ingest import READ_BATCH_FACTOR, LoadProgress
-from orchestration.partitions import LANDED_FILES
-from orchestration.resources import ConnectraResource
+from assets.loading import READ_BATCH_FACTOR, LoadProgress
+from assets.partitions import LANDED_FILES
+from assets.resources import ConnectraResource
 from orchestration.sample_data import read_manifest, write_sample_files
 from stores.duckdb import DuckDBStore
 from stores.errors import TransientStoreError

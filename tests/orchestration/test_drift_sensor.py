@@ -10,10 +10,10 @@ from typing import Any
 import dagster as dg
 import pytest
 
+from assets.loading import load_file
+from assets.resources import ConnectraResource
 from orchestration.definitions import build_definitions
 from orchestration.drift_sensor import DRIFT_TAG, repair_request, sensor_tick
-from orchestration.ingest import load_file
-from orchestration.resources import ConnectraResource
 from stores.factory import Stores
 from stores.landing import LocalLandingZone
 from stores.settings import settings_from_mapping

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from orchestration.ingest import check_file, load_file, stores_agree
+from assets.loading import check_file, load_file, stores_agree
 from orchestration.sample_data import read_manifest, write_sample_files
 from stores.factory import Stores, open_stores
 from stores.landing import LocalLandingZone

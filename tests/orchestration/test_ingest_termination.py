@@ -23,9 +23,9 @@ import duckdb
 import pytest
 
 import assets.ingest as ingest_assets
-from orchestration.ingest import Agreement, LoadProgress
-from orchestration.partitions import LANDED_FILES
-from orchestration.resources import ConnectraResource
+from assets.loading import Agreement, LoadProgress
+from assets.partitions import LANDED_FILES
+from assets.resources import ConnectraResource
 from stores.errors import TransientStoreError
 
 KEY = "drops/people.csv"

@@ -16,9 +16,9 @@ import dagster as dg
 import pyarrow as pa
 import pytest
 
+from assets.loading import READ_BATCH_FACTOR, load_file
 from dbt_like_sql.schemas import COMPANY_DOCUMENT_FIELDS
 from orchestration.definitions import build_definitions
-from orchestration.ingest import READ_BATCH_FACTOR, load_file
 from orchestration.reindex import reindex
 from orchestration.sample_data import read_manifest, write_sample_files
 from stores.base import COMPANY_VIEW_COLUMNS

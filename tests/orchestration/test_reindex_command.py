@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from orchestration.ingest import load_file
+from assets.loading import load_file
 from orchestration.sample_data import write_sample_files
 from stores.factory import open_stores
 from stores.landing import LocalLandingZone

@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from orchestration.ingest import READ_BATCH_FACTOR, load_file
+from assets.loading import READ_BATCH_FACTOR, load_file
 from orchestration.reindex import ServiceProgress, reindex
 from orchestration.sample_data import write_sample_files
 from stores.factory import Stores

@@ -10,26 +10,28 @@ from typing import Any
 import dagster as dg
 import pytest
 
-from assets.ingest import landed_file, loaded_file
-from orchestration.jobs import ingest_file_job
-from orchestration.partitions import FILE_KEY_TAG, FILE_VERSION_TAG, LANDED_FILES
-from orchestration.requeue import (
+from assets.failures import (
     FAILURE_TAG,
-    PARTITION_TAG,
     REQUEUE_ATTEMPT_TAG,
-    REQUEUE_OF_TAG,
-    REQUEUE_ROOT_TAG,
     TERMINAL,
     TRANSIENT,
     WILL_REQUEUE_TAG,
-    WILL_RETRY_TAG,
     RequeuePolicy,
+    final_failure,
+)
+from assets.ingest import landed_file, loaded_file
+from assets.partitions import FILE_KEY_TAG, FILE_VERSION_TAG, LANDED_FILES
+from assets.resources import ConnectraResource
+from orchestration.jobs import ingest_file_job
+from orchestration.requeue import (
+    PARTITION_TAG,
+    REQUEUE_OF_TAG,
+    REQUEUE_ROOT_TAG,
+    WILL_RETRY_TAG,
     RunView,
     build_requeue_sensor,
-    final_failure,
     plan_requeues,
 )
-from orchestration.resources import ConnectraResource
 from stores.errors import StoreTimeout, TerminalStoreError, TransientStoreError
 
 S = dg.DagsterRunStatus

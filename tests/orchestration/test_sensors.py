@@ -11,9 +11,9 @@ import dagster as dg
 import pytest
 
 from assets.ingest import landed_file, loaded_file
+from assets.partitions import landed_files
+from assets.resources import ConnectraResource
 from orchestration.jobs import ingest_file_job
-from orchestration.partitions import landed_files
-from orchestration.resources import ConnectraResource
 from orchestration.sensors import (
     MAX_REQUESTS_PER_TICK,
     OVERLAP_SECONDS,

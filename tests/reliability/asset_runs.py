@@ -13,7 +13,7 @@ import dagster as dg
 import pytest
 
 from assets.ingest import landed_file, loaded_file
-from orchestration.resources import ConnectraResource
+from assets.resources import ConnectraResource
 from stores.postgres import PostgresRecordStore
 from stores.search import SearchEngineStore
 from stores.settings import SearchSettings

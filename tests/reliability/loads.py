@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from orchestration.ingest import READ_BATCH_FACTOR, load_file
+from assets.loading import READ_BATCH_FACTOR, load_file
 from orchestration.sample_data import read_manifest, write_sample_files
 from stores.duckdb import DuckDBStore
 from stores.factory import Stores

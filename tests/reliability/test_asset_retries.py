@@ -19,8 +19,8 @@ import psycopg
 import pytest
 
 from assets.ingest import landed_file, loaded_file
-from orchestration.partitions import LANDED_FILES
-from orchestration.resources import ConnectraResource
+from assets.partitions import LANDED_FILES
+from assets.resources import ConnectraResource
 from stores.landing import LocalLandingZone
 from stores.postgres import PostgresRecordStore
 from tests.conftest import Services

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from orchestration.ingest import check_file, load_file
+from assets.loading import check_file, load_file
 from stores.csvfile import CsvFileError, open_csv
 from stores.duckdb import DuckDBStore
 from stores.factory import Stores

@@ -27,7 +27,7 @@ import pytest
 import requests
 
 from api.app import create_app
-from orchestration.ingest import LoadProgress, load_file, stores_agree
+from assets.loading import LoadProgress, load_file, stores_agree
 from stores.errors import TransientStoreError
 from stores.factory import Stores
 from stores.landing import LocalLandingZone

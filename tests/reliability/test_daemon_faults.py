@@ -39,9 +39,9 @@ import psycopg
 import pytest
 from dagster._core.scheduler.instigation import InstigatorType, TickStatus
 
-from orchestration.ingest import stores_agree
+from assets.loading import stores_agree
+from assets.partitions import FILE_KEY_TAG
 from orchestration.instance import dagster_env, instance_config
-from orchestration.partitions import FILE_KEY_TAG
 from stores.factory import Stores
 from stores.postgres import PostgresRecordStore
 from stores.search import SearchEngineStore

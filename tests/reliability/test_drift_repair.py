@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
+from assets.loading import LoadProgress, load_file
 from orchestration.drift import measure, plan_repair
 from orchestration.drift_sensor import differing_values
-from orchestration.ingest import LoadProgress, load_file
 from orchestration.reindex import reindex
 from stores.errors import TransientStoreError
 from stores.factory import Stores

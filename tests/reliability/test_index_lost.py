@@ -27,10 +27,10 @@ import requests
 from opensearchpy import OpenSearch
 
 from api.app import create_app
+from assets.partitions import LANDED_FILES
+from assets.resources import ConnectraResource
 from orchestration.definitions import build_definitions
 from orchestration.drift_sensor import COMPARED, repair_request
-from orchestration.partitions import LANDED_FILES
-from orchestration.resources import ConnectraResource
 from stores.base import Service
 from stores.duckdb import DuckDBStore
 from stores.factory import Stores
@@ -115,7 +115,7 @@ def when_loading(database: str, key: str, fault: Any) -> threading.Thread:
 
 def reference(tmp_path: Path, landing: LocalLandingZone) -> DuckDBStore:
     """Both files loaded with no fault, in the embedded store."""
-    from orchestration.ingest import load_file
+    from assets.loading import load_file
 
     store = DuckDBStore(tmp_path / "reference.duckdb", cursors=CODEC)
     store.ensure_indices()

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from orchestration.ingest import LoadProgress, load_file, stores_agree
+from assets.loading import LoadProgress, load_file, stores_agree
 from stores.errors import TransientStoreError
 from stores.factory import Stores
 from stores.landing import LandingZone, LocalLandingZone, S3LandingZone

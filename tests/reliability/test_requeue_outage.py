@@ -21,18 +21,12 @@ import dagster as dg
 import pytest
 
 import assets.ingest as ingest_assets
+from assets.failures import FAILURE_TAG, REQUEUE_ATTEMPT_TAG, WILL_REQUEUE_TAG, RequeuePolicy
 from assets.ingest import landed_file, loaded_file
+from assets.partitions import FILE_KEY_TAG, FILE_VERSION_TAG, LANDED_FILES
+from assets.resources import ConnectraResource
 from orchestration.jobs import ingest_file_job
-from orchestration.partitions import FILE_KEY_TAG, FILE_VERSION_TAG, LANDED_FILES
-from orchestration.requeue import (
-    FAILURE_TAG,
-    REQUEUE_ATTEMPT_TAG,
-    REQUEUE_OF_TAG,
-    WILL_REQUEUE_TAG,
-    RequeuePolicy,
-    build_requeue_sensor,
-)
-from orchestration.resources import ConnectraResource
+from orchestration.requeue import REQUEUE_OF_TAG, build_requeue_sensor
 from stores.landing import LocalLandingZone
 from stores.postgres import PostgresRecordStore
 from tests.conftest import Services

@@ -30,8 +30,8 @@ from dagster._serdes import serialize_value
 
 from api.app import create_app
 from assets.ingest import landed_file, loaded_file
-from orchestration.partitions import LANDED_FILES
-from orchestration.resources import ConnectraResource
+from assets.partitions import LANDED_FILES
+from assets.resources import ConnectraResource
 from stores.landing import S3LandingZone
 from stores.postgres import PostgresRecordStore, migrate
 from stores.settings import S3Settings, Secret

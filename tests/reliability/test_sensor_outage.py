@@ -23,9 +23,9 @@ import dagster as dg
 import pytest
 
 from assets.ingest import landed_file, loaded_file
+from assets.partitions import FILE_KEY_TAG, LANDED_FILES
+from assets.resources import ConnectraResource
 from orchestration.jobs import ingest_file_job
-from orchestration.partitions import FILE_KEY_TAG, LANDED_FILES
-from orchestration.resources import ConnectraResource
 from orchestration.sensors import SensorCursor, build_landing_sensor
 from stores.postgres import PostgresRecordStore, migrate
 from tests.conftest import Services, fresh_database

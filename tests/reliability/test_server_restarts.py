@@ -30,7 +30,7 @@ import dagster as dg
 import psycopg
 import pytest
 
-from orchestration.partitions import LANDED_FILES
+from assets.partitions import LANDED_FILES
 from stores.landing import LocalLandingZone
 from stores.postgres import PostgresRecordStore, migrate
 from tests.conftest import Services, fresh_database, need

@@ -29,7 +29,7 @@ from typing import Any
 import pytest
 import requests
 
-from orchestration.ingest import load_file
+from assets.loading import load_file
 from orchestration.sample_data import write_sample_files
 from stores.factory import open_stores
 from stores.landing import LocalLandingZone
