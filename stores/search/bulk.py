@@ -1,8 +1,10 @@
 """Arrow table -> partial-update `_bulk` requests, sized by bytes, sent by a few threads.
 
-Each row becomes `update` with `doc_as_upsert` and its nulls left out, so the engine applies
-the stores' merge rule itself: a new non-null value wins, a null never erases. The `_id` is
-the row's deterministic id, so a reload rewrites the same documents. `require_alias` keeps a
+Each row becomes an `update` whose script (stores/search/lineage.py) applies the stores'
+merge rule in the engine: a new non-null value wins (nulls are left out of the document, so
+a null never erases), source_file gathers every contributing file, created_at and
+first_seen stay, last_seen moves forward. The `_id` is the row's deterministic id, so a
+reload rewrites the same documents. `require_alias` keeps a
 write from auto-creating an unmapped index when the indices were never set up.
 
 Per-item results are read, not assumed: items rejected for load (429, 502/503/504) are sent
@@ -31,6 +33,7 @@ import pyarrow.compute as pc
 from stores.errors import StoreError, TerminalStoreError, TransientStoreError
 from stores.search.dialect import Dialect
 from stores.search.errors import TIMEOUT_STATUSES, TRANSIENT_STATUSES, from_status, translate
+from stores.search.lineage import merge_update
 
 
 def _json_default(value: Any) -> Any:
@@ -214,7 +217,7 @@ def encode(
         tail = b',"require_alias":true,"retry_on_conflict":%d}}\n' % RETRY_ON_CONFLICT
     for doc_id, doc in documents_of(json_ready(documents), options.rows_per_batch):
         try:
-            source = _dumps(doc if action == "index" else {"doc": doc, "doc_as_upsert": True})
+            source = _dumps(doc if action == "index" else merge_update(doc))
         except (TypeError, ValueError) as exc:
             raise TerminalStoreError("search", f"bulk upsert: document {doc_id}: {exc}") from exc
         yield doc_id, head + _dumps(doc_id) + tail + source + b"\n"

@@ -71,6 +71,10 @@ class Dialect:
     def put_settings(self, index: str, settings: dict[str, Any]) -> None:
         raise NotImplementedError
 
+    def put_mapping(self, index: str, mappings: dict[str, Any]) -> None:
+        """Adds fields to an index's mapping (existing fields must be given unchanged)."""
+        raise NotImplementedError
+
     def failure(self, exc: BaseException) -> Failure | None:
         """The driver exception as a Failure; None when it is not a driver exception."""
         raise NotImplementedError
@@ -168,6 +172,9 @@ class OpenSearchDialect(Dialect):
     def put_settings(self, index: str, settings: dict[str, Any]) -> None:
         self.client.indices.put_settings(index=index, body=settings)
 
+    def put_mapping(self, index: str, mappings: dict[str, Any]) -> None:
+        self.client.indices.put_mapping(index=index, body=mappings)
+
     def failure(self, exc: BaseException) -> Failure | None:
         from opensearchpy import exceptions as ose
 
@@ -228,6 +235,9 @@ class ElasticsearchDialect(Dialect):
 
     def put_settings(self, index: str, settings: dict[str, Any]) -> None:
         self.client.indices.put_settings(index=index, settings=settings)
+
+    def put_mapping(self, index: str, mappings: dict[str, Any]) -> None:
+        self.client.indices.put_mapping(index=index, **mappings)
 
     def failure(self, exc: BaseException) -> Failure | None:
         import elastic_transport as et

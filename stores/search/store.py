@@ -122,7 +122,9 @@ class SearchEngineStore:
     def ensure_indices(self) -> None:
         """Creates the versioned indices and their aliases unless they exist (race-safe)."""
         for service in SERVICES:
-            ensure_index(self.dialect, self.index_prefix, service, self._index_body)
+            ensure_index(
+                self.dialect, self.index_prefix, service, self._index_body, _mappings
+            )
         self._ensured = True
 
     def _index_body(self, service: Service) -> dict[str, Any]:
@@ -236,7 +238,7 @@ class SearchEngineStore:
         return [ValueCount(str(b["key"]), int(b["doc_count"])) for b in buckets]
 
     def ids_for_file(self, service: Service, source_file: str) -> set[str]:
-        """Every id whose document came (last) from source_file, read in id order."""
+        """Every id whose document names source_file among its files, read in id order."""
         path = search_path(service, "source_file", "keyword")
         query = {"bool": {"filter": [{"term": {path: source_file}}]}}
         ids: set[str] = set()
@@ -245,7 +247,8 @@ class SearchEngineStore:
         return ids
 
     def file_counts(self, service: Service) -> dict[str, int]:
-        """Documents per source file, exact: a composite aggregation paged to the end."""
+        """Documents per source file (a document counts for each of its files), exact: a
+        composite aggregation paged to the end."""
         path = search_path(service, "source_file", "keyword")
         composite: dict[str, Any] = {
             "size": FILE_COUNTS_PAGE,
@@ -343,6 +346,12 @@ class SearchEngineStore:
         if self._dialect is not None:
             self._dialect.close()
             self._dialect = None
+
+
+def _mappings(service: Service) -> dict[str, Any]:
+    """The current mapping of a service's index (it does not depend on the replicas)."""
+    mappings: dict[str, Any] = index_body(service, replicas=0)["mappings"]
+    return mappings
 
 
 def make_search_store(
