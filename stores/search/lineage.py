@@ -7,8 +7,8 @@ instead, which applies the same rules as the SQL stores (stores/postgres/upsert.
 stores/lineage.py):
 
 - a given (non-null) value wins, a missing one never erases;
-- `source_file` gains the files it lacks, in the order they came (an older document holding
-  one file as a plain string is read as a one-element list);
+- `source_file` gains the files it lacks, in the order they came (one file given, or held by
+  an older document, as a plain string is read as a one-element list);
 - `created_at` and `first_seen` are kept once set; `last_seen` only moves forward;
 - `updated_at` moves only when a data field really changed; `id`, `load_run` and a contact's
   `company_*` attributes (its company's record, not its own) do not count as a change;
@@ -44,7 +44,7 @@ MERGE_SCRIPT = (
     "  if (k == 'source_file') {"
     "   List files = new ArrayList();"
     "   if (old instanceof List) { files.addAll(old); } else if (old != null) { files.add(old); }"
-    "   for (f in v) { if (!files.contains(f)) { files.add(f); } }"
+    "   for (f in (v instanceof List ? v : [v])) { if (!files.contains(f)) { files.add(f); } }"
     "   if (!(old instanceof List) || files.size() != old.size()) {"
     " s[k] = files; dirty = true; }"
     "  } else if (k == 'last_seen') {"

@@ -83,7 +83,7 @@ def contact_rows(n: int = N_CONTACTS) -> list[dict[str, Any]]:
                 "company_employees_count": EMPLOYEES[i % len(EMPLOYEES)],
                 "created_at": T0 + timedelta(hours=i * 7),
                 "updated_at": T0 + timedelta(hours=i * 7),
-                "source_file": "landing/file_a.csv" if i % 4 else "landing/file_b.csv",
+                "source_file": ["landing/file_a.csv" if i % 4 else "landing/file_b.csv"],
                 "load_run": "run-1",
             }
         )
@@ -100,7 +100,7 @@ def company_rows() -> list[dict[str, Any]]:
             "employees_count": EMPLOYEES[i % len(EMPLOYEES)],
             "country": COUNTRIES[i % len(COUNTRIES)],
             "created_at": T0 + timedelta(days=i),
-            "source_file": "landing/file_a.csv",
+            "source_file": ["landing/file_a.csv"],
         }
         for i, name in enumerate(COMPANIES)
     ]
@@ -258,7 +258,7 @@ def test_bulk_upsert_then_search_finds_everything(loaded: Any) -> None:
     assert s.count("contacts", None) == len(rows)
     assert search_ids(s, {}, "companies") == {c["id"] for c in company_rows()}
     assert s.ids_for_file("contacts", "landing/file_b.csv") == ids(
-        rows, lambda r: r["source_file"] == "landing/file_b.csv"
+        rows, lambda r: "landing/file_b.csv" in r["source_file"]
     )
     assert s.ids_for_file("contacts", "landing/none.csv") == set()
 
@@ -553,13 +553,14 @@ def test_file_counts_and_documents_by_id(store: SearchEngineStore) -> None:
     """What the drift check reads: exact counts per source file past one aggregation page,
     and the stored documents of given ids (missing ones left out)."""
     n = 2_500  # more files than one composite page holds
-    rows = [{"id": make_id(f"fc:{i}"), "source_file": f"f{i % 1_200:04d}.csv", "name": f"N{i}"}
+    rows = [{"id": make_id(f"fc:{i}"), "source_file": [f"f{i % 1_200:04d}.csv"], "name": f"N{i}"}
             for i in range(n)]  # fmt: skip
     store.bulk_upsert("companies", table(rows))
     store.refresh()
     expected: dict[str, int] = {}
     for row in rows:
-        expected[row["source_file"]] = expected.get(row["source_file"], 0) + 1
+        [file] = row["source_file"]
+        expected[file] = expected.get(file, 0) + 1
     assert store.file_counts("companies") == expected
     assert store.file_counts("contacts") == {}
     docs = store.get_documents("companies", [rows[0]["id"], rows[7]["id"], make_id("absent")])
@@ -571,7 +572,7 @@ def test_twelve_thousand_documents_counted_exactly(store: SearchEngineStore) -> 
     n = 12_000
     store.bulk_upsert(
         "companies",
-        pa.table({"id": [make_id(f"many:{i}") for i in range(n)], "source_file": ["big.csv"] * n}),
+        pa.table({"id": [make_id(f"many:{i}") for i in range(n)], "source_file": [["big.csv"]] * n}),
     )
     store.refresh()
     page = store.search(query("companies", {"limit": 1}))
