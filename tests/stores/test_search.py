@@ -484,6 +484,79 @@ def test_reupsert_is_idempotent_and_merges_partially(store: SearchEngineStore) -
     }
 
 
+def _stamp(days: int) -> str:
+    return (T0 + timedelta(days=days)).strftime("%Y-%m-%dT%H:%M:%S.000000Z")
+
+
+def test_lineage_merges_in_the_engine_like_the_record_stores(store: SearchEngineStore) -> None:
+    """source_file gathers every file, created_at / first_seen stay, last_seen only moves
+    forward, updated_at moves only on a change of the data (stores/search/lineage.py)."""
+    doc_id = make_id("lineage")
+
+    def load(file: str, day: int, title: str, run: str) -> None:
+        store.bulk_upsert("contacts", pa.Table.from_pylist([{
+            "id": doc_id, "title": title, "source_file": [file], "load_run": run,
+            "created_at": T0 + timedelta(days=day), "updated_at": T0 + timedelta(days=day),
+            "first_seen": T0 + timedelta(days=day), "last_seen": T0 + timedelta(days=day),
+        }]))  # fmt: skip
+
+    def source() -> dict[str, Any]:
+        return dict(store.dialect.client.get(index=store.alias("contacts"), id=doc_id)["_source"])
+
+    load("a.csv", 1, "CTO", "run-1")
+    load("b.csv", 5, "CEO", "run-2")  # a change: updated_at moves
+    load("a.csv", 9, "CEO", "run-3")  # a reload with nothing new: only last_seen and run
+    load("c.csv", 3, "CEO", "run-0")  # an older load finishing last: last_seen stays
+    got = source()
+    assert got["source_file"] == ["a.csv", "b.csv", "c.csv"]
+    assert (got["created_at"], got["first_seen"]) == (_stamp(1), _stamp(1))
+    assert (got["updated_at"], got["last_seen"]) == (_stamp(5), _stamp(9))
+    assert (got["title"], got["load_run"]) == ("CEO", "run-0")
+
+    version = store.dialect.client.get(index=store.alias("contacts"), id=doc_id)["_version"]
+    load("c.csv", 3, "CEO", "run-0")  # a retried batch: nothing changes, nothing is written
+    after = store.dialect.client.get(index=store.alias("contacts"), id=doc_id)["_version"]
+    assert after == version
+    store.refresh()
+    where = parse_where("contacts", {"keyword_match": {"must": {"source_file": "b.csv"}},
+                                     "range_query": {"must": {"last_seen": {"gte": "2024-01-10"}}}})
+    assert store.count("contacts", where) == 1
+
+
+def test_an_index_made_before_lineage_gains_its_fields(
+    engine: Any, unique_name: str
+) -> None:
+    """An index created with an older mapping (no first_seen / last_seen) is given the new
+    fields by ensure_indices, and its documents' single file becomes the first of a list."""
+    from vql.mapping import index_body
+
+    old = _store(engine[1], f"{unique_name}_")
+    body = index_body("contacts", replicas=0)
+    for name in ("first_seen", "last_seen"):
+        del body["mappings"]["properties"][name]
+    body["aliases"] = {old.alias("contacts"): {}}
+    old.dialect.create_index(index_name(f"{unique_name}_", "contacts"), body)
+    doc_id = make_id("before-lineage")
+    client = old.dialect.client
+    client.index(index=old.alias("contacts"), id=doc_id, refresh=True,
+                 body={"id": doc_id, "source_file": "old.csv", "title": "CTO"})
+    new = _store(engine[1], f"{unique_name}_")
+    try:
+        new.bulk_upsert("contacts", pa.Table.from_pylist([{
+            "id": doc_id, "source_file": ["new.csv"], "last_seen": T0,
+        }]))  # fmt: skip  (ensure_indices runs first, as in every load)
+        new.refresh()
+        source = client.get(index=new.alias("contacts"), id=doc_id)["_source"]
+        assert source["source_file"] == ["old.csv", "new.csv"]
+        since = {"range_query": {"must": {"last_seen": {"gte": "2024-01-01"}}}}
+        seen = parse_where("contacts", since)
+        assert new.count("contacts", seen) == 1
+    finally:
+        new.drop_indices()
+        new.close()
+        old.close()
+
+
 def test_concurrent_writers_of_the_same_documents_both_land(store: SearchEngineStore) -> None:
     n = 2_000
     keys = [make_id(f"shared:{i}") for i in range(n)]
@@ -572,7 +645,8 @@ def test_twelve_thousand_documents_counted_exactly(store: SearchEngineStore) -> 
     n = 12_000
     store.bulk_upsert(
         "companies",
-        pa.table({"id": [make_id(f"many:{i}") for i in range(n)], "source_file": [["big.csv"]] * n}),
+        pa.table({"id": [make_id(f"many:{i}") for i in range(n)],
+                  "source_file": [["big.csv"]] * n}),
     )
     store.refresh()
     page = store.search(query("companies", {"limit": 1}))
