@@ -626,8 +626,10 @@ def test_file_counts_and_documents_by_id(store: SearchEngineStore) -> None:
     """What the drift check reads: exact counts per source file past one aggregation page,
     and the stored documents of given ids (missing ones left out)."""
     n = 2_500  # more files than one composite page holds
-    rows = [{"id": make_id(f"fc:{i}"), "source_file": [f"f{i % 1_200:04d}.csv"], "name": f"N{i}"}
-            for i in range(n)]  # fmt: skip
+    rows: list[dict[str, Any]] = [
+        {"id": make_id(f"fc:{i}"), "source_file": [f"f{i % 1_200:04d}.csv"], "name": f"N{i}"}
+        for i in range(n)
+    ]
     store.bulk_upsert("companies", table(rows))
     store.refresh()
     expected: dict[str, int] = {}
