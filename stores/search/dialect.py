@@ -58,6 +58,10 @@ class Dialect:
     def create_index(self, index: str, body: dict[str, Any]) -> None:
         raise NotImplementedError
 
+    def put_mapping(self, index: str, mappings: dict[str, Any]) -> None:
+        """Adds fields to an index's mapping (existing fields must be given unchanged)."""
+        raise NotImplementedError
+
     def open_pit(self, index: str, keep_alive: str) -> str:
         raise NotImplementedError
 
@@ -69,10 +73,6 @@ class Dialect:
         raise NotImplementedError
 
     def put_settings(self, index: str, settings: dict[str, Any]) -> None:
-        raise NotImplementedError
-
-    def put_mapping(self, index: str, mappings: dict[str, Any]) -> None:
-        """Adds fields to an index's mapping (existing fields must be given unchanged)."""
         raise NotImplementedError
 
     def failure(self, exc: BaseException) -> Failure | None:
@@ -160,6 +160,9 @@ class OpenSearchDialect(Dialect):
     def create_index(self, index: str, body: dict[str, Any]) -> None:
         self.client.indices.create(index=index, body=body)
 
+    def put_mapping(self, index: str, mappings: dict[str, Any]) -> None:
+        self.client.indices.put_mapping(index=index, body=mappings)
+
     def open_pit(self, index: str, keep_alive: str) -> str:
         return str(self.client.create_pit(index=index, keep_alive=keep_alive)["pit_id"])
 
@@ -171,9 +174,6 @@ class OpenSearchDialect(Dialect):
 
     def put_settings(self, index: str, settings: dict[str, Any]) -> None:
         self.client.indices.put_settings(index=index, body=settings)
-
-    def put_mapping(self, index: str, mappings: dict[str, Any]) -> None:
-        self.client.indices.put_mapping(index=index, body=mappings)
 
     def failure(self, exc: BaseException) -> Failure | None:
         from opensearchpy import exceptions as ose
@@ -224,6 +224,9 @@ class ElasticsearchDialect(Dialect):
     def create_index(self, index: str, body: dict[str, Any]) -> None:
         self.client.indices.create(index=index, **body)
 
+    def put_mapping(self, index: str, mappings: dict[str, Any]) -> None:
+        self.client.indices.put_mapping(index=index, **mappings)
+
     def open_pit(self, index: str, keep_alive: str) -> str:
         return str(self.client.open_point_in_time(index=index, keep_alive=keep_alive)["id"])
 
@@ -235,9 +238,6 @@ class ElasticsearchDialect(Dialect):
 
     def put_settings(self, index: str, settings: dict[str, Any]) -> None:
         self.client.indices.put_settings(index=index, settings=settings)
-
-    def put_mapping(self, index: str, mappings: dict[str, Any]) -> None:
-        self.client.indices.put_mapping(index=index, **mappings)
 
     def failure(self, exc: BaseException) -> Failure | None:
         import elastic_transport as et
