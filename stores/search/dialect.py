@@ -62,6 +62,11 @@ class Dialect:
         """Adds fields to an index's mapping (existing fields must be given unchanged)."""
         raise NotImplementedError
 
+    def get_sources(self, index: str, ids: list[str], fields: list[str]) -> dict[str, Any]:
+        """`fields` of the documents with these ids, by id, read in real time (`_mget`: no
+        refresh needed); missing ids are left out."""
+        raise NotImplementedError
+
     def open_pit(self, index: str, keep_alive: str) -> str:
         raise NotImplementedError
 
@@ -93,6 +98,11 @@ class Dialect:
                 return []
             raise
         return sorted(found)
+
+    def script_languages(self) -> set[str]:
+        """The script languages the engine runs (`GET /_script_language`)."""
+        found = _plain(self.client.get_script_languages())
+        return {str(c.get("language")) for c in found.get("language_contexts", [])}
 
     def data_nodes(self) -> int:
         return int(_plain(self.client.cluster.health()).get("number_of_data_nodes", 1))
@@ -163,6 +173,12 @@ class OpenSearchDialect(Dialect):
     def put_mapping(self, index: str, mappings: dict[str, Any]) -> None:
         self.client.indices.put_mapping(index=index, body=mappings)
 
+    def get_sources(self, index: str, ids: list[str], fields: list[str]) -> dict[str, Any]:
+        found = _plain(
+            self.client.mget(index=index, body={"ids": ids}, _source_includes=fields)
+        )
+        return {d["_id"]: d.get("_source", {}) for d in found["docs"] if d.get("found")}
+
     def open_pit(self, index: str, keep_alive: str) -> str:
         return str(self.client.create_pit(index=index, keep_alive=keep_alive)["pit_id"])
 
@@ -226,6 +242,10 @@ class ElasticsearchDialect(Dialect):
 
     def put_mapping(self, index: str, mappings: dict[str, Any]) -> None:
         self.client.indices.put_mapping(index=index, **mappings)
+
+    def get_sources(self, index: str, ids: list[str], fields: list[str]) -> dict[str, Any]:
+        found = _plain(self.client.mget(index=index, ids=ids, source_includes=fields))
+        return {d["_id"]: d.get("_source", {}) for d in found["docs"] if d.get("found")}
 
     def open_pit(self, index: str, keep_alive: str) -> str:
         return str(self.client.open_point_in_time(index=index, keep_alive=keep_alive)["id"])

@@ -21,11 +21,23 @@ batch behind its PostgreSQL write and let the later of two concurrent writes car
 list. `scripted_upsert` runs the same script on a new document, so each document travels
 once per action. Dates compare as text: every date is written as ISO-8601 UTC with the same
 layout (stores/search/bulk.py: json_ready), where text order is time order.
+
+An engine without Painless (an Elasticsearch built without the lang-painless module, as the
+test node of tools/elasticsearch) gets the same lineage another way: the store reads the
+stored lineage of a batch's ids first and sends documents merged here
+(`merged_with_stored`) as plain `doc_as_upsert` updates. That is a read, then a write: a
+concurrent load of the same record in between can lose a file from the index's list (the
+records keep it, and the drift sensor's per-file counts find and repair it), and
+`updated_at` there moves with every load.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
+
+import pyarrow as pa
 
 from stores.base import COMPANY_VIEW_COLUMNS
 
@@ -68,3 +80,36 @@ def merge_update(doc: dict[str, Any]) -> dict[str, Any]:
         "script": {"source": MERGE_SCRIPT, "lang": "painless", "params": {"doc": doc}},
         "upsert": {},
     }
+
+
+# What an engine without Painless must read back to merge a batch like the script does.
+STORED_LINEAGE = ("source_file", "created_at", "first_seen", "last_seen")
+
+
+def merged_with_stored(documents: pa.Table, stored: Mapping[str, Mapping[str, Any]]) -> pa.Table:
+    """`documents` with the stored lineage of their ids merged in: the stored files first,
+    then the new ones; created_at and first_seen as stored; the later last_seen."""
+    if not stored:
+        return documents
+    rows = documents.to_pylist()
+    for row in rows:
+        old = stored.get(str(row["id"]))
+        if old is None:
+            continue
+        if row.get("source_file") is not None and old.get("source_file") is not None:
+            held, given = old["source_file"], row["source_file"]
+            files = list(held) if isinstance(held, list) else [held]
+            for file in given if isinstance(given, list) else [given]:
+                if file not in files:
+                    files.append(file)
+            row["source_file"] = files
+        for name in ("created_at", "first_seen"):
+            if name in row and old.get(name) is not None:
+                row[name] = _instant(old[name])
+        if row.get("last_seen") is not None and old.get("last_seen") is not None:
+            row["last_seen"] = max(row["last_seen"], _instant(old["last_seen"]))
+    return pa.Table.from_pylist(rows, schema=documents.schema)
+
+
+def _instant(text: str) -> datetime:
+    return datetime.fromisoformat(str(text).replace("Z", "+00:00"))

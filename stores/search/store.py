@@ -21,6 +21,7 @@ from stores.search.bulk import BulkOptions, BulkWriter
 from stores.search.dialect import DIALECTS, Dialect, OpenSearchDialect
 from stores.search.errors import translate
 from stores.search.indices import SERVICES, alias_name, drop_indices, ensure_index
+from stores.search.lineage import STORED_LINEAGE, merged_with_stored
 from stores.search.rebuild import Rebuilt, rebuild_index
 from stores.settings import SearchSettings
 from vql.cursor import CursorCodec
@@ -56,6 +57,7 @@ class SearchEngineStore:
         replicas: int | None = None,
         timeout_seconds: float = 30.0,
         bulk_options: BulkOptions | None = None,
+        merge_in_engine: bool | None = None,
     ) -> None:
         self.settings = settings
         self.index_prefix = index_prefix
@@ -63,6 +65,8 @@ class SearchEngineStore:
         self.replicas = replicas
         self.timeout_seconds = timeout_seconds
         self.bulk_options = bulk_options or BulkOptions()
+        # None: asked of the engine at the first write (does it run Painless?)
+        self._merge_in_engine = merge_in_engine
         self._dialect: Dialect | None = None
         self._lock = threading.Lock()
         self._ensured = False
@@ -172,13 +176,47 @@ class SearchEngineStore:
 
     # -- writes -----------------------------------------------------------------------------
 
+    def merges_in_engine(self) -> bool:
+        """Whether the engine runs the lineage merge script (Painless); else the store merges
+        each batch with the stored lineage itself (stores/search/lineage.py)."""
+        if self._merge_in_engine is None:
+            languages = self._call("list script languages", lambda d: d.script_languages())
+            self._merge_in_engine = "painless" in languages
+            if not self._merge_in_engine:
+                log.warning(
+                    "%s runs no Painless: lineage is merged by reading each batch's stored "
+                    "lineage before writing it (stores/search/lineage.py)",
+                    self.engine,
+                )
+        return self._merge_in_engine
+
+    def _writer(self) -> BulkWriter:
+        return BulkWriter(self.dialect, self.bulk_options, scripted=self.merges_in_engine())
+
+    def _merged(self, service: Service, documents: pa.Table) -> pa.Table:
+        """The documents ready for the writer: as they are when the engine merges them."""
+        if self.merges_in_engine() or documents.num_rows == 0:
+            return documents
+        ids = list(dict.fromkeys(str(i) for i in documents.column("id").to_pylist()))
+        alias, fields = self.alias(service), list(STORED_LINEAGE)
+        stored: dict[str, Any] = {}
+        for start in range(0, len(ids), SCAN_PAGE):
+            chunk = ids[start : start + SCAN_PAGE]
+
+            def read(d: Dialect, c: list[str] = chunk) -> dict[str, Any]:
+                return d.get_sources(alias, c, fields)
+
+            stored.update(self._call("read stored lineage", read))
+        return merged_with_stored(documents, stored)
+
     def bulk_upsert(self, service: Service, documents: pa.Table) -> None:
-        """Partial upserts by id (a new non-null value wins; nulls never erase)."""
+        """Partial upserts by id (a new non-null value wins; nulls never erase; lineage
+        merged as in the record stores)."""
         alias = self.alias(service)
         if not self._ensured:
             self.ensure_indices()
         try:
-            sent = BulkWriter(self.dialect, self.bulk_options).write(alias, documents)
+            sent = self._writer().write(alias, self._merged(service, documents))
         except IndexMissing:
             # The node lost the index under us: the retry of this batch ensures it again (the
             # drift check then finds the files it no longer holds and reindexes them).
@@ -191,7 +229,7 @@ class SearchEngineStore:
         alias = self.alias(service)
         if not self._ensured:
             self.ensure_indices()
-        return BulkWriter(self.dialect, self.bulk_options).write_all(alias, documents)
+        return self._writer().write_all(alias, (self._merged(service, d) for d in documents))
 
     # -- reads ------------------------------------------------------------------------------
 
