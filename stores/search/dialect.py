@@ -99,17 +99,17 @@ class Dialect:
             raise
         return sorted(found)
 
-    def script_languages(self) -> set[str]:
-        """The script languages the engine runs (`GET /_script_language`)."""
-        found = _plain(self.client.get_script_languages())
-        return {str(c.get("language")) for c in found.get("language_contexts", [])}
-
     def data_nodes(self) -> int:
         return int(_plain(self.client.cluster.health()).get("number_of_data_nodes", 1))
 
     def aliases_of(self, index: str) -> set[str]:
         found = _plain(self.client.indices.get_alias(index=index))
         return set(found.get(index, {}).get("aliases", {}))
+
+    def script_languages(self) -> set[str]:
+        """The script languages the engine runs (`GET /_script_language`)."""
+        found = _plain(self.client.get_script_languages())
+        return {str(c.get("language")) for c in found.get("language_contexts", [])}
 
     def indices_matching(self, pattern: str) -> dict[str, set[str]]:
         """Every index whose name matches `pattern` (wildcards allowed), with its aliases."""
