@@ -387,9 +387,11 @@ class SearchEngineStore:
 
 
 def _mappings(service: Service) -> dict[str, Any]:
-    """The current mapping of a service's index (it does not depend on the replicas)."""
-    mappings: dict[str, Any] = index_body(service, replicas=0)["mappings"]
-    return mappings
+    """The fields an index made by an older version may lack (lineage, for one): those that
+    need no analyzer, so the body suits an index whatever analysis it was made with. Adding
+    a field the index already has, unchanged, is a no-op."""
+    every = index_body(service, replicas=0)["mappings"]["properties"]
+    return {"properties": {f.name: every[f.name] for f in registry(service) if not f.analyzed}}
 
 
 def make_search_store(

@@ -546,10 +546,8 @@ def test_an_index_made_before_lineage_gains_its_fields(
 ) -> None:
     """An index created with an older mapping (no first_seen / last_seen) is given the new
     fields by ensure_indices, and its documents' single file becomes the first of a list."""
-    from vql.mapping import index_body
-
     old = _store(engine[1], f"{unique_name}_")
-    body = index_body("contacts", replicas=0)
+    body = old._index_body("contacts")  # what this engine's indices are made with
     for name in ("first_seen", "last_seen"):
         del body["mappings"]["properties"][name]
     body["aliases"] = {old.alias("contacts"): {}}
