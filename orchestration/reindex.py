@@ -9,7 +9,7 @@ as `company_*`), and are written by the search store's bulk writer into a new ve
 index whose alias is swapped in at the end (stores/search/rebuild.py). Memory holds about
 one batch and the bulk chunks in flight, whatever the table's size.
 
-With `files`, nothing is rebuilt: the records that those files contributed to are
+With `files`, nothing is rebuilt: the records whose newest load came from those files are
 projected again and upserted into the live alias (drift repair).
 
 The embedded profile has no index apart from its records (DuckDB answers searches from

@@ -263,8 +263,8 @@ class PostgresRecordStore:
         self, service: Service, batch_rows: int, source_files: Sequence[str] | None = None
     ) -> Iterator[pa.Table]:
         """The service's rows in their search shape (stores/postgres/scan.py), streamed in
-        Arrow tables of batch_rows rows from one snapshot; only those that one of
-        `source_files` contributed to when given."""
+        Arrow tables of batch_rows rows from one snapshot; only those of `source_files`
+        (the newest load that saw the row) when given."""
         _table(service)
         statement = search_rows_select(service, source_files)
         with translated(self._secrets), self.engine.connect() as connection:

@@ -17,11 +17,11 @@ import pyarrow as pa
 
 from stores.base import SearchPage, Service, ValueCount
 from stores.errors import IndexMissing, StoreError
+from stores.search import lineage
 from stores.search.bulk import BulkOptions, BulkWriter
 from stores.search.dialect import DIALECTS, Dialect, OpenSearchDialect
 from stores.search.errors import translate
 from stores.search.indices import SERVICES, alias_name, drop_indices, ensure_index
-from stores.search.lineage import STORED_LINEAGE, merged_with_stored
 from stores.search.rebuild import Rebuilt, rebuild_index
 from stores.settings import SearchSettings
 from vql.cursor import CursorCodec
@@ -198,7 +198,7 @@ class SearchEngineStore:
         if self.merges_in_engine() or documents.num_rows == 0:
             return documents
         ids = list(dict.fromkeys(str(i) for i in documents.column("id").to_pylist()))
-        alias, fields = self.alias(service), list(STORED_LINEAGE)
+        alias, fields = self.alias(service), list(lineage.STORED_LINEAGE)
         stored: dict[str, Any] = {}
         for start in range(0, len(ids), SCAN_PAGE):
             chunk = ids[start : start + SCAN_PAGE]
@@ -207,7 +207,7 @@ class SearchEngineStore:
                 return d.get_sources(alias, c, fields)
 
             stored.update(self._call("read stored lineage", read))
-        return merged_with_stored(documents, stored)
+        return lineage.merged_with_stored(documents, stored)
 
     def bulk_upsert(self, service: Service, documents: pa.Table) -> None:
         """Partial upserts by id (a new non-null value wins; nulls never erase; lineage
