@@ -3,8 +3,8 @@
 `source_file` is every file that contributed to a record, in the order they first did: a
 write adds the files it names that the record lacks, and never removes one. `last_seen` is
 the latest load that contained the record, kept with greatest() so that a slower, older
-load finishing last cannot move it back. (The search index applies the same rules in its
-update script, stores/search/lineage.py.)
+load finishing last cannot move it back; `first_seen` the earliest, with least(). (The
+search index applies the same rules in its update script, stores/search/lineage.py.)
 
 `files_union` is one small construct rendered per engine, because neither engine has an
 order-keeping union of two arrays and SQLAlchemy cannot correlate a subquery inside
@@ -66,10 +66,13 @@ def _files_union_duckdb(element: files_union, compiler: SQLCompiler, **kw: Any) 
 def merged_provenance(
     name: str, old: sa.ColumnElement[Any], new: sa.ColumnElement[Any]
 ) -> sa.ColumnElement[Any]:
-    """The stored value of a provenance column after a write: every file so far, the latest
-    load time, else (load_run) the newest write's value when it gives one."""
+    """The stored value of a provenance column after a write: every file so far, the
+    earliest and the latest load time, else (load_run) the newest write's value when it
+    gives one."""
     if name == "source_file":
         return files_union(old, new)
     if name == "last_seen":
         return sa.func.greatest(old, new, type_=old.type)  # NULLs ignored by both engines
+    if name == "first_seen":
+        return sa.func.least(old, new, type_=old.type)
     return sa.func.coalesce(new, old)

@@ -88,9 +88,9 @@ CONTACTS_SEARCH: ColumnSpec = (
 
 # Columns that say where a row came from: a reload refreshes them without being a change
 # (source_file gathers every file, last_seen keeps the latest load: stores/lineage.py).
-PROVENANCE_COLUMNS = ("source_file", "load_run", "last_seen")
-# Stamped with the load time when a batch lacks them; created_at and first_seen are then
-# never overwritten, updated_at moves on a change of the data.
+PROVENANCE_COLUMNS = ("source_file", "load_run", "first_seen", "last_seen")
+# Stamped with the load time when a batch lacks them; created_at is then never overwritten,
+# updated_at moves on a change of the data.
 TIMESTAMP_COLUMNS = ("created_at", "updated_at", "first_seen", "last_seen")
 ID_COLUMNS = ("id", "company_id")  # uuid text, stored lowercase
 

@@ -2,16 +2,16 @@
 
 Merge rule (notes/contracts.md), the same as PostgreSQL's: per column the new non-empty value
 wins, else the stored one stays (COALESCE(new, old)); empty strings and empty lists count as
-absent. created_at and first_seen are never overwritten. updated_at moves only when a data
-column really changed; lineage moves without counting as a change: source_file gathers every
-file that contributed, last_seen keeps the latest load, load_run follows the newest
-(stores/lineage.py). A row that would not change at all is not written.
+absent. created_at is never overwritten. updated_at moves only when a data column really
+changed; lineage moves without counting as a change: source_file gathers every file that
+contributed, first_seen and last_seen keep the earliest and the latest load, load_run
+follows the newest (stores/lineage.py). A row that would not change at all is not written.
 
 DuckDB's ON CONFLICT cannot apply two rows of one statement to the same id, so rows sharing
 an id inside a batch are first merged with the same rule, last row wins per non-empty field
-(``arg_max(value, ordinal)``, which skips NULLs); created_at and first_seen are the first
-given, source_file every row's files. That is what the rows sent one by one would give, up
-to updated_at, which is the last one given.
+(``arg_max(value, ordinal)``, which skips NULLs); created_at is the first given, first_seen
+the earliest, last_seen the latest, source_file every row's files once. That is what the
+rows sent one by one would give, up to updated_at, which is the last one given.
 
 List columns (source_file among them) are merged by a second statement, UPDATE ... FROM the
 batch, and only where a list really changes (a reload of the same file changes none): on a
@@ -32,7 +32,7 @@ from sqlalchemy.dialects.postgresql.dml import Insert
 
 from stores.duckdb.batches import ORDINAL
 from stores.duckdb.schema import PROVENANCE_COLUMNS, TIMESTAMP_COLUMNS, ColumnSpec, data_columns
-from stores.lineage import merged_provenance
+from stores.lineage import files_union, merged_provenance
 
 BATCH = "connectra_batch"  # the name the Arrow batch is registered under, per cursor
 
@@ -138,10 +138,12 @@ def _merge_repeats(
 ) -> sa.ColumnElement[Any]:
     if name == "id":
         return value
-    if name == "source_file":  # every row's files, in row order (files_union drops repeats)
+    if name == "source_file":  # every row's files, each once, in the order they came
         listed = sa.func.list(aggregate_order_by(value, ordinal)).filter(value.is_not(None))
-        return sa.func.flatten(listed, type_=value.type)
-    pick = sa.func.arg_min if name in ("created_at", "first_seen") else sa.func.arg_max
+        return files_union(sa.null(), sa.func.flatten(listed, type_=value.type))
+    if name in ("first_seen", "last_seen"):  # the earliest / the latest load given
+        return (sa.func.min if name == "first_seen" else sa.func.max)(value, type_=value.type)
+    pick = sa.func.arg_min if name == "created_at" else sa.func.arg_max
     return pick(value, ordinal, type_=value.type)
 
 

@@ -140,9 +140,9 @@ TABLES: dict[str, Table] = {"companies": companies, "contacts": contacts}
 # Columns that record where a row came from rather than what it says: a reload refreshes
 # them, but they do not count as a change of the record (updated_at stays). source_file
 # gathers every file, last_seen keeps the latest load, load_run follows the newest write.
-PROVENANCE_COLUMNS = ("source_file", "load_run", "last_seen")
-# Stamped with the load time when a batch lacks them; created_at and first_seen are then
-# never overwritten, updated_at moves on a change of the data.
+PROVENANCE_COLUMNS = ("source_file", "load_run", "first_seen", "last_seen")
+# Stamped with the load time when a batch lacks them; created_at is then never overwritten,
+# updated_at moves on a change of the data.
 TIMESTAMP_COLUMNS = ("created_at", "updated_at", "first_seen", "last_seen")
 
 

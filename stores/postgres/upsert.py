@@ -2,9 +2,10 @@
 
 Merge rule (notes/contracts.md): per column the new non-empty value wins, else the stored one
 stays (COALESCE(new, old)); empty strings and empty lists count as absent. created_at is never
-overwritten, nor is first_seen. updated_at moves only when a data column really changed;
-lineage moves without counting as a change: source_file gathers every file that contributed,
-last_seen keeps the latest load, load_run follows the newest (stores/lineage.py). A row that
+overwritten. updated_at moves only when a data column really changed; lineage moves without
+counting as a change: source_file gathers every file that contributed, first_seen and
+last_seen keep the earliest and the latest load, load_run follows the newest
+(stores/lineage.py). A row that
 would not change at all is not rewritten (no new row version, no dead tuple); a reload always
 moves last_seen and load_run, so it rewrites the rows it contains.
 

@@ -9,7 +9,7 @@ stores/lineage.py):
 - a given (non-null) value wins, a missing one never erases;
 - `source_file` gains the files it lacks, in the order they came (one file given, or held by
   an older document, as a plain string is read as a one-element list);
-- `created_at` and `first_seen` are kept once set; `last_seen` only moves forward;
+- `created_at` is kept once set; `first_seen` only moves back, `last_seen` only forward;
 - `updated_at` moves only when a data field really changed; `id`, `load_run` and a contact's
   `company_*` attributes (its company's record, not its own) do not count as a change;
 - a write that would change nothing is a no-op (`ctx.op = 'none'`).
@@ -61,7 +61,9 @@ MERGE_SCRIPT = (
     " s[k] = files; dirty = true; }"
     "  } else if (k == 'last_seen') {"
     "   if (old == null || old.compareTo(v) < 0) { s[k] = v; dirty = true; }"
-    "  } else if (k == 'created_at' || k == 'first_seen') {"
+    "  } else if (k == 'first_seen') {"
+    "   if (old == null || old.compareTo(v) > 0) { s[k] = v; dirty = true; }"
+    "  } else if (k == 'created_at') {"
     "   if (old == null) { s[k] = v; dirty = true; }"
     "  } else if (old != v) {"
     "   s[k] = v; dirty = true; if (!quiet.contains(k)) { changed = true; }"
@@ -88,7 +90,7 @@ STORED_LINEAGE = ("source_file", "created_at", "first_seen", "last_seen")
 
 def merged_with_stored(documents: pa.Table, stored: Mapping[str, Mapping[str, Any]]) -> pa.Table:
     """`documents` with the stored lineage of their ids merged in: the stored files first,
-    then the new ones; created_at and first_seen as stored; the later last_seen."""
+    then the new ones; created_at as stored; the earlier first_seen, the later last_seen."""
     if not stored:
         return documents
     rows = documents.to_pylist()
@@ -103,11 +105,11 @@ def merged_with_stored(documents: pa.Table, stored: Mapping[str, Mapping[str, An
                 if file not in files:
                     files.append(file)
             row["source_file"] = files
-        for name in ("created_at", "first_seen"):
-            if name in row and old.get(name) is not None:
-                row[name] = _instant(old[name])
-        if row.get("last_seen") is not None and old.get("last_seen") is not None:
-            row["last_seen"] = max(row["last_seen"], _instant(old["last_seen"]))
+        if "created_at" in row and old.get("created_at") is not None:
+            row["created_at"] = _instant(old["created_at"])
+        for name, pick in (("first_seen", min), ("last_seen", max)):
+            if row.get(name) is not None and old.get(name) is not None:
+                row[name] = pick(row[name], _instant(old[name]))
     return pa.Table.from_pylist(rows, schema=documents.schema)
 
 

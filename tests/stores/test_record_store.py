@@ -282,6 +282,29 @@ def test_repeated_ids_in_one_batch_merge_like_consecutive_batches(store: Store) 
     assert rows[0]["created_at"] == "2024-03-01T12:00:00Z"  # the first one given
 
 
+def test_lineage_merges_alike_in_one_batch_and_across_batches(store: Store) -> None:
+    """Every file kept once, in the order it first came; first_seen the earliest given,
+    last_seen the latest (an older load written last moves only first_seen)."""
+    a, b = new_id(), new_id()
+
+    def seen(file: list[str] | None, day: int, cid: str = a) -> dict[str, Any]:
+        stamp = T0 + dt.timedelta(days=day)
+        return {"id": cid, "source_file": file, "first_seen": stamp, "last_seen": stamp}
+
+    store.upsert_contacts(contacts([seen(["x.csv"], 1), seen(["y.csv"], 2), seen(["x.csv"], 3),
+                                    seen(None, 0, b)]))
+    store.upsert_contacts(contacts([seen(["z.csv", "y.csv"], 5), seen(["x.csv"], 4)]))
+    store.upsert_contacts(contacts([seen(["w.csv"], 0)]))  # an older load, written last
+    rows = store.fetch("contacts", [a, b], ["source_file", "first_seen", "last_seen"])
+    assert rows == [
+        {"source_file": ["x.csv", "y.csv", "z.csv", "w.csv"],
+         "first_seen": "2024-03-01T12:00:00Z", "last_seen": "2024-03-06T12:00:00Z"},
+        {"source_file": None, "first_seen": "2024-03-01T12:00:00Z",
+         "last_seen": "2024-03-01T12:00:00Z"},
+    ]  # fmt: skip
+    assert store.ids_for_file("contacts", "y.csv") == {a}
+
+
 def test_rows_without_timestamps_get_the_load_time(store: Store) -> None:
     cid = new_id()
     before = dt.datetime.now(UTC) - dt.timedelta(seconds=5)
