@@ -3,6 +3,10 @@
 The stores COPY / bulk-index these tables as they are, so names, order and types here are
 the contract: ids and text as string, counts as int64, founded_year as int32, times as
 timestamp[us, UTC], list columns as list<string>.
+
+Lineage: `source_file` is a list (a batch names its one file; the stores keep the union of
+every file that contributed), `load_run` the run, `first_seen` and `last_seen` the load time
+(the stores keep the first and the latest).
 """
 
 from __future__ import annotations
@@ -31,7 +35,8 @@ COMPANIES_SCHEMA = pa.schema(
         ("annual_revenue", pa.int64()), ("founded_year", pa.int32()), ("city", TEXT),
         ("state", TEXT), ("country", TEXT), ("linkedin_url", TEXT), ("keywords", TEXT_LIST),
         ("technologies", TEXT_LIST), ("created_at", TIME), ("updated_at", TIME),
-        ("source_file", TEXT), ("load_run", TEXT),
+        ("source_file", TEXT_LIST), ("load_run", TEXT), ("first_seen", TIME),
+        ("last_seen", TIME),
     ]
 )  # fmt: skip
 
@@ -41,7 +46,8 @@ CONTACTS_SCHEMA = pa.schema(
         ("title", TEXT), ("seniority", TEXT), ("departments", TEXT_LIST), ("email", TEXT),
         ("phone", TEXT), ("linkedin_url", TEXT), ("city", TEXT), ("state", TEXT),
         ("country", TEXT), ("company_id", TEXT), ("created_at", TIME), ("updated_at", TIME),
-        ("source_file", TEXT), ("load_run", TEXT),
+        ("source_file", TEXT_LIST), ("load_run", TEXT), ("first_seen", TIME),
+        ("last_seen", TIME),
     ]
 )  # fmt: skip
 

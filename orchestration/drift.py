@@ -3,11 +3,12 @@
 The search index is derived data: PostgreSQL holds the records, the index a projection of
 them, so whatever the index lost (a node that came back without its data, a load whose
 search writes were dropped, a crash between the two writes) can be rebuilt from the records.
-`measure` compares the two per source file (the file of each record's newest load: both
-stores keep it) and checks a random sample of record ids, and their values, in the index;
-`plan_repair` turns what it found into a reindex of the files behind, or of everything when
-the index is missing, empty, or behind on most files. The search_drift_sensor
-(orchestration/drift_sensor.py) runs the two on a schedule and launches the `reindex` job.
+`measure` compares the two per source file (a record counts for every file that
+contributed to it: both stores keep the list) and checks a random sample of record ids,
+and their values, in the index; `plan_repair` turns what it found into a reindex of the
+files behind, or of everything when the index is missing, empty, or behind on most files.
+The search_drift_sensor (orchestration/drift_sensor.py) runs the two on a schedule and
+launches the `reindex` job.
 """
 
 from __future__ import annotations

@@ -62,7 +62,14 @@ def differing_values(records: Any, search: Any) -> Any:
 
 
 def _text(value: Any) -> str | None:
-    return None if value is None or value == "" else str(value)
+    """A value as comparable text; a list as its sorted elements (both stores keep every
+    source file, though concurrent loads may have added them in another order), and an
+    older document's single file as a one-element list."""
+    if value is None or value == "" or value == []:
+        return None
+    if isinstance(value, list):
+        return "\n".join(sorted(map(str, value)))
+    return str(value)
 
 
 def repair_request(instance: dg.DagsterInstance, resource: ConnectraResource) -> Any:

@@ -171,8 +171,10 @@ _CONTACTS = ServiceRegistry(
         _f("company_id", "Company ID", "keyword", keyword=True, listable=False, rule=None),
         _f("created_at", "Created at", "date", range=True, sortable=True),
         _f("updated_at", "Updated at", "date", range=True, sortable=True),
-        _f("source_file", "Source file", "keyword"),
-        _f("load_run", "Load run", "keyword"),
+        _f("source_file", "Source file", "list", keyword=True),
+        _f("load_run", "Load run", "keyword", keyword=True),
+        _f("first_seen", "First seen", "date", range=True, sortable=True),
+        _f("last_seen", "Last seen", "date", range=True, sortable=True),
         _f("company_name", "Company name", "text", text=ALL, keyword=True, sortable=True),
         _f("company_domain", "Company domain", "text", text=ALL, keyword=True, rule="domain"),
         _f("company_industries", "Company industries", "list", keyword=True, **LIST),
@@ -187,7 +189,8 @@ _CONTACTS = ServiceRegistry(
     select_columns=(
         "id", "first_name", "last_name", "full_name", "title", "seniority", "departments",
         "email", "phone", "linkedin_url", "city", "state", "country", "company_id",
-        "created_at", "updated_at", "company",
+        "created_at", "updated_at", "source_file", "load_run", "first_seen", "last_seen",
+        "company",
     ),
     company_select_columns=(
         "id", "name", "domain", "website", "industries", "employees_count", "annual_revenue",
@@ -218,13 +221,16 @@ _COMPANIES = ServiceRegistry(
         _f("technologies", "Technologies", "list", text=ALL, keyword=True, **LIST),
         _f("created_at", "Created at", "date", range=True, sortable=True),
         _f("updated_at", "Updated at", "date", range=True, sortable=True),
-        _f("source_file", "Source file", "keyword"),
-        _f("load_run", "Load run", "keyword"),
+        _f("source_file", "Source file", "list", keyword=True),
+        _f("load_run", "Load run", "keyword", keyword=True),
+        _f("first_seen", "First seen", "date", range=True, sortable=True),
+        _f("last_seen", "Last seen", "date", range=True, sortable=True),
     ),
     select_columns=(
         "id", "name", "domain", "website", "industries", "employees_count", "annual_revenue",
         "founded_year", "city", "state", "country", "linkedin_url", "keywords",
-        "technologies", "created_at", "updated_at",
+        "technologies", "created_at", "updated_at", "source_file", "load_run", "first_seen",
+        "last_seen",
     ),
 )
 

@@ -35,8 +35,10 @@ SELECT
         END,
         getvariable('loaded_at')) AS created_at,
     getvariable('loaded_at') AS updated_at,
-    getvariable('source_file') AS source_file,
-    getvariable('load_run') AS load_run
+    [getvariable('source_file')] AS source_file,
+    getvariable('load_run') AS load_run,
+    getvariable('loaded_at') AS first_seen,
+    getvariable('loaded_at') AS last_seen
 FROM {{ ref('company_values') }}
 JOIN used u USING (cell_id)
 WHERE company_id IS NOT NULL

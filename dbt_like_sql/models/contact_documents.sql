@@ -7,6 +7,10 @@
 -- Most contacts appear once in a batch and pass straight through; the others are merged,
 -- the last non-empty value winning per field, and their full name rebuilt from the merged
 -- first and last names.
+--
+-- Lineage: source_file is a one-element list (this file) and first_seen = last_seen = the
+-- load time; the stores merge them into every contributing file, the first and the latest
+-- load (DESIGN.md section 10).
 WITH contact_rows AS (
     SELECT * FROM {{ ref('valid_rows') }} WHERE NOT getvariable('companies_only')
 ),
@@ -51,8 +55,10 @@ SELECT
     c.company_id,
     coalesce(c.created_at, getvariable('loaded_at')) AS created_at,
     getvariable('loaded_at') AS updated_at,
-    getvariable('source_file') AS source_file,
+    [getvariable('source_file')] AS source_file,
     getvariable('load_run') AS load_run,
+    getvariable('loaded_at') AS first_seen,
+    getvariable('loaded_at') AS last_seen,
     f.name AS company_name,
     f.domain AS company_domain,
     f.industries AS company_industries,

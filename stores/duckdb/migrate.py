@@ -72,8 +72,49 @@ _STEP_1 = (
     """,
 )
 
+
+def _lineage(table: str) -> tuple[str, ...]:
+    """Step 2 for one table: source_file becomes every contributing file (the one file a row
+    knew becomes a one-element list), first_seen and last_seen are added, filled from
+    created_at and updated_at (the last load that changed the row: the best lower bound
+    there is). The fill is an ALTER ... USING rather than an UPDATE because DuckDB refuses
+    SET NOT NULL on a column updated in the same transaction."""
+    return (
+        f"""ALTER TABLE {table} ALTER source_file TYPE VARCHAR[] USING
+            CASE WHEN nullif(source_file, '') IS NULL THEN NULL ELSE [source_file] END""",
+        f"ALTER TABLE {table} ADD COLUMN first_seen TIMESTAMPTZ",
+        f"ALTER TABLE {table} ADD COLUMN last_seen TIMESTAMPTZ",
+        f"ALTER TABLE {table} ALTER first_seen TYPE TIMESTAMPTZ USING created_at",
+        f"ALTER TABLE {table} ALTER last_seen TYPE TIMESTAMPTZ USING updated_at",
+        f"ALTER TABLE {table} ALTER first_seen SET NOT NULL",
+        f"ALTER TABLE {table} ALTER last_seen SET NOT NULL",
+    )
+
+
+_STEP_2 = (
+    "DROP VIEW contacts_search",  # it names contacts.source_file
+    *_lineage("companies"),
+    *_lineage("contacts"),
+    """
+    CREATE VIEW contacts_search AS
+    SELECT contacts.id, contacts.first_name, contacts.last_name, contacts.full_name,
+           contacts.title, contacts.seniority, contacts.departments, contacts.email,
+           contacts.phone, contacts.linkedin_url, contacts.city, contacts.state,
+           contacts.country, contacts.company_id, contacts.created_at, contacts.updated_at,
+           contacts.source_file, contacts.load_run, contacts.first_seen, contacts.last_seen,
+           companies.name AS company_name, companies.domain AS company_domain,
+           companies.industries AS company_industries,
+           companies.employees_count AS company_employees_count,
+           companies.annual_revenue AS company_annual_revenue,
+           companies.founded_year AS company_founded_year,
+           companies.city AS company_city, companies.state AS company_state,
+           companies.country AS company_country
+    FROM contacts LEFT OUTER JOIN companies ON companies.id = contacts.company_id
+    """,
+)
+
 # Step n (1-based) is STEPS[n - 1]. Append; never edit a step that has shipped.
-STEPS: tuple[tuple[str, ...], ...] = (_STEP_1,)
+STEPS: tuple[tuple[str, ...], ...] = (_STEP_1, _STEP_2)
 HEAD = len(STEPS)
 
 

@@ -26,8 +26,10 @@ ColumnSpec = tuple[tuple[str, str], ...]
 _PROVENANCE: ColumnSpec = (
     ("created_at", "TIMESTAMPTZ"),
     ("updated_at", "TIMESTAMPTZ"),
-    ("source_file", "VARCHAR"),
+    ("source_file", "VARCHAR[]"),
     ("load_run", "VARCHAR"),
+    ("first_seen", "TIMESTAMPTZ"),
+    ("last_seen", "TIMESTAMPTZ"),
 )
 
 COMPANIES: ColumnSpec = (
@@ -84,9 +86,12 @@ CONTACTS_SEARCH: ColumnSpec = (
     *((name, _COMPANY_TYPES[column]) for name, column in COMPANY_VIEW_COLUMNS.items()),
 )
 
-# Columns that say where a row came from: a reload refreshes them without being a change.
-PROVENANCE_COLUMNS = ("source_file", "load_run")
-TIMESTAMP_COLUMNS = ("created_at", "updated_at")
+# Columns that say where a row came from: a reload refreshes them without being a change
+# (source_file gathers every file, last_seen keeps the latest load: stores/lineage.py).
+PROVENANCE_COLUMNS = ("source_file", "load_run", "first_seen", "last_seen")
+# Stamped with the load time when a batch lacks them; created_at is then never overwritten,
+# updated_at moves on a change of the data.
+TIMESTAMP_COLUMNS = ("created_at", "updated_at", "first_seen", "last_seen")
 ID_COLUMNS = ("id", "company_id")  # uuid text, stored lowercase
 
 

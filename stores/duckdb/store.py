@@ -217,7 +217,7 @@ class DuckDBStore:
         return {r["id"]: r for r in json_records([c.name for c in selected], rows)}
 
     def ids_for_file(self, service: Service, source_file: str) -> set[str]:
-        """Ids whose newest load came from this file."""
+        """Ids of the records this file contributed to."""
         with self._cursor("read") as cursor:
             rows = self._run(cursor, queries.ids_for_file_statement(service, source_file))
             return {r[0] for r in rows.fetchall()}

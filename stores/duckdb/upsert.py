@@ -3,17 +3,20 @@
 Merge rule (notes/contracts.md), the same as PostgreSQL's: per column the new non-empty value
 wins, else the stored one stays (COALESCE(new, old)); empty strings and empty lists count as
 absent. created_at is never overwritten. updated_at moves only when a data column really
-changed; source_file and load_run follow the newest load that saw the row without counting
-as a change. A row that would not change at all is not written.
+changed; lineage moves without counting as a change: source_file gathers every file that
+contributed, first_seen and last_seen keep the earliest and the latest load, load_run
+follows the newest (stores/lineage.py). A row that would not change at all is not written.
 
 DuckDB's ON CONFLICT cannot apply two rows of one statement to the same id, so rows sharing
 an id inside a batch are first merged with the same rule, last row wins per non-empty field
-(``arg_max(value, ordinal)``, which skips NULLs); created_at is the first one given. That is
-what the rows sent one by one would give, up to updated_at, which is the last one given.
+(``arg_max(value, ordinal)``, which skips NULLs); created_at is the first given, first_seen
+the earliest, last_seen the latest, source_file every row's files once. That is what the
+rows sent one by one would give, up to updated_at, which is the last one given.
 
-List columns are merged by a second statement, UPDATE ... FROM the batch, and only where a
-list really changes: on a table with an index (the primary key), DuckDB turns an update of a
-list column into a delete and an insert. Measured on a million contacts, re-upserting 50k
+List columns (source_file among them) are merged by a second statement, UPDATE ... FROM the
+batch, and only where a list really changes (a reload of the same file changes none): on a
+table with an index (the primary key), DuckDB turns an update of a list column into a
+delete and an insert. Measured on a million contacts, re-upserting 50k
 rows through ON CONFLICT with the list columns in its SET took ~6 s, without them ~0.5 s
 (rows whose lists do change still cost ~3.5 s per 50k).
 """
@@ -24,11 +27,12 @@ from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.dialects.postgresql import aggregate_order_by, insert
 from sqlalchemy.dialects.postgresql.dml import Insert
 
 from stores.duckdb.batches import ORDINAL
 from stores.duckdb.schema import PROVENANCE_COLUMNS, TIMESTAMP_COLUMNS, ColumnSpec, data_columns
+from stores.lineage import files_union, merged_provenance
 
 BATCH = "connectra_batch"  # the name the Arrow batch is registered under, per cursor
 
@@ -52,7 +56,7 @@ def merge_statements(
               for name, expr in cleaned.items())
         ).group_by(batch.c.id).subquery("merged")
         values = {name: source.c[name] for name in columns}
-    lists = [n for n in data_columns(spec) if n in values and isinstance(table.c[n].type, sa.ARRAY)]
+    lists = [n for n in columns if n != "id" and isinstance(table.c[n].type, sa.ARRAY)]
     statements: list[sa.Executable] = [_upsert(table, spec, source, dict(values), lists)]
     if lists:
         statements.append(_update_lists(table, source, values, lists))
@@ -76,7 +80,10 @@ def _upsert(
     new = statement.excluded
     data = [name for name in data_columns(spec) if name in values]
     provenance = [name for name in PROVENANCE_COLUMNS if name in values]
-    kept = {name: sa.func.coalesce(new[name], table.c[name]) for name in data + provenance}
+    kept: dict[str, sa.ColumnElement[Any]] = {
+        name: sa.func.coalesce(new[name], table.c[name]) for name in data
+    }
+    kept.update({n: merged_provenance(n, table.c[n], new[n]) for n in provenance})
     changed = _distinct([table.c[n] for n in data], [kept[n] for n in data])
     moved = _distinct([table.c[n] for n in provenance], [kept[n] for n in provenance])
     scalars = {name: expr for name, expr in kept.items() if name not in lists}
@@ -97,7 +104,12 @@ def _update_lists(
     """List columns of known ids, only where one really changes: DuckDB rewrites a row
     whose list column is updated as a delete and an insert, about a hundred times the cost
     of an in-place update of a scalar, so the upsert above leaves lists out."""
-    kept = {name: sa.func.coalesce(values[name], table.c[name]) for name in lists}
+    kept = {
+        name: merged_provenance(name, table.c[name], values[name])
+        if name in PROVENANCE_COLUMNS
+        else sa.func.coalesce(values[name], table.c[name])
+        for name in lists
+    }
     changed = _distinct([table.c[n] for n in lists], list(kept.values()))
     return (
         sa.update(table)
@@ -126,6 +138,11 @@ def _merge_repeats(
 ) -> sa.ColumnElement[Any]:
     if name == "id":
         return value
+    if name == "source_file":  # every row's files, each once, in the order they came
+        listed = sa.func.list(aggregate_order_by(value, ordinal)).filter(value.is_not(None))
+        return files_union(sa.null(), sa.func.flatten(listed, type_=value.type))
+    if name in ("first_seen", "last_seen"):  # the earliest / the latest load given
+        return (sa.func.min if name == "first_seen" else sa.func.max)(value, type_=value.type)
     pick = sa.func.arg_min if name == "created_at" else sa.func.arg_max
     return pick(value, ordinal, type_=value.type)
 

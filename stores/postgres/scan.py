@@ -14,6 +14,7 @@ from typing import Any
 
 import pyarrow as pa
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from stores.base import Service
 from stores.postgres.schema import TABLES, contacts_search, contacts_search_select
@@ -23,12 +24,12 @@ from stores.postgres.staging import arrow_type
 def search_rows_select(
     service: Service, source_files: Sequence[str] | None = None
 ) -> sa.Select[Any]:
-    """Every row of the service's search shape; only those whose newest load came from one
-    of `source_files` when given."""
+    """Every row of the service's search shape; only those that one of `source_files`
+    contributed to when given."""
     table = TABLES[service]
     statement = sa.select(table) if service == "companies" else contacts_search_select()
     if source_files is not None:
-        statement = statement.where(table.c.source_file.in_(list(source_files)))
+        statement = statement.where(_from_files(table, source_files))
     return statement
 
 
@@ -38,8 +39,14 @@ def search_rows_count(
     table = TABLES[service]
     statement = sa.select(sa.func.count()).select_from(table)
     if source_files is not None:
-        statement = statement.where(table.c.source_file.in_(list(source_files)))
+        statement = statement.where(_from_files(table, source_files))
     return statement
+
+
+def _from_files(table: sa.Table, source_files: Sequence[str]) -> sa.ColumnElement[bool]:
+    """The record's files overlap `source_files` (served by the GIN index on the column)."""
+    files = sa.cast(sa.bindparam("source_files", list(source_files)), ARRAY(sa.Text))
+    return table.c.source_file.overlap(files)
 
 
 def search_schema(service: Service) -> pa.Schema:

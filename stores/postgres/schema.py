@@ -34,12 +34,20 @@ views = MetaData()
 TextList = ARRAY(Text)
 
 
+def _stamp(name: str) -> Column[object]:
+    return Column(name, DateTime(timezone=True), nullable=False, server_default=func.now())
+
+
 def _timestamps() -> list[Column[object]]:
+    """Times and lineage: every file that contributed (source_file), the newest run that saw
+    the row (load_run), the first and the latest load that contained it."""
     return [
-        Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
-        Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
-        Column("source_file", Text),
+        _stamp("created_at"),
+        _stamp("updated_at"),
+        Column("source_file", TextList),
         Column("load_run", Text),
+        _stamp("first_seen"),
+        _stamp("last_seen"),
     ]
 
 
@@ -63,7 +71,7 @@ companies = Table(
     Column("keywords", TextList),
     Column("technologies", TextList),
     *_timestamps(),
-    Index("ix_companies_source_file", "source_file"),
+    Index("ix_companies_source_file", "source_file", postgresql_using="gin"),
 )
 
 contacts = Table(
@@ -87,7 +95,7 @@ contacts = Table(
     Column("company_id", UUID(as_uuid=False)),
     *_timestamps(),
     Index("ix_contacts_company_id", "company_id"),
-    Index("ix_contacts_source_file", "source_file"),
+    Index("ix_contacts_source_file", "source_file", postgresql_using="gin"),
 )
 
 ingest_rejects = Table(
@@ -130,9 +138,12 @@ contacts_search = Table(
 TABLES: dict[str, Table] = {"companies": companies, "contacts": contacts}
 
 # Columns that record where a row came from rather than what it says: a reload refreshes
-# them, but they do not count as a change of the record (updated_at stays).
-PROVENANCE_COLUMNS = ("source_file", "load_run")
-TIMESTAMP_COLUMNS = ("created_at", "updated_at")
+# them, but they do not count as a change of the record (updated_at stays). source_file
+# gathers every file, last_seen keeps the latest load, load_run follows the newest write.
+PROVENANCE_COLUMNS = ("source_file", "load_run", "first_seen", "last_seen")
+# Stamped with the load time when a batch lacks them; created_at is then never overwritten,
+# updated_at moves on a change of the data.
+TIMESTAMP_COLUMNS = ("created_at", "updated_at", "first_seen", "last_seen")
 
 
 def data_columns(table: Table) -> list[str]:

@@ -214,17 +214,22 @@ class PostgresRecordStore:
         return {row["id"]: row for row in rows}
 
     def ids_for_file(self, service: Service, source_file: str) -> set[str]:
-        """Ids whose newest load came from this file."""
+        """Ids of the records this file contributed to."""
         table = _table(service)
-        statement = sa.select(table.c.id).where(table.c.source_file == source_file)
+        statement = sa.select(table.c.id).where(
+            table.c.source_file.contains(sa.cast([source_file], ARRAY(sa.Text)))
+        )
         with translated(self._secrets), self.engine.connect() as connection:
             return {str(i) for i in connection.execute(statement).scalars()}
 
     def file_counts(self, service: Service) -> dict[str, int]:
-        """Records per source file (the file of each record's newest load): what the search
-        index must hold per file too (orchestration/drift.py compares the two)."""
+        """Records per source file (a record counts for every file that contributed to it):
+        what the search index must hold per file too (orchestration/drift.py compares)."""
         table = _table(service)
-        statement = sa.select(table.c.source_file, sa.func.count()).group_by(table.c.source_file)
+        file = sa.func.unnest(table.c.source_file).table_valued("f").render_derived(name="u")
+        statement = sa.select(file.c.f, sa.func.count()).select_from(table).join(
+            file, sa.true()
+        ).group_by(file.c.f)
         with translated(self._secrets), self.engine.connect() as connection:
             return {str(f): int(n) for f, n in connection.execute(statement) if f is not None}
 

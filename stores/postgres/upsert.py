@@ -2,9 +2,12 @@
 
 Merge rule (notes/contracts.md): per column the new non-empty value wins, else the stored one
 stays (COALESCE(new, old)); empty strings and empty lists count as absent. created_at is never
-overwritten. updated_at moves only when a data column really changed; source_file and
-load_run follow the newest load that saw the row without counting as a change. A row that
-would not change at all is not rewritten (no new row version, no dead tuple).
+overwritten. updated_at moves only when a data column really changed; lineage moves without
+counting as a change: source_file gathers every file that contributed, first_seen and
+last_seen keep the earliest and the latest load, load_run follows the newest
+(stores/lineage.py). A row that
+would not change at all is not rewritten (no new row version, no dead tuple); a reload always
+moves last_seen and load_run, so it rewrites the rows it contains.
 
 Rows sharing an id inside one batch are applied in rounds (first occurrences, then second
 ones, ...), each round an ordinary upsert, so a batch means exactly what the same rows sent
@@ -24,6 +27,7 @@ from sqlalchemy.dialects.postgresql import ARRAY, UUID, insert
 from sqlalchemy.dialects.postgresql.dml import Insert
 from sqlalchemy.schema import CreateTable
 
+from stores.lineage import merged_provenance
 from stores.postgres.schema import (
     PROVENANCE_COLUMNS,
     TABLES,
@@ -102,7 +106,10 @@ def merge_statement(table: sa.Table, stage: sa.Table, round_no: int | None) -> I
     new = statement.excluded
     data = [name for name in data_columns(table) if name in values]
     provenance = [name for name in PROVENANCE_COLUMNS if name in values]
-    merged = {name: sa.func.coalesce(new[name], table.c[name]) for name in data + provenance}
+    merged: dict[str, sa.ColumnElement[Any]] = {
+        name: sa.func.coalesce(new[name], table.c[name]) for name in data
+    }
+    merged.update({n: merged_provenance(n, table.c[n], new[n]) for n in provenance})
     changed = _distinct([table.c[n] for n in data], [merged[n] for n in data])
     moved = _distinct([table.c[n] for n in provenance], [merged[n] for n in provenance])
     return statement.on_conflict_do_update(

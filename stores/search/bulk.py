@@ -1,8 +1,10 @@
 """Arrow table -> partial-update `_bulk` requests, sized by bytes, sent by a few threads.
 
-Each row becomes `update` with `doc_as_upsert` and its nulls left out, so the engine applies
-the stores' merge rule itself: a new non-null value wins, a null never erases. The `_id` is
-the row's deterministic id, so a reload rewrites the same documents. `require_alias` keeps a
+Each row becomes an `update` whose script (stores/search/lineage.py) applies the stores'
+merge rule in the engine: a new non-null value wins (nulls are left out of the document, so
+a null never erases), source_file gathers every contributing file, created_at and
+first_seen stay, last_seen moves forward. The `_id` is the row's deterministic id, so a
+reload rewrites the same documents. `require_alias` keeps a
 write from auto-creating an unmapped index when the indices were never set up.
 
 Per-item results are read, not assumed: items rejected for load (429, 502/503/504) are sent
@@ -32,6 +34,7 @@ from stores import abandon
 from stores.errors import StoreError, TerminalStoreError, TransientStoreError
 from stores.search.dialect import Dialect
 from stores.search.errors import TIMEOUT_STATUSES, TRANSIENT_STATUSES, from_status, translate
+from stores.search.lineage import merge_update
 
 
 def _json_default(value: Any) -> Any:
@@ -81,9 +84,15 @@ class BulkOptions:
 
 
 class BulkWriter:
-    def __init__(self, dialect: Dialect, options: BulkOptions | None = None) -> None:
+    """`scripted`: updates run the merge script; False (an engine without Painless): they
+    are plain `doc_as_upsert` partial updates of documents already merged by the caller."""
+
+    def __init__(
+        self, dialect: Dialect, options: BulkOptions | None = None, scripted: bool = True
+    ) -> None:
         self.dialect = dialect
         self.options = options or BulkOptions()
+        self.scripted = scripted
 
     def write(self, alias: str, documents: pa.Table) -> int:
         """Upserts every row of `documents` into `alias`; returns the number of actions sent."""
@@ -124,7 +133,7 @@ class BulkWriter:
         for table in tables:
             if table.num_rows:
                 check_ids(self.dialect, table)
-                yield from encode(alias, table, self.options, action)
+                yield from encode(alias, table, self.options, action, self.scripted)
 
     def _send(self, items: list[tuple[str, bytes]]) -> None:
         """One chunk, retried until every item is in or one fails for good."""
@@ -206,7 +215,11 @@ def check_ids(dialect: Dialect, documents: pa.Table) -> None:
 
 
 def encode(
-    alias: str, documents: pa.Table, options: BulkOptions, action: BulkAction = "update"
+    alias: str,
+    documents: pa.Table,
+    options: BulkOptions,
+    action: BulkAction = "update",
+    scripted: bool = True,
 ) -> Iterator[tuple[str, bytes]]:
     """(id, action line + partial document line) per distinct id, in table order."""
     if action == "index":
@@ -217,7 +230,12 @@ def encode(
         tail = b',"require_alias":true,"retry_on_conflict":%d}}\n' % RETRY_ON_CONFLICT
     for doc_id, doc in documents_of(json_ready(documents), options.rows_per_batch):
         try:
-            source = _dumps(doc if action == "index" else {"doc": doc, "doc_as_upsert": True})
+            if action == "index":
+                source = _dumps(doc)
+            elif scripted:
+                source = _dumps(merge_update(doc))
+            else:
+                source = _dumps({"doc": doc, "doc_as_upsert": True})
         except (TypeError, ValueError) as exc:
             raise TerminalStoreError("search", f"bulk upsert: document {doc_id}: {exc}") from exc
         yield doc_id, head + _dumps(doc_id) + tail + source + b"\n"

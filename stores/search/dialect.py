@@ -72,6 +72,15 @@ class Dialect:
     def create_index(self, index: str, body: dict[str, Any]) -> None:
         raise NotImplementedError
 
+    def put_mapping(self, index: str, mappings: dict[str, Any]) -> None:
+        """Adds fields to an index's mapping (existing fields must be given unchanged)."""
+        raise NotImplementedError
+
+    def get_sources(self, index: str, ids: list[str], fields: list[str]) -> dict[str, Any]:
+        """`fields` of the documents with these ids, by id, read in real time (`_mget`: no
+        refresh needed); missing ids are left out."""
+        raise NotImplementedError
+
     def open_pit(self, index: str, keep_alive: str) -> str:
         raise NotImplementedError
 
@@ -151,6 +160,11 @@ class Dialect:
         found = _plain(self.client.indices.get_alias(index=index))
         return set(found.get(index, {}).get("aliases", {}))
 
+    def script_languages(self) -> set[str]:
+        """The script languages the engine runs (`GET /_script_language`)."""
+        found = _plain(self.client.get_script_languages())
+        return {str(c.get("language")) for c in found.get("language_contexts", [])}
+
     def indices_matching(self, pattern: str) -> dict[str, set[str]]:
         """Every index whose name matches `pattern` (wildcards allowed), with its aliases."""
         found = _plain(self.client.indices.get_alias(index=pattern))
@@ -209,6 +223,15 @@ class OpenSearchDialect(Dialect):
 
     def create_index(self, index: str, body: dict[str, Any]) -> None:
         self.client.indices.create(index=index, body=body)
+
+    def put_mapping(self, index: str, mappings: dict[str, Any]) -> None:
+        self.client.indices.put_mapping(index=index, body=mappings)
+
+    def get_sources(self, index: str, ids: list[str], fields: list[str]) -> dict[str, Any]:
+        found = _plain(
+            self.client.mget(index=index, body={"ids": ids}, _source_includes=fields)
+        )
+        return {d["_id"]: d.get("_source", {}) for d in found["docs"] if d.get("found")}
 
     def open_pit(self, index: str, keep_alive: str) -> str:
         return str(self.client.create_pit(index=index, keep_alive=keep_alive)["pit_id"])
@@ -271,6 +294,13 @@ class ElasticsearchDialect(Dialect):
 
     def create_index(self, index: str, body: dict[str, Any]) -> None:
         self.client.indices.create(index=index, **body)
+
+    def put_mapping(self, index: str, mappings: dict[str, Any]) -> None:
+        self.client.indices.put_mapping(index=index, **mappings)
+
+    def get_sources(self, index: str, ids: list[str], fields: list[str]) -> dict[str, Any]:
+        found = _plain(self.client.mget(index=index, ids=ids, source_includes=fields))
+        return {d["_id"]: d.get("_source", {}) for d in found["docs"] if d.get("found")}
 
     def open_pit(self, index: str, keep_alive: str) -> str:
         return str(self.client.open_point_in_time(index=index, keep_alive=keep_alive)["id"])

@@ -34,13 +34,19 @@ def ensure_index(
     prefix: str,
     service: Service,
     body_for: Callable[[Service], dict[str, Any]],
+    mappings_for: Callable[[Service], dict[str, Any]] | None = None,
 ) -> str:
-    """Makes sure alias -> some index exists; returns the index the alias points to."""
+    """Makes sure alias -> some index exists; returns the index the alias points to. An
+    existing index is given `mappings_for(service)` first (fields added since it was made)."""
     alias = alias_name(prefix, service)
     try:
         existing = dialect.alias_indices(alias)
         if existing:
-            return existing[0]  # whichever version is live: never step back to ours
+            # Whichever version is live (never step back to ours), given the fields the
+            # mapping gained since it was created: adding a field needs no reindex.
+            if mappings_for is not None:
+                dialect.put_mapping(existing[0], mappings_for(service))
+            return existing[0]
         index = index_name(prefix, service)
         body = dict(body_for(service))
         body["aliases"] = {**body.get("aliases", {}), alias: {}}

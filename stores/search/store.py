@@ -17,6 +17,7 @@ import pyarrow as pa
 
 from stores.base import SearchPage, Service, ValueCount
 from stores.errors import IndexMissing, StoreError
+from stores.search import lineage
 from stores.search.bulk import BulkOptions, BulkWriter
 from stores.search.dialect import DIALECTS, Dialect, OpenSearchDialect
 from stores.search.errors import translate
@@ -69,6 +70,7 @@ class SearchEngineStore:
         replicas: int | None = None,
         timeout_seconds: float = 30.0,
         bulk_options: BulkOptions | None = None,
+        merge_in_engine: bool | None = None,
     ) -> None:
         self.settings = settings
         self.index_prefix = index_prefix
@@ -76,6 +78,8 @@ class SearchEngineStore:
         self.replicas = replicas
         self.timeout_seconds = timeout_seconds
         self.bulk_options = bulk_options or BulkOptions()
+        # None: asked of the engine at the first write (does it run Painless?)
+        self._merge_in_engine = merge_in_engine
         self._dialect: Dialect | None = None
         self._lock = threading.Lock()
         self._ensured = False
@@ -137,7 +141,9 @@ class SearchEngineStore:
     def ensure_indices(self) -> None:
         """Creates the versioned indices and their aliases unless they exist (race-safe)."""
         for service in SERVICES:
-            ensure_index(self.dialect, self.index_prefix, service, self._index_body)
+            ensure_index(
+                self.dialect, self.index_prefix, service, self._index_body, _mappings
+            )
         self._ensured = True
 
     def _index_body(self, service: Service) -> dict[str, Any]:
@@ -229,13 +235,47 @@ class SearchEngineStore:
 
     # -- writes -----------------------------------------------------------------------------
 
+    def merges_in_engine(self) -> bool:
+        """Whether the engine runs the lineage merge script (Painless); else the store merges
+        each batch with the stored lineage itself (stores/search/lineage.py)."""
+        if self._merge_in_engine is None:
+            languages = self._call("list script languages", lambda d: d.script_languages())
+            self._merge_in_engine = "painless" in languages
+            if not self._merge_in_engine:
+                log.warning(
+                    "%s runs no Painless: lineage is merged by reading each batch's stored "
+                    "lineage before writing it (stores/search/lineage.py)",
+                    self.engine,
+                )
+        return self._merge_in_engine
+
+    def _writer(self) -> BulkWriter:
+        return BulkWriter(self.dialect, self.bulk_options, scripted=self.merges_in_engine())
+
+    def _merged(self, service: Service, documents: pa.Table) -> pa.Table:
+        """The documents ready for the writer: as they are when the engine merges them."""
+        if self.merges_in_engine() or documents.num_rows == 0:
+            return documents
+        ids = list(dict.fromkeys(str(i) for i in documents.column("id").to_pylist()))
+        alias, fields = self.alias(service), list(lineage.STORED_LINEAGE)
+        stored: dict[str, Any] = {}
+        for start in range(0, len(ids), SCAN_PAGE):
+            chunk = ids[start : start + SCAN_PAGE]
+
+            def read(d: Dialect, c: list[str] = chunk) -> dict[str, Any]:
+                return d.get_sources(alias, c, fields)
+
+            stored.update(self._call("read stored lineage", read))
+        return lineage.merged_with_stored(documents, stored)
+
     def bulk_upsert(self, service: Service, documents: pa.Table) -> None:
-        """Partial upserts by id (a new non-null value wins; nulls never erase)."""
+        """Partial upserts by id (a new non-null value wins; nulls never erase; lineage
+        merged as in the record stores)."""
         alias = self.alias(service)
         if not self._ensured:
             self.ensure_indices()
         try:
-            sent = BulkWriter(self.dialect, self.bulk_options).write(alias, documents)
+            sent = self._writer().write(alias, self._merged(service, documents))
         except IndexMissing:
             # The node lost the index under us: the retry of this batch ensures it again (the
             # drift check then finds the files it no longer holds and reindexes them).
@@ -248,7 +288,7 @@ class SearchEngineStore:
         alias = self.alias(service)
         if not self._ensured:
             self.ensure_indices()
-        return BulkWriter(self.dialect, self.bulk_options).write_all(alias, documents)
+        return self._writer().write_all(alias, (self._merged(service, d) for d in documents))
 
     # -- reads ------------------------------------------------------------------------------
 
@@ -336,7 +376,7 @@ class SearchEngineStore:
         return explain_payload(request, counts, asked, answers)
 
     def ids_for_file(self, service: Service, source_file: str) -> set[str]:
-        """Every id whose document came (last) from source_file, read in id order."""
+        """Every id whose document names source_file among its files, read in id order."""
         path = search_path(service, "source_file", "keyword")
         query = {"bool": {"filter": [{"term": {path: source_file}}]}}
         ids: set[str] = set()
@@ -345,7 +385,8 @@ class SearchEngineStore:
         return ids
 
     def file_counts(self, service: Service) -> dict[str, int]:
-        """Documents per source file, exact: a composite aggregation paged to the end."""
+        """Documents per source file (a document counts for each of its files), exact: a
+        composite aggregation paged to the end."""
         path = search_path(service, "source_file", "keyword")
         composite: dict[str, Any] = {
             "size": FILE_COUNTS_PAGE,
@@ -453,6 +494,14 @@ class SearchEngineStore:
         if self._dialect is not None:
             self._dialect.close()
             self._dialect = None
+
+
+def _mappings(service: Service) -> dict[str, Any]:
+    """The fields an index made by an older version may lack (lineage, for one): those that
+    need no analyzer, so the body suits an index whatever analysis it was made with. Adding
+    a field the index already has, unchanged, is a no-op."""
+    every = index_body(service, replicas=0)["mappings"]["properties"]
+    return {"properties": {f.name: every[f.name] for f in registry(service) if not f.analyzed}}
 
 
 def make_search_store(

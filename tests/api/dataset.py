@@ -102,8 +102,10 @@ def build_dataset(seed: int = 7) -> Dataset:
                 "technologies": ["python", "postgres"][: (i + 1) % 3],
                 "created_at": T0 + timedelta(days=i),
                 "updated_at": T0 + timedelta(days=i),
-                "source_file": "uploads/companies.csv",
+                "source_file": ["uploads/companies.csv"],
                 "load_run": "run-api-test",
+                "first_seen": T0 + timedelta(days=i),
+                "last_seen": T0 + timedelta(days=i),
             }
         )
     contacts = []
@@ -128,8 +130,10 @@ def build_dataset(seed: int = 7) -> Dataset:
                 "company_id": company["id"] if company else None,
                 "created_at": T0 + timedelta(hours=5 * i),
                 "updated_at": T0 + timedelta(hours=5 * i),
-                "source_file": "uploads/contacts.csv",
+                "source_file": ["uploads/contacts.csv"],
                 "load_run": "run-api-test",
+                "first_seen": T0 + timedelta(hours=5 * i),
+                "last_seen": T0 + timedelta(hours=5 * i),
             }
         )
     return Dataset(companies, contacts)

@@ -102,7 +102,8 @@ def test_one_contact_with_its_company_in_the_contract_shape() -> None:
             "annual_revenue": 3_500_000, "founded_year": 2001, "city": None, "state": None,
             "country": "united states", "linkedin_url": None, "keywords": ["saas", "b2b"],
             "technologies": ["python", "aws"], "created_at": LOADED_AT, "updated_at": LOADED_AT,
-            "source_file": "landing/f.csv", "load_run": "run-1",
+            "source_file": ["landing/f.csv"], "load_run": "run-1", "first_seen": LOADED_AT,
+            "last_seen": LOADED_AT,
         }
     ]  # fmt: skip
     contact = {
@@ -112,7 +113,8 @@ def test_one_contact_with_its_company_in_the_contract_shape() -> None:
         "phone": "+1 555 0100", "linkedin_url": "https://www.linkedin.com/in/ann-lee",
         "city": "Austin", "state": "TX", "country": "united states", "company_id": company_id,
         "created_at": dt.datetime(2024, 3, 1, 8, tzinfo=dt.UTC), "updated_at": LOADED_AT,
-        "source_file": "landing/f.csv", "load_run": "run-1",
+        "source_file": ["landing/f.csv"], "load_run": "run-1", "first_seen": LOADED_AT,
+        "last_seen": LOADED_AT,
     }  # fmt: skip
     assert batch.contacts.to_pylist() == [contact]
     assert batch.contact_documents.to_pylist() == [

@@ -21,6 +21,10 @@ def new_id() -> str:
 
 def _rows(schema: pa.Schema, records: list[dict[str, Any]]) -> pa.Table:
     names = list(dict.fromkeys(k for r in records for k in r))
+    for record in records:  # Arrow would read a string given for a list as its characters
+        for name, value in record.items():
+            if isinstance(value, str) and pa.types.is_list(schema.field(name).type):
+                raise TypeError(f"{name} is a list column; give a list, not {value!r}")
     return pa.Table.from_pylist(records, schema=pa.schema([schema.field(n) for n in names]))
 
 

@@ -46,7 +46,7 @@ def store(duckdb_store: DuckDBStore) -> DuckDBStore:
 def test_migrate_builds_the_schema_once(tmp_path: Path) -> None:
     path = tmp_path / "home" / "connectra.duckdb"
     s = DuckDBStore(path)
-    assert s.migrate() == [1]
+    assert s.migrate() == [1, 2]
     assert s.migrate() == []
     assert s.schema_version() == SCHEMA_VERSION == len(STEPS)
     con = duckdb.connect(str(path), read_only=True)
@@ -63,6 +63,45 @@ def test_migrate_builds_the_schema_once(tmp_path: Path) -> None:
             assert got == list(spec), name
     finally:
         con.close()
+
+
+def test_step_2_turns_each_file_into_a_list_and_backfills_the_load_times(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "old.duckdb"
+    old = DuckDBStore(path)
+    assert old.migrate(STEPS[:1]) == [1]
+    company, contact = new_id(), new_id()
+    created, updated = T0, T0 + dt.timedelta(days=30)
+    con = duckdb.connect(str(path))
+    try:  # rows as a step-1 loader wrote them
+        con.execute(
+            "INSERT INTO companies (id, name, created_at, updated_at, source_file, load_run) "
+            "VALUES (?, 'Acme', ?, ?, 'a.csv', 'run-a')",
+            [company, created, updated],
+        )
+        con.execute(
+            "INSERT INTO contacts (id, full_name, company_id, created_at, updated_at, "
+            "source_file, load_run) VALUES (?, 'Ana B', ?, ?, ?, 'b.csv', 'run-b')",
+            [contact, company, created, updated],
+        )
+    finally:
+        con.close()
+
+    store = DuckDBStore(path)
+    assert store.migrate() == [2]
+    lineage = ["source_file", "load_run", "first_seen", "last_seen"]
+    assert store.fetch("contacts", [contact], lineage) == [
+        {"source_file": ["b.csv"], "load_run": "run-b",
+         "first_seen": "2024-03-01T12:00:00Z", "last_seen": "2024-03-31T12:00:00Z"}
+    ]
+    assert store.fetch("companies", [company], ["source_file"]) == [{"source_file": ["a.csv"]}]
+    where = parse_where(service="contacts", where_json={
+        "keyword_match": {"must": {"source_file": "b.csv", "company_name": "acme"}}})
+    assert store.count("contacts", where) == 1
+    store.upsert_contacts(contacts([{"id": contact, "source_file": ["c.csv"]}]))
+    [row] = store.fetch("contacts", [contact], ["source_file", "first_seen"])
+    assert row == {"source_file": ["b.csv", "c.csv"], "first_seen": "2024-03-01T12:00:00Z"}
 
 
 def test_a_later_step_upgrades_in_place_and_a_newer_database_is_refused(
@@ -130,7 +169,7 @@ def _contact(n: int, first: str | None, last: str, title: str | None, seniority:
         "seniority": seniority, "departments": departments,
         "email": f"{(first or 'x').lower()}.{last.lower()}@example.com", "city": "Paris",
         "country": "france", "company_id": company,
-        "created_at": T0 + dt.timedelta(days=days), "source_file": "hand.csv",
+        "created_at": T0 + dt.timedelta(days=days), "source_file": ["hand.csv"],
     }
 
 

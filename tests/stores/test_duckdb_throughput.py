@@ -45,7 +45,7 @@ CONTACTS_SQL = """
            'country' || (i % 30) AS country,
            md5('co' || (hash(i) % {companies}))::uuid::varchar AS company_id,
            TIMESTAMPTZ '2021-01-01' + to_seconds(i) AS created_at,
-           'file' || (i // 50000) || '.csv' AS source_file, 'r1' AS load_run
+           ['file' || (i // 50000) || '.csv'] AS source_file, 'r1' AS load_run
     FROM range({start}, {stop}) t(i)
 """
 

@@ -57,7 +57,7 @@ def contacts_batch(rows: int, load_run: str) -> pa.Table:
             "company_id": [str(uuid.UUID(int=i % 5000 + 1, version=4)) for i in range(rows)],
             "created_at": stamps,
             "updated_at": stamps,
-            "source_file": pa.array(["bench.csv"] * rows),
+            "source_file": pa.array([["bench.csv"]] * rows, pa.list_(pa.string())),
             "load_run": pa.array([load_run] * rows),
         }
     )

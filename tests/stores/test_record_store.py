@@ -121,8 +121,10 @@ def full_company(company_id: str, source_file: str) -> dict[str, Any]:
         "technologies": [],
         "created_at": T0,
         "updated_at": T0 + dt.timedelta(microseconds=250),
-        "source_file": source_file,
+        "source_file": [source_file],
         "load_run": "run-1",
+        "first_seen": T0,
+        "last_seen": T0,
     }
 
 
@@ -137,6 +139,8 @@ def test_upsert_then_fetch_every_column_json_ready(store: Store) -> None:
         created_at="2024-03-01T12:00:00Z",
         updated_at="2024-03-01T12:00:00.000250Z",  # microseconds survive
         technologies=None,  # an empty list is "no value", like an empty string
+        first_seen="2024-03-01T12:00:00Z",
+        last_seen="2024-03-01T12:00:00Z",
     )
     assert row == expected
     assert list(row) == COMPANIES_SCHEMA.names
@@ -177,7 +181,9 @@ def test_reupserting_the_same_batch_changes_nothing(store: Store) -> None:
     ids = [new_id() for _ in range(3)]
     batch = contacts(
         [
-            {"id": i, "first_name": "Ana", "departments": ["sales"], "source_file": "same.csv"}
+            # a retried batch of one load: the same load time
+            {"id": i, "first_name": "Ana", "departments": ["sales"], "source_file": ["same.csv"],
+             "last_seen": T0}
             for i in ids
         ]
     )
@@ -202,7 +208,7 @@ def test_merge_rule_new_non_null_wins_and_updated_at_moves_only_on_change(store:
                     "departments": ["engineering"],
                     "created_at": T0,
                     "updated_at": T0,
-                    "source_file": "a.csv",
+                    "source_file": ["a.csv"],
                     "load_run": "run-1",
                 }
             ]
@@ -220,7 +226,7 @@ def test_merge_rule_new_non_null_wins_and_updated_at_moves_only_on_change(store:
                     "departments": [],
                     "created_at": later,
                     "updated_at": later,
-                    "source_file": "b.csv",
+                    "source_file": ["b.csv"],
                     "load_run": "run-2",
                 }
             ]
@@ -235,7 +241,7 @@ def test_merge_rule_new_non_null_wins_and_updated_at_moves_only_on_change(store:
     )
     assert row["created_at"] == "2024-03-01T12:00:00Z"  # never overwritten
     assert row["updated_at"] == "2024-03-02T12:00:00Z"
-    assert (row["source_file"], row["load_run"]) == ("b.csv", "run-2")
+    assert (row["source_file"], row["load_run"]) == (["a.csv", "b.csv"], "run-2")
 
     # Same values from another run: provenance follows the newest load, updated_at stays.
     even_later = later + dt.timedelta(days=1)
@@ -246,7 +252,7 @@ def test_merge_rule_new_non_null_wins_and_updated_at_moves_only_on_change(store:
     assert row == {
         "updated_at": "2024-03-02T12:00:00Z",
         "load_run": "run-3",
-        "source_file": "b.csv",
+        "source_file": ["a.csv", "b.csv"],
     }
 
 
@@ -274,6 +280,29 @@ def test_repeated_ids_in_one_batch_merge_like_consecutive_batches(store: Store) 
         {"title": "only", "city": None, "phone": None},
     ]
     assert rows[0]["created_at"] == "2024-03-01T12:00:00Z"  # the first one given
+
+
+def test_lineage_merges_alike_in_one_batch_and_across_batches(store: Store) -> None:
+    """Every file kept once, in the order it first came; first_seen the earliest given,
+    last_seen the latest (an older load written last moves only first_seen)."""
+    a, b = new_id(), new_id()
+
+    def seen(file: list[str] | None, day: int, cid: str = a) -> dict[str, Any]:
+        stamp = T0 + dt.timedelta(days=day)
+        return {"id": cid, "source_file": file, "first_seen": stamp, "last_seen": stamp}
+
+    store.upsert_contacts(contacts([seen(["x.csv"], 1), seen(["y.csv"], 2), seen(["x.csv"], 3),
+                                    seen(None, 0, b)]))
+    store.upsert_contacts(contacts([seen(["z.csv", "y.csv"], 5), seen(["x.csv"], 4)]))
+    store.upsert_contacts(contacts([seen(["w.csv"], 0)]))  # an older load, written last
+    rows = store.fetch("contacts", [a, b], ["source_file", "first_seen", "last_seen"])
+    assert rows == [
+        {"source_file": ["x.csv", "y.csv", "z.csv", "w.csv"],
+         "first_seen": "2024-03-01T12:00:00Z", "last_seen": "2024-03-06T12:00:00Z"},
+        {"source_file": None, "first_seen": "2024-03-01T12:00:00Z",
+         "last_seen": "2024-03-01T12:00:00Z"},
+    ]  # fmt: skip
+    assert store.ids_for_file("contacts", "y.csv") == {a}
 
 
 def test_rows_without_timestamps_get_the_load_time(store: Store) -> None:
@@ -312,7 +341,7 @@ def test_a_value_of_the_wrong_type_is_terminal_names_its_column_not_the_value(
 def test_ids_for_file(store: Store) -> None:
     file = f"landing/{uuid.uuid4().hex}.csv"
     ids = {new_id() for _ in range(3)}
-    store.upsert_companies(companies([{"id": i, "source_file": file} for i in ids]))
+    store.upsert_companies(companies([{"id": i, "source_file": [file]} for i in ids]))
     assert store.ids_for_file("companies", file) == ids
     assert store.ids_for_file("contacts", file) == set()
 

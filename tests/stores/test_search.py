@@ -85,7 +85,7 @@ def contact_rows(n: int = N_CONTACTS) -> list[dict[str, Any]]:
                 "company_employees_count": EMPLOYEES[i % len(EMPLOYEES)],
                 "created_at": T0 + timedelta(hours=i * 7),
                 "updated_at": T0 + timedelta(hours=i * 7),
-                "source_file": "landing/file_a.csv" if i % 4 else "landing/file_b.csv",
+                "source_file": ["landing/file_a.csv" if i % 4 else "landing/file_b.csv"],
                 "load_run": "run-1",
             }
         )
@@ -102,7 +102,7 @@ def company_rows() -> list[dict[str, Any]]:
             "employees_count": EMPLOYEES[i % len(EMPLOYEES)],
             "country": COUNTRIES[i % len(COUNTRIES)],
             "created_at": T0 + timedelta(days=i),
-            "source_file": "landing/file_a.csv",
+            "source_file": ["landing/file_a.csv"],
         }
         for i, name in enumerate(COMPANIES)
     ]
@@ -265,7 +265,7 @@ def test_bulk_upsert_then_search_finds_everything(loaded: Any) -> None:
     assert s.count("contacts", None) == len(rows)
     assert search_ids(s, {}, "companies") == {c["id"] for c in company_rows()}
     assert s.ids_for_file("contacts", "landing/file_b.csv") == ids(
-        rows, lambda r: r["source_file"] == "landing/file_b.csv"
+        rows, lambda r: "landing/file_b.csv" in r["source_file"]
     )
     assert s.ids_for_file("contacts", "landing/none.csv") == set()
 
@@ -491,6 +491,95 @@ def test_reupsert_is_idempotent_and_merges_partially(store: SearchEngineStore) -
     }
 
 
+def _stamp(days: int) -> str:
+    return (T0 + timedelta(days=days)).strftime("%Y-%m-%dT%H:%M:%S.000000Z")
+
+
+@pytest.mark.parametrize("in_engine", [True, False], ids=["script", "read-then-write"])
+def test_lineage_merges_like_the_record_stores(
+    engine: Any, unique_name: str, in_engine: bool
+) -> None:
+    """source_file gathers every file, created_at / first_seen stay, last_seen only moves
+    forward; with the script, updated_at moves only on a change of the data
+    (stores/search/lineage.py). Without Painless the store merges the lineage itself."""
+    store = SearchEngineStore(engine[1], f"{unique_name}_", cursors=CODEC, replicas=0,
+                              merge_in_engine=in_engine)
+    if in_engine and "painless" not in store.dialect.script_languages():
+        store.close()
+        pytest.skip(f"{engine[0]} runs no Painless")
+    try:
+        _lineage_story(store, in_engine)
+    finally:
+        store.drop_indices()
+        store.close()
+
+
+def _lineage_story(store: SearchEngineStore, in_engine: bool) -> None:
+    doc_id = make_id("lineage")
+
+    def load(file: str, day: int, title: str, run: str) -> None:
+        store.bulk_upsert("contacts", pa.Table.from_pylist([{
+            "id": doc_id, "title": title, "source_file": [file], "load_run": run,
+            "created_at": T0 + timedelta(days=day), "updated_at": T0 + timedelta(days=day),
+            "first_seen": T0 + timedelta(days=day), "last_seen": T0 + timedelta(days=day),
+        }]))  # fmt: skip
+
+    def source() -> dict[str, Any]:
+        return dict(store.dialect.client.get(index=store.alias("contacts"), id=doc_id)["_source"])
+
+    load("a.csv", 1, "CTO", "run-1")
+    load("b.csv", 5, "CEO", "run-2")  # a change: updated_at moves
+    load("a.csv", 9, "CEO", "run-3")  # a reload with nothing new: only last_seen and run
+    load("c.csv", 3, "CEO", "run-0")  # an older load finishing last: last_seen stays
+    got = source()
+    assert got["source_file"] == ["a.csv", "b.csv", "c.csv"]
+    assert (got["created_at"], got["first_seen"]) == (_stamp(1), _stamp(1))
+    # the script moves updated_at on a change only; a plain update, with every write
+    assert (got["updated_at"], got["last_seen"]) == (_stamp(5 if in_engine else 3), _stamp(9))
+    assert (got["title"], got["load_run"]) == ("CEO", "run-0")
+
+    version = store.dialect.client.get(index=store.alias("contacts"), id=doc_id)["_version"]
+    load("c.csv", 3, "CEO", "run-0")  # a retried batch: nothing changes, nothing is written
+    after = store.dialect.client.get(index=store.alias("contacts"), id=doc_id)["_version"]
+    assert after == version
+    store.refresh()
+    where = parse_where("contacts", {"keyword_match": {"must": {"source_file": "b.csv"}},
+                                     "range_query": {"must": {"last_seen": {"gte": "2024-01-10"}}}})
+    assert store.count("contacts", where) == 1
+
+
+def test_an_index_made_before_lineage_gains_its_fields(
+    engine: Any, unique_name: str
+) -> None:
+    """An index created with an older mapping (no first_seen / last_seen) is given the new
+    fields by ensure_indices, and its documents' single file becomes the first of a list."""
+    old = _store(engine[1], f"{unique_name}_")
+    body = old._index_body("contacts")  # what this engine's indices are made with
+    for name in ("first_seen", "last_seen"):
+        del body["mappings"]["properties"][name]
+    body["aliases"] = {old.alias("contacts"): {}}
+    old.dialect.create_index(index_name(f"{unique_name}_", "contacts"), body)
+    doc_id = make_id("before-lineage")
+    client = old.dialect.client
+    client.index(index=old.alias("contacts"), id=doc_id, refresh=True,
+                 body={"id": doc_id, "source_file": "old.csv", "title": "CTO"})
+    new = _store(engine[1], f"{unique_name}_")
+    try:
+        new.bulk_upsert("contacts", pa.Table.from_pylist([{
+            "id": doc_id, "source_file": ["new.csv"], "last_seen": T0,
+        }]))  # fmt: skip  (ensure_indices runs first, as in every load)
+        new.refresh()
+        source = client.get(index=new.alias("contacts"), id=doc_id)["_source"]
+        assert source["source_file"] == ["old.csv", "new.csv"]
+        since = {"range_query": {"must": {"last_seen": {"gte": "2024-01-01"}}}}
+        seen = parse_where("contacts", since)
+        assert new.count("contacts", seen) == 1
+    finally:
+        new.drop_indices()
+        new.close()
+        old.close()
+
+
 def test_concurrent_writers_of_the_same_documents_both_land(store: SearchEngineStore) -> None:
     n = 2_000
     keys = [make_id(f"shared:{i}") for i in range(n)]
@@ -560,13 +649,16 @@ def test_file_counts_and_documents_by_id(store: SearchEngineStore) -> None:
     """What the drift check reads: exact counts per source file past one aggregation page,
     and the stored documents of given ids (missing ones left out)."""
     n = 2_500  # more files than one composite page holds
-    rows = [{"id": make_id(f"fc:{i}"), "source_file": f"f{i % 1_200:04d}.csv", "name": f"N{i}"}
-            for i in range(n)]  # fmt: skip
+    rows: list[dict[str, Any]] = [
+        {"id": make_id(f"fc:{i}"), "source_file": [f"f{i % 1_200:04d}.csv"], "name": f"N{i}"}
+        for i in range(n)
+    ]
     store.bulk_upsert("companies", table(rows))
     store.refresh()
     expected: dict[str, int] = {}
     for row in rows:
-        expected[row["source_file"]] = expected.get(row["source_file"], 0) + 1
+        [file] = row["source_file"]
+        expected[file] = expected.get(file, 0) + 1
     assert store.file_counts("companies") == expected
     assert store.file_counts("contacts") == {}
     docs = store.get_documents("companies", [rows[0]["id"], rows[7]["id"], make_id("absent")])
@@ -578,7 +670,8 @@ def test_twelve_thousand_documents_counted_exactly(store: SearchEngineStore) -> 
     n = 12_000
     store.bulk_upsert(
         "companies",
-        pa.table({"id": [make_id(f"many:{i}") for i in range(n)], "source_file": ["big.csv"] * n}),
+        pa.table({"id": [make_id(f"many:{i}") for i in range(n)],
+                  "source_file": [["big.csv"]] * n}),
     )
     store.refresh()
     page = store.search(query("companies", {"limit": 1}))

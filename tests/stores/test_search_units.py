@@ -28,6 +28,7 @@ from stores.errors import (
 from stores.search.bulk import BulkOptions, BulkWriter, encode
 from stores.search.dialect import Dialect, Failure
 from stores.search.errors import from_status, translate
+from stores.search.lineage import MERGE_SCRIPT
 from stores.search.store import make_search_store
 from stores.settings import SearchSettings, Secret
 from tests.stores.es_proxy import to_plain_media_type, to_vendor_media_type
@@ -170,16 +171,24 @@ def test_encoding_omits_nulls_and_writes_utc_iso_dates() -> None:
         }
     }
     assert doc == {
-        "doc": {
-            "id": "a",
-            "first_name": "Zoë",
-            "departments": [],
-            "created_at": "2024-05-01T12:30:00.000000Z",
-            "company_employees_count": 7,
+        "scripted_upsert": True,  # the merge script (stores/search/lineage.py) creates it too
+        "script": {
+            "source": MERGE_SCRIPT,
+            "lang": "painless",
+            "params": {
+                "doc": {
+                    "id": "a",
+                    "first_name": "Zoë",
+                    "departments": [],
+                    "created_at": "2024-05-01T12:30:00.000000Z",
+                    "company_employees_count": 7,
+                }
+            },
         },
-        "doc_as_upsert": True,
+        "upsert": {},
     }
-    assert json.loads(lines[1].splitlines()[1])["doc"] == {"id": "b", "company_employees_count": 5}
+    second = json.loads(lines[1].splitlines()[1])["script"]["params"]["doc"]
+    assert second == {"id": "b", "company_employees_count": 5}
 
 
 @pytest.mark.parametrize(

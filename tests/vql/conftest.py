@@ -148,8 +148,11 @@ def make_rows(n: int = N_ROWS, seed: int = SEED) -> list[dict[str, Any]]:
             "country": _maybe(rng, 0.1, rng.choice(COUNTRIES)),
             "created_at": created,
             "updated_at": _maybe(rng, 0.3, created + timedelta(minutes=rng.randint(0, 10**5))),
-            "source_file": "sample.csv",
+            "source_file": ["sample.csv", "more.csv"][: 1 + len(rows) % 2],
             "load_run": "run-1",
+            # lineage without drawing from rng (the rows above stay as they were)
+            "first_seen": created,
+            "last_seen": created + timedelta(days=len(rows) % 97),
             **company,
         }
         rows.append(row)
@@ -175,7 +178,8 @@ def make_company_rows(n: int = 400, seed: int = SEED) -> list[dict[str, Any]]:
             "technologies": _maybe(rng, 0.2, rng.sample(["Python", "Go", "Java Script",
                                                           "PostgreSQL", "Open Search"], 2)),
             "created_at": BASE + timedelta(days=rng.randint(0, 900)),
-            "updated_at": None, "source_file": "sample.csv", "load_run": "run-1",
+            "updated_at": None, "source_file": ["sample.csv"], "load_run": "run-1",
+            "first_seen": BASE, "last_seen": BASE + timedelta(days=len(rows) % 31),
         })
     return rows
 

@@ -29,11 +29,24 @@ TABLE = {
 }
 
 
+# DESIGN.md section 10: the lineage fields, on both services.
+LINEAGE = {"text": "", "keyword": "source_file, load_run", "range": "first_seen, last_seen",
+           "sort": "first_seen, last_seen"}
+
+
 @pytest.mark.parametrize("service", ["contacts", "companies"])
 @pytest.mark.parametrize("kind", ["text", "keyword", "range", "sort"])
 def test_registry_holds_the_design_table(service: str, kind: str) -> None:
-    expected = {name.strip() for name in TABLE[service][kind].split(",")}
+    listed = f"{TABLE[service][kind]}, {LINEAGE[kind]}"
+    expected = {name.strip() for name in listed.split(",")} - {""}
     assert set(vql.registry(service).names(kind)) == expected
+
+
+@pytest.mark.parametrize("service", ["contacts", "companies"])
+def test_lineage_is_returnable(service: str) -> None:
+    reg = vql.registry(service)
+    assert {"source_file", "load_run", "first_seen", "last_seen"} <= set(reg.select_columns)
+    assert reg["source_file"].is_list
 
 
 def test_registry_lookup() -> None:
@@ -66,7 +79,9 @@ def test_filters_payload() -> None:
     assert by_key["created_at"]["facetable"] is True  # ranges and intervals
     assert by_key["company_id"]["facetable"] is False
     # Columns that serve no filter and no sort are not offered.
-    assert not {"id", "phone", "linkedin_url", "source_file", "company_city"} & set(by_key)
+    assert not {"id", "phone", "linkedin_url", "company_city"} & set(by_key)
+    assert by_key["source_file"]["type"] == "keyword" and by_key["source_file"]["has_values"]
+    assert by_key["last_seen"]["value_type"] == "date" and by_key["last_seen"]["sortable"]
     assert set(by_key) == {f.name for f in vql.registry("contacts") if f.filter_type}
 
 
