@@ -19,7 +19,7 @@ is let go. A batch that was in flight is then in the records (and carried over),
 that waited writes the new index. Loads pause for that last step only (the writes of the
 first pass, usually seconds).
 
-With `files`, nothing is rebuilt: the records whose newest load came from those files are
+With `files`, nothing is rebuilt: the records that any of those files contributed to are
 projected again and upserted into the live alias (drift repair), followed by the same
 carry-over, since an older snapshot's values may have landed over a load's newer ones.
 

@@ -274,7 +274,7 @@ class PostgresRecordStore:
     ) -> Iterator[pa.Table]:
         """The service's rows in their search shape (stores/postgres/scan.py), streamed in
         Arrow tables of batch_rows rows from one snapshot; only those of `source_files`
-        (the newest load that saw the row) when given, only those rewritten at or after a
+        (any file that contributed to the row) when given, only those rewritten at or after a
         change_marker() when `rewritten_since_marker` is given."""
         _table(service)
         statement = search_rows_select(service, source_files)

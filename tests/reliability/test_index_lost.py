@@ -101,7 +101,7 @@ def when_loading(database: str, key: str, fault: Any) -> threading.Thread:
         with psycopg.connect(database, autocommit=True) as watcher:
             for _ in range(12_000):
                 row = watcher.execute(
-                    "SELECT count(*) FROM contacts WHERE source_file = %s", (key,)
+                    "SELECT count(*) FROM contacts WHERE %s = ANY(source_file)", (key,)
                 ).fetchone()
                 if row is not None and row[0] > 0:
                     fault()
