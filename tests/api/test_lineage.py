@@ -22,8 +22,8 @@ import pytest
 from falcon import testing
 
 from api.app import create_app
+from assets.loading import load_file, stores_agree
 from dbt_like_sql.ids import record_id
-from orchestration.ingest import load_file, stores_agree
 from stores.factory import Stores
 from stores.landing import LocalLandingZone
 from stores.settings import SearchSettings
