@@ -13,8 +13,13 @@ of its own) and the S3 landing zone reached through a fault proxy in front of mo
 - The run worker SIGKILLed together with that code server (as when the daemon's process
   group dies): the code server cannot report it, so Connectra's orphaned-run sensor fails the
   run (its worker pid gone at two ticks) and run retries load the file again, once.
+- The dagster-daemon itself SIGKILLed (only it), mid-run and the moment a run is queued or
+  starting: `connectra up` starts it again (orchestration/supervisor.py; before, it stopped
+  everything), the run in flight finishes under the killed daemon's code server, a run
+  queued meanwhile is launched by the new daemon, the sensors tick again, every file loads
+  once and no run is left unfinished.
 
-Slow (~4 minutes together: `connectra up` takes 15-40 s to start on 2 busy cores, each run is
+Slow (~9 minutes together: `connectra up` takes 15-40 s to start on 2 busy cores, each run is
 a new process, the orphan waits up to 150 s). One `connectra up` serves the three tests.
 """
 
@@ -425,8 +430,8 @@ UNFINISHED = [
     dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.STARTING,
     dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.CANCELING,
 ]  # fmt: skip
-BEFORE_STARTED = {dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.QUEUED,
-                  dg.DagsterRunStatus.STARTING}  # fmt: skip
+BEFORE_STARTED_ORDER = (dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.QUEUED,
+                        dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED)  # fmt: skip
 
 
 def daemon_pid(up: Up) -> int | None:
@@ -465,6 +470,34 @@ def kill_daemon(up: Up) -> tuple[int, float]:
     return pid, time.time()
 
 
+RANK = {s: n for n, s in enumerate(BEFORE_STARTED_ORDER)}
+
+
+def kill_as_a_run_is(up: Up, key: str, body: bytes, target: dg.DagsterRunStatus) -> str:
+    """Lands a file and SIGKILLs the daemon the moment its run is `target` (or first seen
+    past it); then waits for the daemon to come back and the file's last run to succeed."""
+    pid = eventually(lambda: daemon_pid(up), 120, "a running dagster-daemon")
+
+    def reached() -> dg.DagsterRun | None:
+        runs = up.runs(key)
+        return runs[0] if runs and RANK.get(runs[0].status, 99) >= RANK[target] else None
+
+    up.land(key, body)
+    seen = eventually(reached, 120, f"a run of {key} {target.value}", step=0.01)
+    os.kill(pid, signal.SIGKILL)
+    killed = time.time()
+    after = up.instance.get_run_by_id(seen.run_id)
+    _, ticking = restarted(up, pid, killed)
+    final = up.wait_run(key, 420)  # a run left STARTING is failed after 180 s, then retried
+    done = time.time()
+    statuses = [r.status.value for r in up.runs(key)]
+    assert final.status == dg.DagsterRunStatus.SUCCESS, (statuses, up.log_tail())
+    return (f"SIGKILLed as its run was {seen.status.value} ("
+            f"{after.status.value if after else None} just after): the landing sensor ticking "
+            f"{ticking:.1f} s after the kill, the file loaded {done - killed:.1f} s after it, "
+            f"runs {statuses}")
+
+
 def restarted(up: Up, old: int, killed: float) -> tuple[int, float]:
     """The daemon started again in place of `old`, once its sensors tick again: its pid and
     how long after the kill the landing sensor ticked again."""
@@ -490,7 +523,8 @@ def loaded_once(up: Up, tmp_path: Path, key: str, body: bytes) -> None:
 def test_the_daemon_killed_mid_run_and_while_a_run_starts_every_file_loads_once(
     up: Up, tmp_path: Path
 ) -> None:
-    """The daemon SIGKILLed (only it) twice: mid-run, and the moment a run is queued."""
+    """The daemon SIGKILLed (only it) three times: mid-run (a run queued while it is dead),
+    the moment a run is queued, and the moment one is starting."""
     from orchestration.ingest_command import ingest_queued
     from stores.settings import settings_from_mapping
 
@@ -535,32 +569,20 @@ def test_the_daemon_killed_mid_run_and_while_a_run_starts_every_file_loads_once(
           f"the kill, its code server exited {server_gone - finished:.1f} s after that; the "
           f"run queued meanwhile was launched {launched - killed:.1f} s after the kill")
 
-    # 2. The daemon killed the moment a run exists and has not started yet.
-    start_key, start_body = "drops/daemon-at-start.csv", distinct_csv("atstart", 300)
-    up.land(start_key, start_body)
-    first: dg.DagsterRun = eventually(lambda: next(iter(up.runs(start_key)), None), 120,
-                                      "a run of the file", step=0.02)  # fmt: skip
-    second_old, second_killed = kill_daemon(up)
-    at_kill = up.instance.get_run_by_id(first.run_id)
-    assert first.status in BEFORE_STARTED
-    _, ticking = restarted(up, second_old, second_killed)
-    final = up.wait_run(start_key, 420)  # a run left STARTING is failed after 180 s, retried
-    done = time.time()
-    statuses = [r.status.value for r in up.runs(start_key)]
-    now = at_kill.status.value if at_kill else None
-    print(f"[daemon] SIGKILLed as a run was {first.status.value} ({now} just after the kill): "
-          f"sensors ticking {ticking:.1f} s after; the file loaded "
-          f"{done - second_killed:.1f} s after the kill, runs {statuses}")
-    assert final.status == dg.DagsterRunStatus.SUCCESS, up.log_tail()
+    # 2. The daemon killed the moment a run is queued, and the moment one is starting.
+    files = [(mid_key, mid_body), (queued_key, queued_csv.read_bytes())]
+    for target in (dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.STARTING):
+        key = f"drops/daemon-at-{target.value.lower()}.csv"
+        files.append((key, distinct_csv(target.value.lower(), 300)))
+        print(f"[daemon] {key}: {kill_as_a_run_is(up, key, files[-1][1], target)}")
 
     # The end: every file loaded once, nothing left running or queued, the sensors ticking.
-    for key, body in ((mid_key, mid_body), (queued_key, queued_csv.read_bytes()),
-                      (start_key, start_body)):  # fmt: skip
+    for key, body in files:
         loaded_once(up, tmp_path, key, body)
     assert up.instance.get_runs(dg.RunsFilter(statuses=UNFINISHED)) == []
     after = time.time()
     for sensor in ("landing_sensor", "orphaned_runs_sensor"):
         eventually(lambda s=sensor: up.ticks(after, s), 60, f"a tick of {sensor}")  # type: ignore[misc]
     log = up.log.read_text()
-    assert log.count("dagster-daemon started again") == 2, log[-3000:]
+    assert log.count("dagster-daemon started again") == 3, log[-3000:]
     assert f"dagster-daemon (pid {old}) exited (killed by SIGKILL)" in log
