@@ -583,7 +583,7 @@ def test_the_daemon_killed_mid_run_and_while_a_run_starts_every_file_loads_once(
     files = [(mid_key, mid_body), (queued_key, queued_csv.read_bytes())]
     for target in (dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.STARTING):
         key = f"drops/daemon-at-{target.value.lower()}.csv"
-        files.append((key, distinct_csv(target.value.lower(), 300)))
+        files.append((key, distinct_csv(f"at{target.value.lower()}", 300)))
         print(f"[daemon] {key}: {kill_as_a_run_is(up, key, files[-1][1], target)}")
 
     # The end: every file loaded once, nothing left running or queued, the sensors ticking.
