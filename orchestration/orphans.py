@@ -13,7 +13,7 @@ failed step, like any dead worker.
 A run can also be orphaned before its worker exists: the daemon dequeues a run (STARTING),
 tags it with the code server it hands it to, then asks that server to start it. A daemon
 killed in between leaves the run STARTING with nobody starting it, and run monitoring would
-fail it only after start_timeout_seconds (180 s; measured 180-210 s). So a STARTING run
+fail it only after start_timeout_seconds (180 s; ~185 s after a kill, measured). So a STARTING run
 without a worker pid is orphaned too when it was never handed to a code server (no tag) or
 when that code server does not hold it (gone, or answering that it has no such execution);
 a server busy starting it holds it from the moment its worker process is spawned. Same two
