@@ -14,8 +14,9 @@ the failed step). Run monitoring adds what the code server cannot see: a run stu
 after the timeouts below. The default launcher cannot check a worker's health or resume a
 run (supports_check_run_worker_health and supports_resume_run are False), so
 max_resume_run_attempts must stay 0: anything else makes the instance refuse to load. A
-worker that dies together with its code server is failed by Connectra's orphaned-run sensor
-instead (orchestration/orphans.py), and then retried like any other.
+worker that dies together with its code server, and a run left STARTING by a daemon killed
+while launching it, are failed by Connectra's orphaned-run sensor instead (orchestration/
+orphans.py), and then retried like any other.
 """
 
 from __future__ import annotations

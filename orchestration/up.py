@@ -2,16 +2,16 @@
 
 Prepares the stores (schema, indices), the Dagster instance and the API key, lands sample
 data on a first start, then runs three processes side by side: the Dagster webserver (UI and
-GraphQL), the Dagster daemon (the landing sensor and the run queue) and the API (waitress).
-Ctrl-C, SIGTERM or the death of any one of them stops them all.
+GraphQL), the Dagster daemon (the sensors, the run queue, run retries and monitoring) and the API
+(waitress). Ctrl-C or SIGTERM stops them all. One that dies after the start is started again,
+with backoff and a log line (orchestration/supervisor.py): a killed daemon comes back, its
+runs in flight finish under its old code server, and the runs queued meanwhile are launched.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
 import signal
-import subprocess
 import sys
 import tempfile
 import time
@@ -22,6 +22,7 @@ from pathlib import Path
 import yaml
 
 from orchestration.instance import dagster_env, initialize_instance
+from orchestration.supervisor import Supervisor
 from stores.settings import Settings, ensure_api_key, load_settings
 
 
@@ -83,42 +84,12 @@ def _wait_http(url: str, seconds: float, alive: Callable[[], bool]) -> bool:
     return False
 
 
-class Supervisor:
-    """Starts child processes in their own process groups and stops them all together."""
-
-    def __init__(self, env: dict[str, str], log: Callable[[str], None]) -> None:
-        self.env = env
-        self.log = log
-        self.children: dict[str, subprocess.Popen[bytes]] = {}
-
-    def start(self, name: str, argv: list[str], logfile: Path) -> None:
-        out = logfile.open("ab")
-        self.children[name] = subprocess.Popen(
-            argv, env=self.env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
-        )
-        out.close()
-
-    def dead(self) -> list[str]:
-        return [name for name, p in self.children.items() if p.poll() is not None]
-
-    def stop(self, grace: float = 20.0) -> None:
-        for proc in self.children.values():
-            if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGTERM)
-        deadline = time.monotonic() + grace
-        for proc in self.children.values():
-            try:
-                proc.wait(max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
-        # Run workers and code servers are grandchildren in the same process groups.
-        for proc in self.children.values():
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGKILL)
+def say(line: str) -> None:
+    """A line to the terminal, flushed (also when the output goes to a file)."""
+    print(line, flush=True)
 
 
-def up(sample_rows: int, log: Callable[[str], None] = print) -> int:
+def up(sample_rows: int, log: Callable[[str], None] = say) -> int:
     settings = ensure_api_key(load_settings())
     settings.home.mkdir(parents=True, exist_ok=True)
     api_key = settings.api_keys[0].get()
@@ -185,11 +156,9 @@ def up(sample_rows: int, log: Callable[[str], None] = print) -> int:
         )
         log("")
         log("Ctrl-C stops everything.")
-        while alive():
+        while not stop_requested:
+            supervisor.keep_running()
             time.sleep(0.5)
-        if not stop_requested:
-            log(f"{', '.join(supervisor.dead())} exited; stopping; see {logs}")
-            return 1
         return 0
     finally:
         log("stopping ...")

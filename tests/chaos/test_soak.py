@@ -45,6 +45,7 @@ import boto3
 import dagster as dg
 import pytest
 import requests
+from dagster._core.scheduler.instigation import InstigatorType
 
 from assets.loading import READ_BATCH_FACTOR, load_file
 from assets.partitions import FILE_KEY_TAG
@@ -184,6 +185,13 @@ class Soak:
             return False
         return bool(answer.get("status") == "ok")
 
+    def ticked_since(self, sensor: str, since: float) -> bool:
+        """Whether the sensor has a tick that started after `since` (epoch seconds)."""
+        states = self.instance.all_instigator_state(instigator_type=InstigatorType.SENSOR)
+        state = next((s for s in states if s.instigator_name == sensor), None)
+        return state is not None and bool(self.instance.get_ticks(
+            state.instigator_origin_id, state.selector_id, after=since, limit=1))  # fmt: skip
+
     def runs(self, statuses: list[dg.DagsterRunStatus] | None = None) -> list[dg.DagsterRun]:
         return [r.dagster_run for r in self.instance.get_run_records(
             dg.RunsFilter(statuses=statuses) if statuses else None)]  # fmt: skip
@@ -304,7 +312,7 @@ class Clients:
             except requests.Timeout:
                 outcome = "timeout"
             except requests.ConnectionError:
-                outcome = "refused"  # the API process itself is never restarted: a failure
+                outcome = "refused"  # the API process died (it is started again): a failure
             with self._lock:
                 self.outcomes[outcome] += 1
                 self.slowest = max(self.slowest, time.monotonic() - began)
@@ -315,7 +323,7 @@ class Clients:
 
 def inject(soak: Soak, kind: str, rng: random.Random) -> dict[str, Any]:
     """One fault; returns what was done. Outages of S3 last 10-40 s."""
-    began = time.monotonic()
+    began, wall = time.monotonic(), time.time()
     detail = ""
     if kind == "postgres_fast":
         soak.pg.restart("fast")
@@ -348,6 +356,8 @@ def inject(soak: Soak, kind: str, rng: random.Random) -> dict[str, Any]:
         else:
             detail = "no run loading within 120 s"
     elif kind == "daemon_sigkill":
+        # `connectra up` starts it again (orchestration/supervisor.py); recovered once a new
+        # daemon's landing sensor has ticked.
         daemons = soak.own_processes("dagster-daemon run")
         for pid in daemons[:1]:
             os.kill(pid, signal.SIGKILL)
@@ -356,6 +366,9 @@ def inject(soak: Soak, kind: str, rng: random.Random) -> dict[str, Any]:
         raise ValueError(kind)
     ended = time.monotonic()
     recovered = wait_until(soak.healthy, timeout=300, step=0.5)
+    if kind == "daemon_sigkill":
+        recovered = recovered and wait_until(
+            lambda: soak.ticked_since("landing_sensor", wall), timeout=300, step=1.0)
     return {
         "kind": kind, "detail": detail, "seconds": round(ended - began, 1),
         "recovered_after": round(time.monotonic() - ended, 1) if recovered else None,

@@ -13,8 +13,13 @@ of its own) and the S3 landing zone reached through a fault proxy in front of mo
 - The run worker SIGKILLed together with that code server (as when the daemon's process
   group dies): the code server cannot report it, so Connectra's orphaned-run sensor fails the
   run (its worker pid gone at two ticks) and run retries load the file again, once.
+- The dagster-daemon itself SIGKILLed (only it), mid-run and the moment a run is queued or
+  starting: `connectra up` starts it again (orchestration/supervisor.py; before, it stopped
+  everything), the run in flight finishes under the killed daemon's code server, a run
+  queued meanwhile is launched by the new daemon, the sensors tick again, every file loads
+  once and no run is left unfinished.
 
-Slow (~4 minutes together: `connectra up` takes 15-40 s to start on 2 busy cores, each run is
+Slow (~9 minutes together: `connectra up` takes 15-40 s to start on 2 busy cores, each run is
 a new process, the orphan waits up to 150 s). One `connectra up` serves the three tests.
 """
 
@@ -30,7 +35,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -94,6 +99,7 @@ class Up:
     database: str
     records: PostgresRecordStore
     search: SearchEngineStore
+    env: dict[str, str] = field(default_factory=dict)  # what `connectra up` was started with
 
     def land(self, key: str, body: bytes) -> None:
         self.s3.upload_fileobj(io.BytesIO(body), self.bucket, self.s3_prefix + key)
@@ -110,13 +116,13 @@ class Up:
 
         return eventually(finished, seconds, f"a finished run of {key}")
 
-    def sensor_state(self) -> Any:
+    def sensor_state(self, sensor: str = "landing_sensor") -> Any:
         states = self.instance.all_instigator_state(instigator_type=InstigatorType.SENSOR)
-        return next((s for s in states if s.instigator_name == "landing_sensor"), None)
+        return next((s for s in states if s.instigator_name == sensor), None)
 
-    def ticks(self, after: float = 0.0) -> list[Any]:
-        """The landing sensor's finished ticks that started after `after`, oldest first."""
-        state = self.sensor_state()
+    def ticks(self, after: float = 0.0, sensor: str = "landing_sensor") -> list[Any]:
+        """A sensor's finished ticks that started after `after`, oldest first."""
+        state = self.sensor_state(sensor)
         if state is None:
             return []
         ticks = self.instance.get_ticks(state.instigator_origin_id, state.selector_id,
@@ -192,7 +198,7 @@ def up(services: Services, s3: Any, tmp_path_factory: pytest.TempPathFactory) ->
         stack.callback(search.close)
         stack.callback(search.drop_indices)
         running = Up(proc, home, log, instance, proxy, s3, e["S3_BUCKET"], f"{name}/", database,
-                     records, search)
+                     records, search, env)
         eventually(lambda: running.ticks(), 120, "a first tick of the landing sensor")
         yield running
 
@@ -416,3 +422,177 @@ def test_a_run_worker_killed_with_its_code_server_is_failed_and_retried(
     for service, ids in reference_ids(tmp_path, path).items():  # loaded once, in both stores
         assert up.records.ids_for_file(service, key) == ids  # type: ignore[arg-type]
         assert up.search.ids_for_file(service, key) == ids  # type: ignore[arg-type]
+
+
+# -- the dagster-daemon itself SIGKILLed -------------------------------------------------------
+
+UNFINISHED = [
+    dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.STARTING,
+    dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.CANCELING,
+]  # fmt: skip
+BEFORE_STARTED_ORDER = (dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.QUEUED,
+                        dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED)  # fmt: skip
+
+
+def daemon_pid(up: Up) -> int | None:
+    """The `dagster-daemon run` process `connectra up` started (its child)."""
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if parent(int(entry.name)) == up.proc.pid and "dagster-daemon" in cmdline(
+                    int(entry.name)
+                ):
+                    return int(entry.name)
+            except (OSError, AttributeError):
+                continue  # exited meanwhile
+    return None
+
+
+def distinct_csv(tag: str, rows: int) -> bytes:
+    """Contacts and companies no other file of this module holds, so each file's ids in the
+    stores are exactly its own whatever order the loads ran in."""
+    lines = ["email,first_name,last_name,company_name,company_website"]
+    lines += [f"{tag}{i}@{tag}{i % 5}.example.org,Ada{i},{tag.title()},{tag.title()} Works "
+              f"{i % 5},{tag}{i % 5}.example.org" for i in range(rows)]  # fmt: skip
+    return ("\n".join(lines) + "\n").encode()
+
+
+def starting_time(up: Up, run_id: str) -> float | None:
+    """When the run was dequeued (its PIPELINE_STARTING event), epoch seconds."""
+    events = up.instance.all_logs(run_id, of_type=dg.DagsterEventType.PIPELINE_STARTING)
+    return events[0].timestamp if events else None
+
+
+def kill_daemon(up: Up) -> tuple[int, float]:
+    """SIGKILLs the daemon (only that process); its pid and the time, epoch seconds."""
+    pid = eventually(lambda: daemon_pid(up), 120, "a running dagster-daemon")
+    os.kill(pid, signal.SIGKILL)
+    return pid, time.time()
+
+
+RANK = {s: n for n, s in enumerate(BEFORE_STARTED_ORDER)}
+
+
+def kill_as_a_run_is(up: Up, key: str, body: bytes, target: dg.DagsterRunStatus) -> str:
+    """Lands a file and SIGKILLs the daemon the moment its run is `target` (or first seen
+    past it); then waits for the daemon to come back and the file's last run to succeed."""
+    pid = eventually(lambda: daemon_pid(up), 120, "a running dagster-daemon")
+
+    def reached() -> dg.DagsterRun | None:
+        runs = up.runs(key)
+        return runs[0] if runs and RANK.get(runs[0].status, 99) >= RANK[target] else None
+
+    up.land(key, body)
+    seen = eventually(reached, 120, f"a run of {key} {target.value}", step=0.01)
+    os.kill(pid, signal.SIGKILL)
+    killed = time.time()
+    after = up.instance.get_run_by_id(seen.run_id)
+    _, ticking = restarted(up, pid, killed)
+
+    def succeeded() -> dg.DagsterRun | None:  # a run failed and retried is not the end yet
+        runs = up.runs(key)
+        return runs[-1] if runs and runs[-1].status == dg.DagsterRunStatus.SUCCESS else None
+
+    try:
+        eventually(succeeded, 420, f"a successful run of {key}")
+    except AssertionError:
+        print(up.log_tail())
+        raise
+    done = time.time()
+    statuses = [r.status.value for r in up.runs(key)]
+    failed = [f"{e.message!r} {e.timestamp - killed:.1f} s after the kill"
+              for e in up.instance.all_logs(seen.run_id, of_type=dg.DagsterEventType.RUN_FAILURE)]
+    return (f"SIGKILLed as its run was {seen.status.value} ("
+            f"{after.status.value if after else None} just after): the landing sensor ticking "
+            f"{ticking:.1f} s after the kill, the file loaded {done - killed:.1f} s after it, "
+            f"runs {statuses}{f', failed: {failed[0]}' if failed else ''}")
+
+
+def restarted(up: Up, old: int, killed: float) -> tuple[int, float]:
+    """The daemon started again in place of `old`, once its sensors tick again: its pid and
+    how long after the kill the landing sensor ticked again."""
+    assert up.proc.poll() is None, f"connectra up exited\n{up.log_tail()}"
+    new = eventually(lambda: (p := daemon_pid(up)) != old and p, 60, "a new dagster-daemon")
+    eventually(lambda: up.ticks(killed + 0.5), 180, "a landing-sensor tick after the kill")
+    return new, time.time() - killed
+
+
+def loaded_once(up: Up, tmp_path: Path, key: str, body: bytes) -> None:
+    """Both stores hold exactly the ids a fault-free load of the file finds."""
+    source = tmp_path / "ref" / key.replace("/", "_")
+    source.parent.mkdir(parents=True, exist_ok=True)
+    source.write_bytes(body)
+    up.search.refresh()
+    for service, ids in reference_ids(source.parent / source.stem, source).items():
+        assert ids, (key, service)
+        assert up.records.ids_for_file(service, key) == ids, (key, service)  # type: ignore[arg-type]
+        assert up.search.ids_for_file(service, key) == ids, (key, service)  # type: ignore[arg-type]
+
+
+@pytest.mark.slow
+def test_the_daemon_killed_mid_run_and_while_a_run_starts_every_file_loads_once(
+    up: Up, tmp_path: Path
+) -> None:
+    """The daemon SIGKILLed (only it) three times: mid-run (a run queued while it is dead),
+    the moment a run is queued, and the moment one is starting."""
+    from orchestration.ingest_command import ingest_queued
+    from stores.settings import settings_from_mapping
+
+    # 1. Mid-run. The run worker is a child of the daemon's code server, not of the daemon.
+    path, _ = sample(tmp_path, 10_000, seed=64)
+    mid_key, mid_body = "drops/daemon-mid-run.csv", path.read_bytes()
+    loading = start_loading(up, mid_key, mid_body)
+    old = eventually(lambda: daemon_pid(up), 30, "the dagster-daemon")
+    assert os.getpgid(loading.server) == old  # the code server is in the daemon's group
+    _, killed = kill_daemon(up)
+
+    # A run queued while no daemon runs: `connectra ingest` without --wait, through the UI's
+    # GraphQL API (the webserver still answers).
+    queued_csv = tmp_path / "queued-while-dead.csv"
+    queued_csv.write_bytes(distinct_csv("queued", 300))
+    said: list[str] = []
+    assert ingest_queued(settings_from_mapping(up.env), [str(queued_csv)], said.append) == 0
+    queued_key = said[0].split(":")[0]  # "cli/queued-while-dead.csv: queued as run <id>"
+    queued_run = up.runs(queued_key)[0]
+    queued_status = queued_run.status
+    new, ticking = restarted(up, old, killed)
+    print(f"\n[daemon] SIGKILLed mid-run (pid {old}, {loading.new_rows} contacts in): "
+          f"connectra up still running, new daemon pid {new}, landing sensor ticking "
+          f"{ticking:.1f} s after the kill; the queued run was {queued_status.value}")
+
+    run = up.wait_run(mid_key, 240)
+    finished = time.time()
+    assert run.run_id == loading.run.run_id and run.status == dg.DagsterRunStatus.SUCCESS, (
+        up.log_tail())  # the worker finished its run under the orphaned code server
+    assert [r.run_id for r in up.runs(mid_key)] == [run.run_id]
+    # That code server exits by itself once its run is done (no daemon heartbeat reaches it).
+    eventually(lambda: not Path(f"/proc/{loading.server}").exists()
+               or "Z" in Path(f"/proc/{loading.server}/stat").read_text().split()[2],
+               90, "the orphaned code server to exit")  # fmt: skip
+    server_gone = time.time()
+    queued_done = up.wait_run(queued_key, 240)
+    assert queued_done.status == dg.DagsterRunStatus.SUCCESS, up.log_tail()
+    assert [r.run_id for r in up.runs(queued_key)] == [queued_run.run_id]  # the sensor's too
+    launched = starting_time(up, queued_run.run_id)
+    assert queued_status == dg.DagsterRunStatus.QUEUED and launched and launched > killed
+    print(f"[daemon] the killed daemon's run finished SUCCESS {finished - killed:.1f} s after "
+          f"the kill, its code server exited {server_gone - finished:.1f} s after that; the "
+          f"run queued meanwhile was launched {launched - killed:.1f} s after the kill")
+
+    # 2. The daemon killed the moment a run is queued, and the moment one is starting.
+    files = [(mid_key, mid_body), (queued_key, queued_csv.read_bytes())]
+    for target in (dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.STARTING):
+        key = f"drops/daemon-at-{target.value.lower()}.csv"
+        files.append((key, distinct_csv(f"at{target.value.lower()}", 300)))
+        print(f"[daemon] {key}: {kill_as_a_run_is(up, key, files[-1][1], target)}")
+
+    # The end: every file loaded once, nothing left running or queued, the sensors ticking.
+    for key, body in files:
+        loaded_once(up, tmp_path, key, body)
+    assert up.instance.get_runs(dg.RunsFilter(statuses=UNFINISHED)) == []
+    after = time.time()
+    for sensor in ("landing_sensor", "orphaned_runs_sensor"):
+        eventually(lambda s=sensor: up.ticks(after, s), 60, f"a tick of {sensor}")  # type: ignore[misc]
+    log = up.log.read_text()
+    assert log.count("dagster-daemon started again") == 3, log[-3000:]
+    assert f"dagster-daemon (pid {old}) exited (killed by SIGKILL)" in log
