@@ -1,5 +1,10 @@
 """POST /{service}/filter and /{service}/count: VQL in, records and exact totals out.
 
+Every answer names the data it saw: X-Dataset-Version (stores/versions.py), read before the
+search. A next_cursor remembers the version it was issued at; a request paging with it gets
+X-Cursor-Dataset-Version beside X-Dataset-Version, and when the two differ, loads completed
+while the client paged (the pages may then skip or repeat records that moved).
+
 The search store finds the page's ids, the exact total and the next cursor; the record store
 returns those rows in that order with only the selected columns. For contacts with
 company_config.populate, the page's companies come from one query, run concurrently with the
@@ -41,14 +46,24 @@ class FilterResource:
         self.registry = registry(service)
 
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
-        query = parse_query(service=self.service, body=read_json(req), cursors=self.cursors)
+        body = read_json(req)
+        query = parse_query(service=self.service, body=body, cursors=self.cursors)
+        version = self.records.dataset_version()  # read first: the page is at least this new
         page = self.search.search(query)
+        next_cursor = page.next_cursor
+        if next_cursor is not None:
+            next_cursor = self.cursors.stamp(next_cursor, query, version.version)
+        if query.cursor is not None:
+            issued = self.cursors.stamped_version(body["cursor"])
+            if issued is not None:
+                resp.set_header("X-Cursor-Dataset-Version", str(issued))
+        resp.set_header("X-Dataset-Version", str(version))
         resp.media = {
             "data": self.rows(query, page.ids),
             "total": page.total,
             "page": query.page,
             "limit": query.limit,
-            "next_cursor": page.next_cursor,
+            "next_cursor": next_cursor,
         }
 
     def rows(self, query: Query, ids: Sequence[str]) -> list[Record]:
@@ -87,9 +102,10 @@ class CountResource:
     """The exact number of records matching a VQL where; the rest of a VQL body is allowed
     (clients send the same body to filter and count) and ignored."""
 
-    def __init__(self, service: Service, search: SearchStore) -> None:
+    def __init__(self, service: Service, search: SearchStore, records: RecordStore) -> None:
         self.service = service
         self.search = search
+        self.records = records
 
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         body: Any = read_json(req)
@@ -97,4 +113,5 @@ class CountResource:
         top = reader.object(body, "", TOP_KEYS, "the request body")
         raise_for(reader.errors)
         where = parse_where(service=self.service, where_json=(top or {}).get("where"))
+        resp.set_header("X-Dataset-Version", str(self.records.dataset_version()))
         resp.media = {"count": self.search.count(self.service, where)}
