@@ -14,6 +14,7 @@ import csv
 import gzip as gz
 import io
 import json
+from datetime import datetime
 from collections.abc import Sequence
 from typing import IO, Any, Protocol, cast
 
@@ -128,27 +129,32 @@ def _cell(value: Any) -> str:
 
 
 class ParquetRows:
-    """One row group per chunk. Records carry timestamps as ISO strings: they are read as
-    strings, then cast to the schema's timestamp types by Arrow."""
+    """One row group per chunk. Records carry timestamps as ISO strings; they are parsed
+    back (top-level columns and the company's) before Arrow builds the chunk."""
 
     def __init__(self, sink: IO[bytes], schema: pa.Schema) -> None:
         self.schema = schema
-        self.as_read = pa.schema([pa.field(f.name, _strings_for_timestamps(f.type))
-                                  for f in schema])
+        self.times = [f.name for f in schema if pa.types.is_timestamp(f.type)]
+        company = schema.field("company").type if "company" in schema.names else None
+        self.company_times = [f.name for f in company if pa.types.is_timestamp(f.type)] \
+            if company is not None else []
         self.writer = pq.ParquetWriter(sink, schema, compression="zstd")
 
     def write(self, rows: Sequence[Record]) -> None:
-        if rows:
-            table = pa.Table.from_pylist(list(rows), schema=self.as_read).cast(self.schema)
-            self.writer.write_table(table)
+        if not rows:
+            return
+        for row in rows:
+            _parse_times(row, self.times)
+            if self.company_times and row.get("company"):
+                _parse_times(row["company"], self.company_times)
+        self.writer.write_table(pa.Table.from_pylist(list(rows), schema=self.schema))
 
     def close(self) -> None:
         self.writer.close()
 
 
-def _strings_for_timestamps(kind: pa.DataType) -> pa.DataType:
-    if pa.types.is_timestamp(kind):
-        return pa.string()
-    if pa.types.is_struct(kind):
-        return pa.struct([pa.field(f.name, _strings_for_timestamps(f.type)) for f in kind])
-    return kind
+def _parse_times(row: Record, names: list[str]) -> None:
+    for name in names:
+        value = row.get(name)
+        if isinstance(value, str):
+            row[name] = datetime.fromisoformat(value)

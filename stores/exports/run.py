@@ -149,13 +149,15 @@ def run_export(
     with open_snapshot(stores) as snapshot, files.writer(name) as sink:
         writer = row_writer(request.format, cast(IO[bytes], sink), request.service, columns,
                             company_columns, request.gzip)
-        for rows in snapshot_rows(snapshot, request, page_rows):
-            writer.write(rows)
-            rows_written += len(rows)
-            if rows_written - reported >= progress_every:
-                reported = rows_written
-                progress(Progress(rows_written))
-        writer.close()
+        try:
+            for rows in snapshot_rows(snapshot, request, page_rows):
+                writer.write(rows)
+                rows_written += len(rows)
+                if rows_written - reported >= progress_every:
+                    reported = rows_written
+                    progress(Progress(rows_written))
+        finally:
+            writer.close()  # on failure too: the unpublished file is then discarded whole
         version = snapshot.dataset_version
         size = sink.bytes
     progress(Progress(rows_written))
