@@ -14,8 +14,8 @@ import csv
 import gzip as gz
 import io
 import json
-from datetime import datetime
 from collections.abc import Sequence
+from datetime import datetime
 from typing import IO, Any, Protocol, cast
 
 import pyarrow as pa
