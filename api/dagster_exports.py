@@ -26,6 +26,7 @@ from api.dagster_jobs import (
 from api.jobs import JobState, iso_time, job_state
 
 EXPORT_JOB = "export_records"  # orchestration/export_job.py EXPORT_JOB_NAME
+EXPORT_OP = "write_export"
 OWNER_TAG = "connectra/owner"
 FORMAT_TAG = "connectra/export_format"
 NAME_TAG = "connectra/export_suffix"
@@ -89,7 +90,7 @@ class DagsterExportsClient:
                 EXPORT_JOB,
                 repository_location_name=self.location,
                 repository_name=REPOSITORY_NAME,
-                run_config={"ops": {"export_records": {"config": config}}},
+                run_config={"ops": {EXPORT_OP: {"config": config}}},
                 tags=tags,
             )
         return run_id

@@ -38,7 +38,7 @@ class ExportConfig(dg.Config):
     """0: every matching record."""
 
 
-@dg.op(name="export_records", description="Write every record matching a VQL where to a file.")
+@dg.op(name="write_export", description="Write the records matching a VQL where to a file.")
 def export_records_op(
     context: dg.OpExecutionContext, config: ExportConfig, connectra: ConnectraResource
 ) -> dg.Output[None]:

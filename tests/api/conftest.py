@@ -147,7 +147,7 @@ def deps_for(backend: Backend, home: Path, **overrides: Any) -> ApiDeps:
     """ApiDeps on a backend; keyword overrides go to Settings, or to ApiDeps when they name
     one of its fields."""
     dep_fields = {"records", "search", "landing", "jobs", "cursors", "clock", "signing_key",
-                  "pool"}
+                  "pool", "exports", "export_files"}
     settings = api_settings(home, **{k: v for k, v in overrides.items() if k not in dep_fields})
     deps = ApiDeps(
         settings=settings,
