@@ -19,7 +19,13 @@ from stores.records import json_value
 NEWEST = (
     "SELECT version, load_run, completed_at FROM dataset_versions ORDER BY version DESC LIMIT 1"
 )
-MARK = "INSERT INTO dataset_versions (load_run) VALUES ({param}) ON CONFLICT (load_run) DO NOTHING"
+# A run marked twice (a retried step) adds nothing; checked first so that the identity is not
+# drawn for nothing (the ON CONFLICT only guards a race of two tries of one run).
+MARK = (
+    "INSERT INTO dataset_versions (load_run) SELECT {param} WHERE NOT EXISTS "
+    "(SELECT 1 FROM dataset_versions WHERE load_run = {param}) "
+    "ON CONFLICT (load_run) DO NOTHING"
+)
 
 
 @dataclass(frozen=True)

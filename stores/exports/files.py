@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import posixpath
 import re
 import tempfile
 import time
@@ -28,7 +27,7 @@ from pathlib import Path
 from typing import IO, Any, Protocol
 
 from stores.errors import TerminalStoreError
-from stores.landing import _s3_errors, s3_client
+from stores.landing import _s3_errors, exports_prefix, s3_client
 from stores.settings import S3Settings, Settings
 
 PART_BYTES = 8 * 1024 * 1024  # S3 parts (at least 5 MiB but the last)
@@ -40,12 +39,6 @@ def check_name(name: str) -> str:
     if not _NAME.match(name):
         raise TerminalStoreError("exports", "not an export file name")
     return name
-
-
-def exports_prefix(landing_prefix: str) -> str:
-    """`exports/` beside the landing prefix: `a/b/landing/` -> `a/b/exports/`."""
-    parent = posixpath.dirname(landing_prefix.rstrip("/"))
-    return f"{parent}/exports/" if parent else "exports/"
 
 
 class Counting:

@@ -130,6 +130,39 @@ def embedded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Backend]:
 
 
 @pytest.fixture(params=["production", "embedded"])
+def own_backend(request: pytest.FixtureRequest, tmp_path: Path) -> Any:
+    """Stores of this test alone (it loads into them), with DATASET loaded as run-1."""
+    if request.param == "embedded":
+        from stores.duckdb import DuckDBStore
+
+        store = DuckDBStore(tmp_path / "connectra.duckdb", cursors=CODEC)
+        store.ensure_indices()
+        load(store, store)
+        store.mark_loaded("run-1")
+        yield Backend("embedded", store, store)
+        return
+    from stores.postgres import PostgresRecordStore, migrate
+    from stores.search import make_search_store
+
+    services: Services = request.getfixturevalue("services")
+    settings = request.getfixturevalue("search_settings")
+    with fresh_database(services) as url:
+        migrate(url)
+        records = PostgresRecordStore(url)
+        search = make_search_store(settings, f"exp{uuid.uuid4().hex[:8]}_", cursors=CODEC,
+                                   replicas=0)
+        search.ensure_indices()
+        load(records, search)
+        records.mark_loaded("run-1")
+        try:
+            yield Backend("production", records, search)
+        finally:
+            search.drop_indices()
+            search.close()
+            records.close()
+
+
+@pytest.fixture(params=["production", "embedded"])
 def backend(request: pytest.FixtureRequest) -> Backend:
     return request.getfixturevalue(request.param)  # type: ignore[no-any-return]
 

@@ -23,7 +23,7 @@ from stores.settings import S3Settings, Secret
 from tests.api.conftest import CODEC, Backend, load
 from tests.api.dataset import DATASET, Dataset
 from tests.api.export_helpers import as_csv, filter_all, read_back
-from tests.conftest import Services, fresh_database
+from tests.conftest import Services
 
 pytestmark = pytest.mark.services
 
@@ -96,39 +96,6 @@ def changed(data: Dataset, new: int) -> Dataset:
              for i, c in enumerate(data.contacts[:new])]
     return Dataset(data.companies,
                    [{**c, "title": f"changed {c['title']}"} for c in data.contacts] + fresh)
-
-
-@pytest.fixture(params=["production", "embedded"])
-def own_backend(request: pytest.FixtureRequest, tmp_path: Path) -> Any:
-    """Stores of this test alone (it loads into them), with DATASET loaded as run-1."""
-    if request.param == "embedded":
-        from stores.duckdb import DuckDBStore
-
-        store = DuckDBStore(tmp_path / "connectra.duckdb", cursors=CODEC)
-        store.ensure_indices()
-        load(store, store)
-        store.mark_loaded("run-1")
-        yield Backend("embedded", store, store)
-        return
-    from stores.postgres import PostgresRecordStore, migrate
-    from stores.search import make_search_store
-
-    services: Services = request.getfixturevalue("services")
-    settings = request.getfixturevalue("search_settings")
-    with fresh_database(services) as url:
-        migrate(url)
-        records = PostgresRecordStore(url)
-        search = make_search_store(settings, f"exp{uuid.uuid4().hex[:8]}_", cursors=CODEC,
-                                   replicas=0)
-        search.ensure_indices()
-        load(records, search)
-        records.mark_loaded("run-1")
-        try:
-            yield Backend("production", records, search)
-        finally:
-            search.drop_indices()
-            search.close()
-            records.close()
 
 
 def test_an_export_during_a_load_holds_the_state_before_it(
@@ -257,3 +224,28 @@ def test_a_failed_s3_export_leaves_no_object_and_no_upload(
     uploads = s3_files.client.list_multipart_uploads(Bucket=s3_files.bucket,
                                                     Prefix=s3_files.prefix)
     assert uploads.get("Uploads", []) == []
+
+
+def test_the_landing_listing_never_loads_exports(services: Services, s3: Any,
+                                                 unique_name: str) -> None:
+    """With no landing prefix, exports/ lies inside the listed bucket: it is skipped."""
+    import io
+
+    from stores.landing import S3LandingZone, exports_prefix
+
+    e = services.env
+    settings = S3Settings(bucket=e["S3_BUCKET"], prefix="", region=e["S3_REGION"],
+                          endpoint=e["S3_ENDPOINT"], access_key=Secret(e["S3_ACCESS_KEY"]),
+                          secret_key=Secret(e["S3_SECRET_KEY"]))
+    assert exports_prefix("") == "exports/"
+    assert exports_prefix("data/landing/") == "data/exports/"
+    zone = S3LandingZone(settings)
+    s3.put_object(Bucket=e["S3_BUCKET"], Key=f"exports/{unique_name}.csv", Body=b"id\n")
+    zone.put(f"{unique_name}/in.csv", io.BytesIO(b"id\n"))
+    try:
+        keys = {f.key for f in zone.list()}
+        assert f"{unique_name}/in.csv" in keys
+        assert f"exports/{unique_name}.csv" not in keys
+    finally:
+        s3.delete_object(Bucket=e["S3_BUCKET"], Key=f"exports/{unique_name}.csv")
+        s3.delete_object(Bucket=e["S3_BUCKET"], Key=f"{unique_name}/in.csv")
