@@ -85,7 +85,7 @@ class DagsterExportsClient:
 
     def submit(self, config: dict[str, Any], owner: str, suffix: str) -> str:
         tags = {OWNER_TAG: owner, FORMAT_TAG: str(config["format"]), NAME_TAG: suffix}
-        with _translated("launch the export run"):
+        with _translated("launch the export run"), self.jobs.lock:
             run_id: str = self.jobs.client.submit_job_execution(
                 EXPORT_JOB,
                 repository_location_name=self.location,

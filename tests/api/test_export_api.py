@@ -199,12 +199,18 @@ def test_a_cancelled_export_ends_failed_without_a_file(
 ) -> None:
     """Terminated from outside (the UI's Terminate) while the run is inside its step: the
     test holds the DuckDB file open for writing, so the export waits for its snapshot."""
-    import duckdb
+    import subprocess
+    import sys
 
     client = on_dagster
     exports = DagsterExportsClient(DagsterJobsClient("127.0.0.1", dagster.port))
-    holder = duckdb.connect(str(dagster.home / "connectra.duckdb"))
+    # Another process (this one may hold the file read-only, which DuckDB would not mix).
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); "
+         "print('held', flush=True); time.sleep(300)", str(dagster.home / "connectra.duckdb")],
+        stdout=subprocess.PIPE, text=True)
     try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
         queued = client.simulate_post("/contacts/export", json={"format": "jsonl"})
         export_id = queued.json["export_id"]
         deadline = time.monotonic() + 60
@@ -220,7 +226,21 @@ def test_a_cancelled_export_ends_failed_without_a_file(
         assert answer["terminateRun"]["__typename"] == "TerminateRunSuccess", answer
         done = _wait(client, f"/common/exports/{export_id}")
     finally:
-        holder.close()
+        holder.kill()
+        holder.wait(10)
     assert done["status"] == "failed", done
     assert done["download_url"] is None
     assert not list((dagster.home / "exports").glob(f"*{export_id}*"))
+
+
+def test_concurrent_requests_share_one_graphql_client(dagster: Dagster) -> None:
+    """The API's waitress threads share one Dagster client; gql's transport is not
+    thread-safe ("Transport is already connected" became a 500), so calls take turns."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    jobs = DagsterJobsClient("127.0.0.1", dagster.port, timeout_seconds=30)
+    exports = DagsterExportsClient(jobs)
+    with ThreadPoolExecutor(8) as pool:
+        found = list(pool.map(lambda _: exports.get(str(uuid.uuid4())), range(64)))
+        pings = list(pool.map(lambda _: jobs.ping(), range(64)))
+    assert found == [None] * 64 and pings == [None] * 64
