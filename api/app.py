@@ -98,7 +98,7 @@ def create_app(deps: ApiDeps) -> falcon.App:
     for service in services:
         app.add_route(f"/{service}/filter",
                       FilterResource(service, deps.search, deps.records, deps.cursors, pool))
-        app.add_route(f"/{service}/count", CountResource(service, deps.search, deps.records))
+        app.add_route(f"/{service}/count", CountResource(service, deps.search, deps.records, pool))
         app.add_route(f"/{service}/export", ExportResource(service, exports))
     app.add_route("/common/filters/{service}", FiltersResource())
     app.add_route("/common/filters/{service}/data", FilterValuesResource(deps.search))

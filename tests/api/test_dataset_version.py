@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from falcon import testing
 
-from tests.api.conftest import API_KEY, Backend, deps_for
+from tests.api.conftest import API_KEY, Backend, ClientFactory, deps_for, free_port
 
 pytestmark = pytest.mark.services
 
@@ -48,3 +48,22 @@ def test_answers_name_the_dataset_version_and_cursors_remember_it(
     edited = client.simulate_post("/contacts/filter", json={**body, "cursor": token[:-2] + (
         "AA" if not token.endswith("AA") else "BB")})
     assert edited.status_code == 400
+
+
+def test_a_count_with_the_record_store_away_answers_without_the_version(
+    make_client: ClientFactory, production: Backend
+) -> None:
+    """A count needs the search engine only: PostgreSQL being away must not fail it (the
+    version is best effort), while a filter, which needs the rows, is a 503."""
+    from stores.postgres import PostgresRecordStore
+
+    away = PostgresRecordStore(f"postgresql://u:p@127.0.0.1:{free_port()}/db",
+                               connect_timeout_s=1)
+    try:
+        client = make_client(records=away)
+        count = client.simulate_post("/contacts/count", json={})
+        assert count.status_code == 200 and count.json["count"] > 0
+        assert "X-Dataset-Version" not in count.headers
+        assert client.simulate_post("/contacts/filter", json={}).status_code == 503
+    finally:
+        away.close()
