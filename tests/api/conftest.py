@@ -245,8 +245,15 @@ def _dagster_env(home: Path) -> dict[str, str]:
 
 @pytest.fixture(scope="session")
 def dagster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dagster]:
-    home = tmp_path_factory.mktemp("connectra-home")
-    (home / "dagster").mkdir()
+    with start_dagster(tmp_path_factory.mktemp("connectra-home")) as started:
+        yield started
+
+
+@contextmanager
+def start_dagster(home: Path, **variables: str) -> Iterator[Dagster]:
+    """A dagster-webserver on workspace.yaml, CONNECTRA_HOME = home (embedded profile
+    unless `variables` name the production services)."""
+    (home / "dagster").mkdir(parents=True, exist_ok=True)
     (home / "dagster" / "dagster.yaml").write_text(
         "run_coordinator:\n  module: dagster._core.run_coordinator\n"
         "  class: DefaultRunCoordinator\ntelemetry:\n  enabled: false\n"
@@ -256,7 +263,8 @@ def dagster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dagster]:
     process = subprocess.Popen(
         [str(Path(sys.executable).parent / "dagster-webserver"), "-w", "workspace.yaml",
          "-h", "127.0.0.1", "-p", str(port)],
-        cwd=ROOT, env=_dagster_env(home), stdout=log, stderr=subprocess.STDOUT,
+        cwd=ROOT, env={**_dagster_env(home), **variables}, stdout=log,
+        stderr=subprocess.STDOUT,
     )
     try:
         client = DagsterJobsClient("127.0.0.1", port, timeout_seconds=5)

@@ -244,3 +244,69 @@ def test_concurrent_requests_share_one_graphql_client(dagster: Dagster) -> None:
         found = list(pool.map(lambda _: exports.get(str(uuid.uuid4())), range(64)))
         pings = list(pool.map(lambda _: jobs.ping(), range(64)))
     assert found == [None] * 64 and pings == [None] * 64
+
+
+def test_a_production_export_runs_on_dagster_into_s3(
+    make_client: ClientFactory, services: Any, s3: Any, search_settings: Any,
+    tmp_path: Path, unique_name: str,
+) -> None:
+    """PostgreSQL + OpenSearch + S3, through a real export_records run: the presigned
+    download equals the filter's answer, at the dataset version of the data."""
+    import requests
+
+    from stores.exports.files import S3ExportFiles
+    from stores.postgres import PostgresRecordStore, migrate
+    from stores.search import make_search_store
+    from stores.settings import S3Settings, Secret
+    from tests.api.conftest import CODEC, load, start_dagster
+    from tests.conftest import fresh_database
+
+    e = services.env
+    prefix = f"{unique_name}_"
+    with fresh_database(services) as url:
+        migrate(url)
+        records = PostgresRecordStore(url)
+        search = make_search_store(search_settings, prefix, cursors=CODEC, replicas=0)
+        search.ensure_indices()
+        load(records, search)
+        records.mark_loaded("run-1")
+        records.mark_loaded("run-2")
+        variables = {
+            "DATABASE_URL": url, "SEARCH_URL": services.search_url,
+            "SEARCH_ENGINE": "opensearch", "SEARCH_INDEX_PREFIX": prefix,
+            "API_KEY": API_KEY, "S3_BUCKET": e["S3_BUCKET"],
+            "S3_PREFIX": f"{unique_name}/landing/", "S3_REGION": e["S3_REGION"],
+            "S3_ENDPOINT": e["S3_ENDPOINT"], "S3_ACCESS_KEY": e["S3_ACCESS_KEY"],
+            "S3_SECRET_KEY": e["S3_SECRET_KEY"],
+        }
+        files = S3ExportFiles(S3Settings(
+            bucket=e["S3_BUCKET"], prefix=f"{unique_name}/landing/", region=e["S3_REGION"],
+            endpoint=e["S3_ENDPOINT"], access_key=Secret(e["S3_ACCESS_KEY"]),
+            secret_key=Secret(e["S3_SECRET_KEY"])))
+        try:
+            with start_dagster(tmp_path / "home", **variables) as dagster:
+                client = make_client(
+                    Backend("production", records, search), export_files=files,
+                    jobs=DagsterJobsClient("127.0.0.1", dagster.port, timeout_seconds=30))
+                body = {"where": {"keyword_match": {"must": {"country": "germany"}}},
+                        "order_by": [{"order_by": "email", "order_direction": "desc"}],
+                        "company_config": {"populate": True}}
+                queued = client.simulate_post("/contacts/export",
+                                              json={**body, "format": "parquet"})
+                assert queued.status_code == 202, queued.text
+                done = _wait(client, f"/common/exports/{queued.json['export_id']}", 180)
+                assert done["status"] == "completed", done
+                assert done["dataset_version"] == 2
+                got = requests.get(done["download_url"], timeout=30)
+                assert got.status_code == 200 and len(got.content) == done["bytes"]
+                _, rows = read_back(got.content, "parquet", False)
+                expected = filter_all(client, "contacts", body)
+                assert done["rows_written"] == len(expected) > 0
+                assert rows == expected
+                assert files.key(f"{done['export_id']}.parquet").startswith(
+                    f"{unique_name}/exports/")
+        finally:
+            files.sweep(-1)
+            search.drop_indices()
+            search.close()
+            records.close()
