@@ -20,6 +20,13 @@ from typing import Any
 import falcon
 
 from api.errors import install_error_handlers
+from api.exports import (
+    FILES_PREFIX,
+    ExportFileResource,
+    ExportResource,
+    ExportsClient,
+    ExportStatusResource,
+)
 from api.filters import FiltersResource, FilterValuesResource
 from api.health import HealthResource
 from api.insights import ExplainResource, FacetsResource
@@ -38,6 +45,7 @@ from api.records import CountResource, FilterResource
 from api.uploads import UploadResource, UploadUrlResource
 from dbt_like_sql.query_values import load_rules
 from stores.base import RecordStore, SearchStore, Service
+from stores.exports.files import ExportFiles, export_files
 from stores.landing import LandingZone
 from stores.settings import Settings, ensure_api_key, load_settings
 from vql.cursor import CursorCodec
@@ -65,6 +73,8 @@ class ApiDeps:
     signing_key: bytes | None = None
     pool: Executor | None = None
     rules: ValueRules | None = None
+    exports: ExportsClient | None = None  # None: export runs on the jobs client's Dagster
+    export_files: ExportFiles | None = None  # None: where the settings put exports
 
 
 def create_app(deps: ApiDeps) -> falcon.App:
@@ -88,14 +98,19 @@ def create_app(deps: ApiDeps) -> falcon.App:
     app.resp_options.secure_cookies_by_default = True
     install_error_handlers(app)
 
+    exports = deps.exports or _dagster_exports(deps.jobs)
+    files = deps.export_files or export_files(settings)
     services: tuple[Service, ...] = ("contacts", "companies")
     for service in services:
         app.add_route(f"/{service}/filter",
                       FilterResource(service, deps.search, deps.records, deps.cursors, pool,
                                      rules))
-        app.add_route(f"/{service}/count", CountResource(service, deps.search, rules))
-        app.add_route(f"/{service}/facets", FacetsResource(service, deps.search, rules))
+        app.add_route(f"/{service}/count",
+                      CountResource(service, deps.search, deps.records, pool, rules))
+        app.add_route(f"/{service}/facets",
+                      FacetsResource(service, deps.search, deps.records, pool, rules))
         app.add_route(f"/{service}/explain", ExplainResource(service, deps.search, rules))
+        app.add_route(f"/{service}/export", ExportResource(service, exports, rules))
     app.add_route("/common/filters/{service}", FiltersResource(rules))
     app.add_route("/common/filters/{service}/data", FilterValuesResource(deps.search, rules))
     app.add_route("/common/upload-url", UploadUrlResource(deps.landing, signing_key, deps.clock))
@@ -104,9 +119,22 @@ def create_app(deps: ApiDeps) -> falcon.App:
     jobs = JobsResource(deps.jobs, deps.landing)
     app.add_route("/common/jobs", jobs)
     app.add_route("/common/jobs/{job_id}", jobs, suffix="job")
+    app.add_route("/common/exports/{export_id}",
+                  ExportStatusResource(exports, files, settings, signing_key, deps.clock))
+    app.add_route(FILES_PREFIX + "{name}",
+                  ExportFileResource(files, settings, signing_key, deps.clock))
     app.add_route("/health", HealthResource(health_checks(deps), pool))
     app.add_route("/openapi.json", OpenApiResource())
     return app
+
+
+def _dagster_exports(jobs: JobsClient) -> ExportsClient:
+    from api.dagster_exports import DagsterExportsClient
+    from api.dagster_jobs import DagsterJobsClient
+
+    if not isinstance(jobs, DagsterJobsClient):
+        raise TypeError("exports need a DagsterJobsClient, or ApiDeps.exports")
+    return DagsterExportsClient(jobs)
 
 
 class OpenApiResource:

@@ -16,6 +16,7 @@ Dagster will retry or the requeue sensor will requeue is `in_queue`.
 from __future__ import annotations
 
 import re
+import threading
 from typing import Any, Literal
 
 import requests
@@ -117,6 +118,9 @@ class DagsterJobsClient:
         client: DagsterGraphQLClient | None = None,
     ) -> None:
         self.location = location
+        # gql's transport is not thread-safe (two calls at once: "Transport is already
+        # connected"), and the API's server threads share this client: calls take turns.
+        self.lock = threading.Lock()
         self.client = client or DagsterGraphQLClient(
             host, port_number=port, timeout=timeout_seconds
         )
@@ -126,7 +130,7 @@ class DagsterJobsClient:
     def submit(self, file_key: str, file_version: str) -> JobStatus:
         self._add_partition(file_key)
         tags = {PARTITION_TAG: file_key, FILE_KEY_TAG: file_key, FILE_VERSION_TAG: file_version}
-        with _translated("launch the ingest run"):
+        with _translated("launch the ingest run"), self.lock:
             run_id = self.client.submit_job_execution(
                 JOB_NAME,
                 repository_location_name=self.location,
@@ -213,7 +217,7 @@ class DagsterJobsClient:
             raise TerminalStoreError(BACKEND, f"Dagster refused the partition: {kind}")
 
     def _query(self, query: str, variables: dict[str, Any] | None, what: str) -> dict[str, Any]:
-        with _translated(what):
+        with _translated(what), self.lock:
             result: dict[str, Any] = self.client._execute(query, variables)  # noqa: SLF001
         return result
 

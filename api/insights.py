@@ -7,27 +7,40 @@ request or one snapshot; explain: the counts in one request, suggestions in one 
 
 from __future__ import annotations
 
+from concurrent.futures import Executor
+
 import falcon
 
 from api.body import read_json
-from api.records import normalized_member
-from stores.base import SearchStore, Service
+from api.records import DatasetVersions, normalized_member
+from stores.base import RecordStore, SearchStore, Service
 from vql.explain import parse_explain_request
 from vql.facets import parse_facets_request
 from vql.normalizing import ValueRules
 
 
 class FacetsResource:
+    """Facet counts; like filter and count, the answer names the data it saw
+    (X-Dataset-Version, read beside the counts)."""
+
     def __init__(
-        self, service: Service, search: SearchStore, rules: ValueRules | None = None
+        self,
+        service: Service,
+        search: SearchStore,
+        records: RecordStore,
+        pool: Executor,
+        rules: ValueRules | None = None,
     ) -> None:
         self.service = service
         self.search = search
         self.rules = rules
+        self.versions = DatasetVersions(records, pool)
 
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         request = parse_facets_request(self.service, read_json(req), self.rules)
+        version = self.versions.start()
         resp.media = {**self.search.facets(request), **normalized_member(request.where)}
+        self.versions.stamp(resp, version)
 
 
 class ExplainResource:

@@ -30,6 +30,7 @@ access_log = logging.getLogger("connectra.api.access")
 GZIP_MIN_BYTES = 1024
 MAX_UPLOAD_BYTES = 1 << 30
 UPLOAD_PREFIX = "/common/uploads/"
+EXPORT_FILES_PREFIX = "/common/export-files/"  # api/exports.py FILES_PREFIX
 PUBLIC_PATHS = frozenset({"/health"})
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
@@ -134,7 +135,10 @@ def _is_public(req: falcon.Request) -> bool:
         return True
     if req.method == "OPTIONS" and req.get_header("Access-Control-Request-Method"):
         return True  # a CORS preflight never carries credentials
-    # The embedded upload PUT is authorized by its URL's signature, like an S3 presigned URL.
+    # The embedded upload PUT and export download GET are authorized by their URL's
+    # signature, like S3 presigned URLs.
+    if req.method == "GET" and req.path.startswith(EXPORT_FILES_PREFIX):
+        return True
     return req.method == "PUT" and req.path.startswith(UPLOAD_PREFIX)
 
 

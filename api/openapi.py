@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from api.jobs import JOB_STATES
+from api.openapi_exports import VERSION_HEADER, export_paths, export_schemas
 from api.openapi_insights import EXPLAIN, FACETS, facets_request
 from vql.parser import MAX_LIMIT
 from vql.registry import SERVICES, registry
@@ -370,7 +371,7 @@ def _errors(*statuses: int) -> dict[str, Any]:
     words = {
         400: "invalid request (invalid_json, invalid_vql, invalid_request)",
         401: "missing or invalid X-API-Key",
-        403: "invalid or expired upload URL",
+        403: "invalid or expired signed URL (upload or download)",
         404: "no such resource",
         413: "request body over its limit",
         429: "rate limit exceeded; see Retry-After",
@@ -474,6 +475,7 @@ def openapi_document() -> dict[str, Any]:
                 "responses": {"200": _json("Job", "the job"), **_errors(404, *COMMON)},
             }
         },
+        **export_paths(_post, _json, _errors, COMMON),
         "/health": {
             "get": {
                 "summary": "Checks of each backend (no key needed)",
@@ -492,6 +494,11 @@ def openapi_document() -> dict[str, Any]:
             }
         },
     }
+    for service in SERVICES:  # answers that name the data they saw
+        for action in ("filter", "count", "facets"):
+            ok = paths[f"/{service}/{action}"]["post"]["responses"]["200"]
+            ok["headers"] = {**ok["headers"], "X-Dataset-Version":
+                             {"$ref": "#/components/headers/X-Dataset-Version"}}
     return {
         "openapi": "3.1.0",
         "info": {
@@ -505,8 +512,9 @@ def openapi_document() -> dict[str, Any]:
         "components": {
             "securitySchemes": {"ApiKey": {"type": "apiKey", "in": "header",
                                            "name": "X-API-Key"}},
-            "schemas": _schemas(),
+            "schemas": {**_schemas(), **export_schemas(_query)},
             "headers": {
+                **VERSION_HEADER,
                 "X-RateLimit-Limit": {"description": "requests allowed per minute",
                                       "schema": {"type": "integer"}},
                 "X-RateLimit-Remaining": {"description": "requests left in the bucket now",

@@ -1,5 +1,11 @@
 """POST /{service}/filter and /{service}/count: VQL in, records and exact totals out.
 
+Every answer names the data it saw: X-Dataset-Version (stores/versions.py), read beside the
+search (begun before it), left out when the record store cannot say in time. A next_cursor
+remembers the version it was issued at; a request paging with it gets
+X-Cursor-Dataset-Version beside X-Dataset-Version, and when the two differ, loads completed
+while the client paged (the pages may then skip or repeat records that moved).
+
 The search store finds the page's ids, the exact total and the next cursor; the record store
 returns those rows in that order with only the selected columns. For contacts with
 company_config.populate, the page's companies come from one query, run concurrently with the
@@ -8,14 +14,18 @@ contact rows when the record store can look companies up by contact ids.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
-from concurrent.futures import Executor
+from concurrent.futures import Executor, Future
+from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any
 
 import falcon
 
 from api.body import read_json
 from stores.base import Record, RecordStore, SearchStore, Service
+from stores.errors import StoreError
+from stores.versions import DatasetVersion
 from vql.cursor import CursorCodec
 from vql.errors import raise_for
 from vql.nodes import Query, Where
@@ -23,6 +33,8 @@ from vql.normalizing import ValueRules
 from vql.parser import TOP_KEYS, parse_query, parse_where
 from vql.reader import Reader
 from vql.registry import registry
+
+log = logging.getLogger("connectra.api")
 
 
 class FilterResource:
@@ -42,16 +54,28 @@ class FilterResource:
         self.pool = pool
         self.rules = rules
         self.registry = registry(service)
+        self.versions = DatasetVersions(records, pool)
 
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
-        query = parse_query(self.service, read_json(req), self.cursors, self.rules)
+        body = read_json(req)
+        query = parse_query(self.service, body, self.cursors, self.rules)
+        version = self.versions.start()  # begun first: the page is at least this new
         page = self.search.search(query)
+        data = self.rows(query, page.ids)
+        seen = self.versions.stamp(resp, version)
+        next_cursor = page.next_cursor
+        if next_cursor is not None and seen is not None:
+            next_cursor = self.cursors.stamp(next_cursor, query, seen.version)
+        if query.cursor is not None:
+            issued = self.cursors.stamped_version(body["cursor"])
+            if issued is not None:
+                resp.set_header("X-Cursor-Dataset-Version", str(issued))
         resp.media = {
-            "data": self.rows(query, page.ids),
+            "data": data,
             "total": page.total,
             "page": query.page,
             "limit": query.limit,
-            "next_cursor": page.next_cursor,
+            "next_cursor": next_cursor,
             **normalized_member(query.where),
         }
 
@@ -99,11 +123,17 @@ class CountResource:
     (clients send the same body to filter and count) and ignored."""
 
     def __init__(
-        self, service: Service, search: SearchStore, rules: ValueRules | None = None
+        self,
+        service: Service,
+        search: SearchStore,
+        records: RecordStore,
+        pool: Executor,
+        rules: ValueRules | None = None,
     ) -> None:
         self.service = service
         self.search = search
         self.rules = rules
+        self.versions = DatasetVersions(records, pool)
 
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         body: Any = read_json(req)
@@ -111,4 +141,31 @@ class CountResource:
         top = reader.object(body, "", TOP_KEYS, "the request body")
         raise_for(reader.errors)
         where = parse_where(self.service, (top or {}).get("where"), rules=self.rules)
+        version = self.versions.start()
         resp.media = {"count": self.search.count(self.service, where), **normalized_member(where)}
+        self.versions.stamp(resp, version)
+
+
+class DatasetVersions:
+    """The dataset version, read beside a request's own work (stores/versions.py). It never
+    fails or holds up an answer: a count needs no record store, so with PostgreSQL away (or
+    slow past WAIT_SECONDS after the answer is ready) the answer goes out without the
+    header."""
+
+    WAIT_SECONDS = 0.5
+
+    def __init__(self, records: RecordStore, pool: Executor) -> None:
+        self.records = records
+        self.pool = pool
+
+    def start(self) -> Future[Any]:
+        return self.pool.submit(self.records.dataset_version)
+
+    def stamp(self, resp: falcon.Response, version: Future[Any]) -> DatasetVersion | None:
+        try:
+            seen: DatasetVersion = version.result(timeout=self.WAIT_SECONDS)
+        except (StoreError, FutureTimeout) as exc:
+            log.debug("answered without X-Dataset-Version: %s", exc)
+            return None
+        resp.set_header("X-Dataset-Version", str(seen.version))
+        return seen

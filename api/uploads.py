@@ -29,9 +29,14 @@ EXPIRES_IN = 900  # seconds: long enough for a big file to start, short enough t
 MAX_FILENAME = 255
 
 
-def upload_signature(secret: bytes, key: str, expires: int) -> str:
-    message = f"PUT\n{key}\n{expires}".encode()
+def url_signature(secret: bytes, method: str, key: str, expires: int) -> str:
+    """The HMAC of a signed URL of this API: method, key (or file name) and expiry."""
+    message = f"{method}\n{key}\n{expires}".encode()
     return hmac.new(secret, message, hashlib.sha256).hexdigest()
+
+
+def upload_signature(secret: bytes, key: str, expires: int) -> str:
+    return url_signature(secret, "PUT", key, expires)
 
 
 class UploadUrlResource:

@@ -117,6 +117,7 @@ def loaded_file(
             progress=lambda p: context.log.info(p.describe()),
         )
         agreement = stores_agree(connectra.stores(), context.partition_key)
+        connectra.stores().records.mark_loaded(context.run_id)  # the dataset version moves
     except Exception as exc:
         raise _failed(context, exc) from exc
     yield dg.MaterializeResult(asset_key=RECORDS, metadata=counts.metadata())

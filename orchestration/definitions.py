@@ -11,6 +11,7 @@ import dagster as dg
 from assets.ingest import landed_file, loaded_file
 from assets.resources import ConnectraResource
 from orchestration.drift_sensor import build_drift_sensor
+from orchestration.export_job import export_job
 from orchestration.jobs import ingest_file_job
 from orchestration.orphans import build_orphan_sensor
 from orchestration.reindex_job import reindex_job
@@ -28,7 +29,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     )
     return dg.Definitions(
         assets=[landed_file, loaded_file],
-        jobs=[ingest_file_job, reindex_job],
+        jobs=[ingest_file_job, reindex_job, export_job],
         sensors=[
             sensor,
             build_orphan_sensor(),

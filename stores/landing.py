@@ -54,6 +54,13 @@ class LandingZone(Protocol):
     def ping(self) -> None: ...
 
 
+def exports_prefix(landing_prefix: str) -> str:
+    """Where exports go in the bucket: `exports/` beside the landing prefix (`a/landing/` ->
+    `a/exports/`; no landing prefix -> `exports/`, which the landing listing then skips)."""
+    parent = posixpath.dirname(landing_prefix.rstrip("/"))
+    return f"{parent}/exports/" if parent else "exports/"
+
+
 def is_loadable(key: str) -> bool:
     name = posixpath.basename(key).lower()
     return not name.startswith(".") and name.endswith(LOADABLE_SUFFIXES) and "..." not in key
@@ -155,6 +162,7 @@ class S3LandingZone:
         self.settings = settings
         self.bucket = settings.bucket
         self.prefix = settings.prefix
+        self.exports = exports_prefix(settings.prefix)  # never loaded, even under the prefix
         self.description = f"s3://{settings.bucket}/{settings.prefix}"
         self.client = client or s3_client(settings)
         # The sensor's listing has a deadline of its own (see S3Settings.list_timeout_seconds);
@@ -185,7 +193,7 @@ class S3LandingZone:
             for page in pages:
                 for obj in page.get("Contents", []):
                     key = obj["Key"][len(self.prefix) :]
-                    if is_loadable(key):
+                    if is_loadable(key) and not obj["Key"].startswith(self.exports):
                         found.append(
                             LandedFile(
                                 key=key,

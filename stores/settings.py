@@ -138,6 +138,10 @@ class Settings:
     cors_origins: tuple[str, ...] = field(default_factory=tuple)
     cursor_secret: Secret | None = None
     search_index_prefix: str = ""
+    # Exports (stores/exports): how long a finished export's file is kept, and how long a
+    # download link stays valid (at most until the file is removed).
+    export_retention_hours: float = 24.0
+    export_link_seconds: int = 3600
 
     @property
     def profile(self) -> Profile:
@@ -222,6 +226,10 @@ def settings_from_mapping(env: Mapping[str, str]) -> Settings:
         cors_origins=tuple(o.strip() for o in env.get("CORS_ORIGINS", "").split(",") if o.strip()),
         cursor_secret=Secret(env["CURSOR_SECRET"]) if env.get("CURSOR_SECRET") else None,
         search_index_prefix=reader.get("SEARCH_INDEX_PREFIX") or "",
+        export_retention_hours=reader.number("EXPORT_RETENTION_HOURS", 24.0, minimum=0.01),
+        export_link_seconds=reader.integer(
+            "EXPORT_LINK_SECONDS", 3600, minimum=60, maximum=7 * 24 * 3600
+        ),
     )
     if reader.problems:
         raise ConfigError(reader.problems)

@@ -68,6 +68,26 @@ class CursorCodec:
         mac = self._mac(query_digest(query.where, query.order_by), payload)
         return f"{_b64(payload)}.{_b64(mac)}"
 
+    def stamp(self, token: str, query: Query, dataset_version: int) -> str:
+        """``token`` (issued by :meth:`encode` for ``query``) carrying the dataset version it
+        was issued at, signed again; ``decode`` ignores it, :meth:`stamped_version` reads it."""
+        head, _ = token.split(".")
+        data = json.loads(_unb64(head))
+        data["d"] = int(dataset_version)
+        payload = json.dumps(data, separators=(",", ":"), ensure_ascii=True,
+                             allow_nan=False).encode("ascii")
+        mac = self._mac(query_digest(query.where, query.order_by), payload)
+        return f"{_b64(payload)}.{_b64(mac)}"
+
+    @staticmethod
+    def stamped_version(token: str) -> int | None:
+        """The dataset version a cursor was issued at (call after ``decode`` verified it)."""
+        try:
+            value = json.loads(_unb64(token.split(".")[0])).get("d")
+        except (ValueError, TypeError, AttributeError, binascii.Error, UnicodeError):
+            return None
+        return value if isinstance(value, int) and not isinstance(value, bool) else None
+
     def decode(self, token: str, where: Where, order_by: tuple[Sort, ...]) -> SortValues:
         """The sort values carried by ``token``, if we issued it for this where / order_by."""
         try:

@@ -113,8 +113,21 @@ _STEP_2 = (
     """,
 )
 
+
+# The dataset version: one row per completed load run (stores/versions.py).
+_STEP_3 = (
+    "CREATE SEQUENCE dataset_versions_seq",
+    """
+    CREATE TABLE dataset_versions (
+        version BIGINT PRIMARY KEY DEFAULT nextval('dataset_versions_seq'),
+        load_run VARCHAR NOT NULL UNIQUE,
+        completed_at TIMESTAMPTZ NOT NULL DEFAULT now()
+    )
+    """,
+)
+
 # Step n (1-based) is STEPS[n - 1]. Append; never edit a step that has shipped.
-STEPS: tuple[tuple[str, ...], ...] = (_STEP_1, _STEP_2)
+STEPS: tuple[tuple[str, ...], ...] = (_STEP_1, _STEP_2, _STEP_3)
 HEAD = len(STEPS)
 
 

@@ -15,6 +15,7 @@ import threading
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -33,6 +34,7 @@ from stores.duckdb.upsert import BATCH, merge_statements, rejects_statement
 from stores.errors import BackendMisconfigured, TerminalStoreError
 from stores.records import json_records, rejects_select
 from stores.settings import Settings
+from stores.versions import DatasetVersion, mark_statement, newest_statement
 from vql.cursor import CursorCodec
 from vql.cursor_values import sort_values_from_row
 from vql.explain import ExplainRequest, count_plan, explain_payload, probes
@@ -236,6 +238,32 @@ class DuckDBStore:
         with self._cursor("read") as cursor:
             return _scalar(self._run(cursor, sa.select(sa.func.count()).select_from(target)))
 
+    # -- dataset version and snapshots --------------------------------------------------------
+
+    def mark_loaded(self, load_run: str) -> None:
+        """Moves the dataset version: `load_run` completed (a second call is a no-op)."""
+        with self._transaction() as cursor:
+            self._run(cursor, mark_statement().bindparams(load_run=load_run))
+
+    def dataset_version(self) -> DatasetVersion:
+        with self._cursor("read") as cursor:
+            return DatasetVersion.from_row(_first(self._run(cursor, newest_statement())))
+
+    @contextmanager
+    def snapshot(self) -> Iterator[DuckDBSnapshot]:
+        """One read transaction on the file for as long as the with-block runs (an export):
+        every read through the snapshot sees the same committed state. No statement timer
+        here (an export may run for minutes); a load waits for the file meanwhile, up to its
+        write deadline, then retries (stores/duckdb/access.py)."""
+        with translated(), self.access.connection("read", self.timing) as cursor:
+            cursor.execute("BEGIN TRANSACTION")
+            try:
+                version = DatasetVersion.from_row(_first(self._run(cursor, newest_statement())))
+                yield DuckDBSnapshot(self, cursor, version)
+            finally:
+                with contextlib.suppress(duckdb.Error):
+                    cursor.execute("ROLLBACK")
+
     # -- search reads -----------------------------------------------------------------------
 
     def search(self, query: Query) -> SearchPage:
@@ -318,6 +346,61 @@ class DuckDBStore:
 
     def close(self) -> None:
         """Nothing to release: the file is only open while an operation runs."""
+
+
+class DuckDBSnapshot:
+    """Reads inside one DuckDB transaction (DuckDBStore.snapshot); one reader at a time."""
+
+    def __init__(
+        self, store: DuckDBStore, cursor: duckdb.DuckDBPyConnection, version: DatasetVersion
+    ) -> None:
+        self.store = store
+        self.cursor = cursor
+        self.dataset_version = version
+
+    def id_pages(self, query: Query) -> Iterator[list[str]]:
+        """The ids matching the query, in its order, query.limit at a time (keyset pages, as
+        cursor paging does)."""
+        while True:
+            rows = self.store._run(self.cursor, queries.page_statement(query)).fetchall()
+            page = rows[: query.limit]
+            if page:
+                yield [r[0] for r in page]
+            if len(rows) <= query.limit:
+                return
+            query = replace(query, page=1, cursor=sort_values_from_row(query, page[-1]))
+
+    def fetch(
+        self, service: Service, ids: Sequence[str], columns: Sequence[str] | None = None
+    ) -> list[Record]:
+        target = queries.table(service)
+        selected = queries.selected_columns(target, columns)
+        wanted = [i for i in (_canonical_uuid(i) for i in ids) if i is not None]
+        if not wanted or not selected:
+            return []
+        with translated():
+            statement = queries.fetch_statement(target, wanted, selected)
+            rows = self.store._run(self.cursor, statement).fetchall()
+        return json_records([c.name for c in selected], rows)
+
+    def companies_of_contacts(
+        self, contact_ids: Sequence[str], columns: Sequence[str] | None = None
+    ) -> dict[str, Record]:
+        companies = queries.table("companies")
+        wanted = None if columns is None else ["id", *(c for c in columns if c != "id")]
+        selected = queries.selected_columns(companies, wanted)
+        ids = [i for i in (_canonical_uuid(i) for i in contact_ids) if i is not None]
+        if not ids:
+            return {}
+        with translated():
+            statement = queries.companies_of_contacts_statement(ids, selected)
+            rows = self.store._run(self.cursor, statement).fetchall()
+        return {r["id"]: r for r in json_records([c.name for c in selected], rows)}
+
+
+def _first(result: duckdb.DuckDBPyConnection) -> Any:
+    rows = result.fetchall()
+    return rows[0] if rows else None
 
 
 def _scalar(result: duckdb.DuckDBPyConnection) -> int:

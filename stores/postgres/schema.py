@@ -13,6 +13,7 @@ from sqlalchemy import (
     BigInteger,
     Column,
     DateTime,
+    Identity,
     Index,
     Integer,
     MetaData,
@@ -111,6 +112,16 @@ ingest_rejects = Table(
     # A retried load run writes the same rejects again; this key makes that a no-op.
     UniqueConstraint("source_file", "load_run", "line", "reason", name="uq_ingest_rejects_row"),
     Index("ix_ingest_rejects_load_run", "load_run"),
+)
+
+# The dataset version: one row per completed load run, numbered in commit order by an
+# identity (stores/versions.py reads the newest).
+dataset_versions = Table(
+    "dataset_versions",
+    metadata,
+    Column("version", BigInteger, Identity(), primary_key=True),
+    Column("load_run", Text, nullable=False, unique=True),
+    Column("completed_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )
 
 

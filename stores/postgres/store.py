@@ -38,6 +38,7 @@ from stores.postgres.upsert import WritePlan, merge_statement, write_plan
 from stores.postgres.urls import engine_url
 from stores.records import json_record, rejects_select
 from stores.settings import PostgresSettings
+from stores.versions import DatasetVersion, mark_statement, newest_statement
 
 CountedTable = Literal["contacts", "companies", "ingest_rejects"]
 T = TypeVar("T")
@@ -172,23 +173,8 @@ class PostgresRecordStore:
     ) -> list[Record]:
         """Rows for ids, in the order given (an id given twice comes twice); unknown ids and
         strings that are not UUIDs are absent."""
-        table = _table(service)
-        selected = _columns(table, columns)
-        wanted = [i for i in ids if _is_uuid(i)]
-        if not wanted:
-            return []
-        given = sa.func.unnest(sa.cast(sa.bindparam("ids", wanted, ARRAY(sa.Text)), ARRAY(UUID)))
-        order = given.table_valued("id", with_ordinality="ord").render_derived(name="given")
-        statement = (
-            sa.select(*(selected or [table.c.id]))
-            .select_from(order.join(table, table.c.id == order.c.id))
-            .order_by(order.c.ord)
-        )
         with translated(self._secrets), self.engine.connect() as connection:
-            rows = connection.execute(statement).mappings()
-            if not selected:  # columns=[]: which ids exist, nothing else
-                return [{} for _ in rows]
-            return [json_record(row) for row in rows]
+            return _fetch_rows(connection, service, ids, columns)
 
     def companies_of_contacts(
         self, contact_ids: Sequence[str], columns: Sequence[str] | None = None
@@ -200,18 +186,34 @@ class PostgresRecordStore:
     def _companies_of_contacts(
         self, contact_ids: Sequence[str], columns: Sequence[str] | None = None
     ) -> dict[str, Record]:
-        companies, contacts = TABLES["companies"], TABLES["contacts"]
-        wanted = None if columns is None else ["id", *(c for c in columns if c != "id")]
-        selected = _columns(companies, wanted)
-        ids = [i for i in contact_ids if _is_uuid(i)]
-        if not ids:
-            return {}
-        given = sa.cast(sa.bindparam("ids", ids, ARRAY(sa.Text)), ARRAY(UUID))
-        owners = sa.select(contacts.c.company_id).where(contacts.c.id == sa.any_(given))
-        statement = sa.select(*selected).where(companies.c.id.in_(owners))
         with translated(self._secrets), self.engine.connect() as connection:
-            rows = [json_record(row) for row in connection.execute(statement).mappings()]
-        return {row["id"]: row for row in rows}
+            return _company_rows(connection, contact_ids, columns)
+
+    # -- dataset version and snapshots --------------------------------------------------------
+
+    def mark_loaded(self, load_run: str) -> None:
+        """Moves the dataset version: `load_run` completed (a second call is a no-op)."""
+        with translated(self._secrets), self.engine.begin() as connection:
+            connection.execute(mark_statement(), {"load_run": load_run})
+
+    def dataset_version(self) -> DatasetVersion:
+        return self._bounded(self._dataset_version)
+
+    def _dataset_version(self) -> DatasetVersion:
+        with translated(self._secrets), self.engine.connect() as connection:
+            return DatasetVersion.from_row(connection.execute(newest_statement()).first())
+
+    @contextlib.contextmanager
+    def snapshot(self) -> Iterator[PostgresSnapshot]:
+        """One read-only REPEATABLE READ transaction: every read through the snapshot sees
+        the data as it was at its first statement (taken here, with the dataset version),
+        whatever commits meanwhile. Held for as long as the with-block runs (an export)."""
+        with translated(self._secrets), self.engine.connect() as connection:
+            connection = connection.execution_options(isolation_level="REPEATABLE READ")
+            with connection.begin():
+                connection.exec_driver_sql("SET TRANSACTION READ ONLY")
+                version = DatasetVersion.from_row(connection.execute(newest_statement()).first())
+                yield PostgresSnapshot(connection, version, self._secrets)
 
     def ids_for_file(self, service: Service, source_file: str) -> set[str]:
         """Ids of the records this file contributed to."""
@@ -324,6 +326,69 @@ class PostgresRecordStore:
     def close(self) -> None:
         self._readers.shutdown(wait=False, cancel_futures=True)
         self.engine.dispose()
+
+
+class PostgresSnapshot:
+    """Reads inside one REPEATABLE READ transaction (PostgresRecordStore.snapshot)."""
+
+    def __init__(
+        self, connection: sa.Connection, version: DatasetVersion, secrets: list[str]
+    ) -> None:
+        self.connection = connection
+        self.dataset_version = version
+        self._secrets = secrets
+
+    def fetch(
+        self, service: Service, ids: Sequence[str], columns: Sequence[str] | None = None
+    ) -> list[Record]:
+        with translated(self._secrets):
+            return _fetch_rows(self.connection, service, ids, columns)
+
+    def companies_of_contacts(
+        self, contact_ids: Sequence[str], columns: Sequence[str] | None = None
+    ) -> dict[str, Record]:
+        with translated(self._secrets):
+            return _company_rows(self.connection, contact_ids, columns)
+
+
+def _fetch_rows(
+    connection: sa.Connection,
+    service: Service,
+    ids: Sequence[str],
+    columns: Sequence[str] | None = None,
+) -> list[Record]:
+    table = _table(service)
+    selected = _columns(table, columns)
+    wanted = [i for i in ids if _is_uuid(i)]
+    if not wanted:
+        return []
+    given = sa.func.unnest(sa.cast(sa.bindparam("ids", wanted, ARRAY(sa.Text)), ARRAY(UUID)))
+    order = given.table_valued("id", with_ordinality="ord").render_derived(name="given")
+    statement = (
+        sa.select(*(selected or [table.c.id]))
+        .select_from(order.join(table, table.c.id == order.c.id))
+        .order_by(order.c.ord)
+    )
+    rows = connection.execute(statement).mappings()
+    if not selected:  # columns=[]: which ids exist, nothing else
+        return [{} for _ in rows]
+    return [json_record(row) for row in rows]
+
+
+def _company_rows(
+    connection: sa.Connection, contact_ids: Sequence[str], columns: Sequence[str] | None = None
+) -> dict[str, Record]:
+    companies, contacts = TABLES["companies"], TABLES["contacts"]
+    wanted = None if columns is None else ["id", *(c for c in columns if c != "id")]
+    selected = _columns(companies, wanted)
+    ids = [i for i in contact_ids if _is_uuid(i)]
+    if not ids:
+        return {}
+    given = sa.cast(sa.bindparam("ids", ids, ARRAY(sa.Text)), ARRAY(UUID))
+    owners = sa.select(contacts.c.company_id).where(contacts.c.id == sa.any_(given))
+    statement = sa.select(*selected).where(companies.c.id.in_(owners))
+    rows = [json_record(row) for row in connection.execute(statement).mappings()]
+    return {row["id"]: row for row in rows}
 
 
 def _table(service: str) -> sa.Table:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import replace
 from typing import Any, TypeVar
 
 import pyarrow as pa
@@ -452,6 +453,36 @@ class SearchEngineStore:
                 if len(hits) < SCAN_PAGE:
                     return
                 body["search_after"] = hits[-1]["sort"]
+        finally:
+            if pit_id is not None:
+                self._close_pit(pit_id)
+
+    def walk_ids(self, query: Query) -> Iterator[list[str]]:
+        """Every id matching the query, in its order, query.limit at a time: search_after
+        pages inside one point in time, opened at the first step (the export's snapshot of
+        the index: documents written later are not seen). Servers without a point in time
+        are walked with search_after alone (no snapshot; the log says so)."""
+        alias = self.alias(query.service)
+        pit_id = self._open_pit(alias)
+        if pit_id is None:
+            log.warning("%s has no point in time: the walk is not a snapshot", alias)
+        query = replace(query, page=1, cursor=None)
+        try:
+            while True:
+                body = compile_search(query)
+                body.pop("from", None)
+                body["track_total_hits"] = False
+                if pit_id is not None:
+                    body["pit"] = {"id": pit_id, "keep_alive": PIT_KEEP_ALIVE}
+                index = None if pit_id is not None else alias
+                response = self._search("walk", index, body)
+                pit_id = response.get("pit_id", pit_id)
+                hits = response["hits"]["hits"]
+                if hits:
+                    yield [hit["_id"] for hit in hits]
+                if len(hits) < query.limit:
+                    return
+                query = replace(query, cursor=sort_values_from_hit(query, hits[-1]))
         finally:
             if pit_id is not None:
                 self._close_pit(pit_id)

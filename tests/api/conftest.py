@@ -152,6 +152,39 @@ def embedded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Backend]:
     store.close()
 
 
+@pytest.fixture(params=["production", "embedded"])
+def own_backend(request: pytest.FixtureRequest, tmp_path: Path) -> Any:
+    """Stores of this test alone (it loads into them), with DATASET loaded as run-1."""
+    if request.param == "embedded":
+        from stores.duckdb import DuckDBStore
+
+        store = DuckDBStore(tmp_path / "connectra.duckdb", cursors=CODEC)
+        store.ensure_indices()
+        load(store, store)
+        store.mark_loaded("run-1")
+        yield Backend("embedded", store, store)
+        return
+    from stores.postgres import PostgresRecordStore, migrate
+    from stores.search import make_search_store
+
+    services: Services = request.getfixturevalue("services")
+    settings = request.getfixturevalue("search_settings")
+    with fresh_database(services) as url:
+        migrate(url)
+        records = PostgresRecordStore(url)
+        search = make_search_store(settings, f"exp{uuid.uuid4().hex[:8]}_", cursors=CODEC,
+                                   replicas=0)
+        search.ensure_indices()
+        load(records, search)
+        records.mark_loaded("run-1")
+        try:
+            yield Backend("production", records, search)
+        finally:
+            search.drop_indices()
+            search.close()
+            records.close()
+
+
 @pytest.fixture(params=["production", "embedded", "elasticsearch8"])
 def backend(request: pytest.FixtureRequest) -> Backend:
     name = "elasticsearch8_backend" if request.param == "elasticsearch8" else request.param
@@ -171,7 +204,7 @@ def deps_for(backend: Backend, home: Path, **overrides: Any) -> ApiDeps:
     """ApiDeps on a backend; keyword overrides go to Settings, or to ApiDeps when they name
     one of its fields."""
     dep_fields = {"records", "search", "landing", "jobs", "cursors", "clock", "signing_key",
-                  "pool", "rules"}
+                  "pool", "rules", "exports", "export_files"}
     settings = api_settings(home, **{k: v for k, v in overrides.items() if k not in dep_fields})
     deps = ApiDeps(
         settings=settings,
@@ -236,8 +269,15 @@ def _dagster_env(home: Path) -> dict[str, str]:
 
 @pytest.fixture(scope="session")
 def dagster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dagster]:
-    home = tmp_path_factory.mktemp("connectra-home")
-    (home / "dagster").mkdir()
+    with start_dagster(tmp_path_factory.mktemp("connectra-home")) as started:
+        yield started
+
+
+@contextmanager
+def start_dagster(home: Path, **variables: str) -> Iterator[Dagster]:
+    """A dagster-webserver on workspace.yaml, CONNECTRA_HOME = home (embedded profile
+    unless `variables` name the production services)."""
+    (home / "dagster").mkdir(parents=True, exist_ok=True)
     (home / "dagster" / "dagster.yaml").write_text(
         "run_coordinator:\n  module: dagster._core.run_coordinator\n"
         "  class: DefaultRunCoordinator\ntelemetry:\n  enabled: false\n"
@@ -247,7 +287,8 @@ def dagster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dagster]:
     process = subprocess.Popen(
         [str(Path(sys.executable).parent / "dagster-webserver"), "-w", "workspace.yaml",
          "-h", "127.0.0.1", "-p", str(port)],
-        cwd=ROOT, env=_dagster_env(home), stdout=log, stderr=subprocess.STDOUT,
+        cwd=ROOT, env={**_dagster_env(home), **variables}, stdout=log,
+        stderr=subprocess.STDOUT,
     )
     try:
         client = DagsterJobsClient("127.0.0.1", port, timeout_seconds=5)

@@ -194,6 +194,9 @@ class RecordsWithContactCompanies:
         self.threads.append(threading.current_thread().name)
         return self.inner.companies_of_contacts(ids, columns)  # type: ignore[no-any-return]
 
+    def dataset_version(self) -> Any:
+        return self.inner.dataset_version()
+
     def ping(self) -> None:
         self.inner.ping()
 

@@ -25,8 +25,11 @@ pytestmark = pytest.mark.services
 METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 PUBLIC = {"/health"}
 SIGNED = "/common/uploads/{key:path}"  # authorized by the URL's signature instead of a key
+SIGNED_GET = "/common/export-files/{name}"  # an export's download link, signed likewise
 FIELD_VALUES = {"service": "contacts", "job_id": "5b0e0000-0000-3000-8000-000000000000",
-                "key": "uploads/2026-01-01/abc-leads.csv"}
+                "key": "uploads/2026-01-01/abc-leads.csv",
+                "export_id": "5b0e0000-0000-3000-8000-000000000001",
+                "name": "5b0e0000-0000-3000-8000-000000000001.csv"}
 
 
 def almost(key: str) -> list[str]:
@@ -78,7 +81,7 @@ def test_every_route_but_health_refuses_missing_empty_wrong_and_almost_right_key
                 if template in PUBLIC:
                     assert result.status_code in (200, 405), (method, path)
                     continue
-                if template == SIGNED and method == "PUT":
+                if (template, method) in ((SIGNED, "PUT"), (SIGNED_GET, "GET")):
                     assert result.status_code == 403, (method, path, key)
                     continue
                 assert result.status_code == 401, (method, path, key, result.status_code)

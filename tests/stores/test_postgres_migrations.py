@@ -63,7 +63,7 @@ def test_migrate_from_0001_keeps_rows_and_adds_the_view(empty_database: str) -> 
 
     migrate(empty_database, "0002")
 
-    assert current_revision(empty_database) == "0002"
+    assert current_revision(empty_database) == "0003"
     with psycopg.connect(empty_database) as conn:
         row = conn.execute(
             "SELECT id::text, full_name, company_name, company_country FROM contacts_search"
