@@ -467,11 +467,17 @@ class SearchEngineStore:
         if pit_id is None:
             log.warning("%s has no point in time: the walk is not a snapshot", alias)
         query = replace(query, page=1, cursor=None)
+        substring = self._substring(query.service, query.where)
+        after: list[Any] | None = None
         try:
             while True:
-                body = compile_search(query)
+                body = compile_search(query, substring)
                 body.pop("from", None)
                 body["track_total_hits"] = False
+                if after is not None:
+                    # The engine's own sort values of the last hit: inside a point in time
+                    # Elasticsearch adds its `_shard_doc` tiebreaker to them.
+                    body["search_after"] = after
                 if pit_id is not None:
                     body["pit"] = {"id": pit_id, "keep_alive": PIT_KEEP_ALIVE}
                 index = None if pit_id is not None else alias
@@ -482,7 +488,7 @@ class SearchEngineStore:
                     yield [hit["_id"] for hit in hits]
                 if len(hits) < query.limit:
                     return
-                query = replace(query, cursor=sort_values_from_hit(query, hits[-1]))
+                after = hits[-1]["sort"]
         finally:
             if pit_id is not None:
                 self._close_pit(pit_id)
