@@ -7,11 +7,13 @@ or shown in its UI. Stores are opened on first use and kept for the life of the 
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import dagster as dg
 from pydantic import PrivateAttr
 
+from stores.errors import IndexMissing
 from stores.factory import Stores, open_stores
 from stores.landing import LandingZone, landing_zone
 from stores.settings import Settings, load_settings
@@ -41,12 +43,15 @@ class ConnectraResource(dg.ConfigurableResource):  # type: ignore[type-arg]
 
     def ping(self) -> None:
         """Raises (a StoreError, mostly TransientStoreError) unless every store a load uses
-        answers: the landing zone, the record store and the search store."""
+        answers: the landing zone, the record store and the search store. An engine that
+        answers with no index behind an alias is ready for a load: the load creates it
+        (ensure_indices), as after a load that failed before it wrote anything."""
         self.landing().ping()
         stores = self.stores()
         stores.records.ping()
         if stores.search is not stores.records:
-            stores.search.ping()
+            with contextlib.suppress(IndexMissing):
+                stores.search.ping()
 
     def teardown_after_execution(self, context: Any) -> None:
         if self._stores is not None:

@@ -43,7 +43,7 @@ VALUES = ("/common/filters/contacts/data", {"filter_key": "company_industries",
 COMPANIES = ("/companies/filter", {"limit": 5})
 FACETS = ("/contacts/facets", {"where": DESIGN_EXAMPLE["where"], "facets": [
     {"field": "seniority"}, {"field": "created_at", "interval": "month"}]})
-EXPLAIN = ("/contacts/explain", {"where": {"keyword_match": {"must": {"country": "germny"}}}})
+EXPLAIN = ("/contacts/explain", {"where": {"keyword_match": {"must": {"city": "berln"}}}})
 
 
 @dataclass
