@@ -32,7 +32,7 @@ def empty_database(services: Services) -> Iterator[str]:
 def test_migrate_an_empty_database_builds_exactly_the_schema(empty_database: str) -> None:
     assert current_revision(empty_database) is None
     migrate(empty_database)
-    assert current_revision(empty_database) == head_revision() == "0003"
+    assert current_revision(empty_database) == head_revision() == "0004"
     engine = sa.create_engine(engine_url(empty_database))
     try:
         with engine.connect() as connection:
@@ -63,7 +63,7 @@ def test_migrate_from_0001_keeps_rows_and_adds_the_view(empty_database: str) -> 
 
     migrate(empty_database, "0002")
 
-    assert current_revision(empty_database) == "0003"
+    assert current_revision(empty_database) == "0002"
     with psycopg.connect(empty_database) as conn:
         row = conn.execute(
             "SELECT id::text, full_name, company_name, company_country FROM contacts_search"
@@ -117,7 +117,7 @@ def test_migrate_from_0002_turns_each_file_into_a_list_and_backfills_the_load_ti
 
     migrate(empty_database)
 
-    assert current_revision(empty_database) == "0003"
+    assert current_revision(empty_database) == "0004"
     with psycopg.connect(empty_database) as conn:
         rows = conn.execute(
             "SELECT id::text, source_file, load_run, first_seen, last_seen, company_name "
