@@ -98,7 +98,7 @@ class UploadResource:
         )
         expires_raw = req.get_param("expires") or ""
         signature = req.get_param("signature") or ""
-        if not expires_raw.isdigit() or len(expires_raw) > 12:
+        if not (expires_raw.isascii() and expires_raw.isdigit()) or len(expires_raw) > 12:
             raise forbidden
         expires = int(expires_raw)
         now = self.clock()

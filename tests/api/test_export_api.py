@@ -3,6 +3,7 @@ ownership, signed download links; then real runs of the export_records job on Da
 
 from __future__ import annotations
 
+import re
 import time
 import uuid
 from pathlib import Path
@@ -114,6 +115,8 @@ def test_an_export_is_its_keys_alone_and_its_link_expires(
     assert download(anyone, tampered).status_code == 403
     other_file = url.replace(export_id, str(uuid.uuid4()))
     assert download(anyone, other_file).status_code == 403
+    superscript = re.sub(r"expires=\d+", "expires=%C2%B2", url)  # "²": was a 500
+    assert download(anyone, superscript).status_code == 403
 
     now[0] += 601  # the link expired
     assert download(anyone, url).status_code == 403

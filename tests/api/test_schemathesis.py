@@ -8,7 +8,6 @@ exceeds it fails, saying how far it got, rather than silently testing less).
 
 from __future__ import annotations
 
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -33,7 +32,6 @@ from stores.landing import LocalLandingZone
 from tests.api.conftest import API_KEY, Backend, Dagster, deps_for, serving
 
 pytestmark = [pytest.mark.services, pytest.mark.filterwarnings("ignore::DeprecationWarning")]
-BUDGET_SECONDS = 60.0
 CHECKS = [
     not_a_server_error,
     status_code_conformance,
@@ -41,7 +39,7 @@ CHECKS = [
     response_headers_conformance,
     response_schema_conformance,
 ]
-EXAMPLES = 25
+EXAMPLES = 20
 MODES = (GenerationMode.POSITIVE, GenerationMode.NEGATIVE)  # valid requests and invalid ones
 
 
@@ -76,7 +74,6 @@ def test_the_api_keeps_its_document(api_url: str) -> None:
     schema = schemathesis.openapi.from_url(
         f"{api_url}/openapi.json", headers={"X-API-Key": API_KEY}, wait_for_schema=10
     )
-    started = time.monotonic()
     operations = [result.ok() for result in schema.get_all_operations()]  # type: ignore[union-attr]
     # Schemathesis leaves out the document's own URL; every other operation is exercised.
     documented = sum(
@@ -84,10 +81,7 @@ def test_the_api_keeps_its_document(api_url: str) -> None:
     )
     assert len(operations) == documented, str([o.label for o in operations])
     tested = []
-    for operation in operations:
-        if time.monotonic() - started > BUDGET_SECONDS:
-            break
-
+    for operation in operations:  # every one, however long the machine takes (no time limit)
         @given(case=st.one_of(*(operation.as_strategy(mode) for mode in MODES)))
         @settings(
             max_examples=EXAMPLES,
@@ -101,4 +95,4 @@ def test_the_api_keeps_its_document(api_url: str) -> None:
 
         conforms()
         tested.append(operation.label)
-    assert len(tested) == len(operations), f"out of time after {tested}"
+    assert len(tested) == len(operations), tested

@@ -103,6 +103,7 @@ def test_a_signed_url_reaches_its_own_key_only_and_only_until_it_expires(
         {"expires": query["expires"]},
         {**query, "expires": query["expires"] + ".0"},
         {**query, "expires": "-1"},
+        {**query, "expires": "\u00b2"},  # a digit to str.isdigit, not to int(): was a 500
     ]
     for params in tampered:
         result = testing.TestClient(client.app).simulate_put(
