@@ -22,7 +22,7 @@ import falcon
 from api.body import read_json
 from api.dagster_exports import ExportRun
 from api.errors import ApiError
-from api.uploads import url_signature
+from api.uploads import signed_url_holds, url_signature
 from stores.errors import TerminalStoreError
 from stores.exports.files import ExportFiles, LocalExportFiles, check_name
 from stores.exports.request import parse_export_request
@@ -127,16 +127,8 @@ class ExportFileResource:
             403, "forbidden", "this download URL is invalid or expired; GET the export's "
             "status for a new one"
         )
-        expires_raw = req.get_param("expires") or ""
-        signature = req.get_param("signature") or ""
-        if not (expires_raw.isascii() and expires_raw.isdigit()) or len(expires_raw) > 12:
-            raise forbidden
-        expires = int(expires_raw)
-        now = self.clock()
-        if expires < now or expires > now + self.settings.export_link_seconds + 60:
-            raise forbidden
-        expected = url_signature(self.secret, "GET", name, expires)
-        if not hmac.compare_digest(expected.encode(), signature.encode("utf-8", "replace")):
+        longest = self.settings.export_link_seconds
+        if not signed_url_holds(req, self.secret, "GET", name, self.clock(), longest):
             raise forbidden
         try:
             check_name(name)

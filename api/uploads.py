@@ -39,6 +39,23 @@ def upload_signature(secret: bytes, key: str, expires: int) -> str:
     return url_signature(secret, "PUT", key, expires)
 
 
+def signed_url_holds(
+    req: falcon.Request, secret: bytes, method: str, key: str, now: float, longest: float
+) -> bool:
+    """Whether the request's `expires` and `signature` are a link this API signed for
+    `method` on `key`, not expired and expiring within `longest` s (+ a minute of clock
+    skew). `expires` must be ASCII digits: str.isdigit() takes "²", which int() refuses."""
+    expires_raw = req.get_param("expires") or ""
+    signature = req.get_param("signature") or ""
+    if not (expires_raw.isascii() and expires_raw.isdigit()) or len(expires_raw) > 12:
+        return False
+    expires = int(expires_raw)
+    if expires < now or expires > now + longest + 60:
+        return False
+    expected = url_signature(secret, method, key, expires)
+    return hmac.compare_digest(expected.encode(), signature.encode("utf-8", "replace"))
+
+
 class UploadUrlResource:
     def __init__(self, landing: LandingZone, secret: bytes, clock: Callable[[], float]) -> None:
         self.landing = landing
@@ -96,16 +113,7 @@ class UploadResource:
         forbidden = ApiError(
             403, "forbidden", "this upload URL is invalid or expired; ask upload-url for a new one"
         )
-        expires_raw = req.get_param("expires") or ""
-        signature = req.get_param("signature") or ""
-        if not (expires_raw.isascii() and expires_raw.isdigit()) or len(expires_raw) > 12:
-            raise forbidden
-        expires = int(expires_raw)
-        now = self.clock()
-        if expires < now or expires > now + EXPIRES_IN + 60:
-            raise forbidden
-        expected = upload_signature(self.secret, key, expires)
-        if not hmac.compare_digest(expected.encode(), signature.encode("utf-8", "replace")):
+        if not signed_url_holds(req, self.secret, "PUT", key, self.clock(), EXPIRES_IN):
             raise forbidden
         try:
             landing_key(key)
