@@ -27,7 +27,8 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
+from concurrent.futures import wait
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -37,7 +38,8 @@ import duckdb
 import pytest
 
 import assets.ingest as ingest_assets
-from assets.loading import READ_BATCH_FACTOR, LoadProgress
+import assets.loading as loading
+from assets.loading import READ_BATCH_FACTOR
 from assets.partitions import LANDED_FILES
 from assets.resources import ConnectraResource
 from orchestration.sample_data import read_manifest, write_sample_files
@@ -53,20 +55,16 @@ PROFILE_VARS = (
     "PG_DB_HOST", "DATABASE_URL", "ELASTICSEARCH_HOST", "SEARCH_URL", "S3_BUCKET",
     "SEARCH_ENGINE", "DAGSTER_HOME",
 )  # fmt: skip
-# Holds the file once the first batch is in it: taken earlier (the writer thread had not yet
-# opened the file when the holder started), the first batch's own write would wait instead,
-# and the load would retry rather than reach its second batch.
+# Opens the file read-only as soon as the loader lets it (it closes the file after each write)
+# and keeps it open, as a DuckDB shell would.
 HOLDER = """
 import sys, time, duckdb
 while True:
     try:
         con = duckdb.connect(sys.argv[1], read_only=True)
-        if con.execute("SELECT count(*) FROM contacts").fetchone()[0] > 0:
-            break
-        con.close()
+        break
     except duckdb.Error:
-        pass
-    time.sleep(0.01)
+        time.sleep(0.01)
 print("holding", flush=True)
 time.sleep(600)
 """
@@ -183,31 +181,29 @@ def load_threads() -> list[str]:
     return [t.name for t in threading.enumerate() if t.name.startswith(LOAD_THREADS)]
 
 
-# Slow (not in `make test`) for now: on a loaded machine it can race (the load retries
-# instead of reaching its second batch, ~5 min until the retries run out); see RELIABILITY.md.
-@pytest.mark.slow
 def test_a_load_waiting_for_the_file_is_canceled_within_seconds(
     embedded: Embedded, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # The first batch is written (the file is free), then another process takes the file: the
-    # second batch's write waits for its turn when the run is terminated.
+    # Batch 1 is written whole, then another process takes the file before batch 2's write
+    # starts: that write waits for its turn when the run is terminated. The file is taken
+    # between two writes (the loader never overlaps them); taken while batch 1 was still
+    # writing, batch 1 would be the one waiting, and the load would retry instead.
     holder: list[subprocess.Popen[str]] = []
     second_write_waiting = threading.Event()
-    real_load: Any = ingest_assets.load_file
+    real_write_batch: Any = loading.write_batch
 
-    def load_file(*args: Any, progress: Callable[[LoadProgress], None], **kwargs: Any) -> Any:
-        def seen(state: LoadProgress) -> None:
-            progress(state)
-            if second_write_waiting.is_set():  # the rerun after the cancel
-                return
-            if state.batches == 1:  # batch 1 is being written: take the file after it
-                holder.append(embedded.hold_file())
-            elif state.batches == 2:  # batch 2's write was handed to the writer thread
-                second_write_waiting.set()
+    def write_batch(*args: Any, **kwargs: Any) -> Any:
+        writes = real_write_batch(*args, **kwargs)
+        if second_write_waiting.is_set():  # the rerun after the cancel
+            pass
+        elif holder:  # batch 2's write was handed to the writer thread, the file held
+            second_write_waiting.set()
+        else:  # batch 1: take the file once its write is in
+            wait(writes)
+            holder.append(embedded.hold_file())
+        return writes
 
-        return real_load(*args, progress=seen, **kwargs)
-
-    monkeypatch.setattr(ingest_assets, "load_file", load_file)
+    monkeypatch.setattr(loading, "write_batch", write_batch)
     stamp: list[float] = []
     embedded.terminate_when(second_write_waiting, stamp)
     try:
