@@ -32,48 +32,15 @@ from typing import Any
 import psycopg
 
 from bench.children import run_child
-from bench.data import BATCH_SIZE_FOR_INSERTION, sample_file
 from bench.env import BenchEnv
+from bench.loaded import BenchDataset
 from bench.procstat import status_kb
 
-DATABASE = "connectra_bench_exports"
-PREFIX = "bench_exports_"
 FORMATS = ("csv", "jsonl", "parquet")
 
 
-def variables(env: BenchEnv) -> dict[str, str]:
-    return {**env.variables(), "PG_DB_DATABASE": DATABASE, "SEARCH_INDEX_PREFIX": PREFIX}
-
-
-def _drop(env: BenchEnv) -> None:
-    env.drop_indices(PREFIX)
-    with psycopg.connect(env.pg_url("postgres"), autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
-
-
-def load(env: BenchEnv, rows: int) -> dict[str, Any]:
-    from assets.loading import load_file
-    from stores.factory import open_stores
-    from stores.landing import LocalLandingZone
-    from stores.postgres import migrate
-    from stores.settings import settings_from_mapping
-
-    _drop(env)
-    with psycopg.connect(env.pg_url("postgres"), autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{DATABASE}"')
-    migrate(env.pg_url(DATABASE))
-    sample, _ = sample_file(env.landing, rows)
-    stores = open_stores(settings_from_mapping(variables(env)))
-    try:
-        stores.search.ensure_indices()
-        counts = load_file(LocalLandingZone(env.landing), sample.key, stores, "bench-exports",
-                           batch_rows=BATCH_SIZE_FOR_INSERTION)
-        stores.search.refresh()
-        stores.records.mark_loaded("bench-exports")
-        contacts = stores.search.count("contacts", None)
-    finally:
-        stores.close()
-    return {"rows": rows, "rows_loaded": counts.rows_loaded, "contacts": contacts}
+def dataset(env: BenchEnv) -> BenchDataset:
+    return BenchDataset(env, "exports")
 
 
 def child_export(work: Path, fmt: str) -> dict[str, Any]:
@@ -85,7 +52,7 @@ def child_export(work: Path, fmt: str) -> dict[str, Any]:
     from stores.settings import settings_from_mapping
 
     env = BenchEnv.load(work)
-    settings = settings_from_mapping(variables(env))
+    settings = settings_from_mapping(dataset(env).variables())
     stores = open_stores(settings)
     files = export_files(settings)
     request = parse_export_request("contacts", {"format": fmt})
@@ -107,7 +74,7 @@ def pit_walk(env: BenchEnv) -> dict[str, Any]:
     from stores.factory import open_stores
     from stores.settings import settings_from_mapping
 
-    stores = open_stores(settings_from_mapping(variables(env)))
+    stores = open_stores(settings_from_mapping(dataset(env).variables()))
     query = parse_export_request("contacts", {"format": "csv"}).query()
     try:
         started = time.perf_counter()
@@ -128,7 +95,8 @@ def copy_to(env: BenchEnv) -> dict[str, Any]:
     statement = sql.SQL("COPY (SELECT {} FROM contacts) TO STDOUT (FORMAT csv)").format(
         sql.SQL(", ").join(sql.Identifier(c) for c in columns))
     size = 0
-    with psycopg.connect(env.pg_url(DATABASE)) as connection, connection.cursor() as cursor:
+    url = env.pg_url(dataset(env).database)
+    with psycopg.connect(url) as connection, connection.cursor() as cursor:
         started = time.perf_counter()
         with cursor.copy(statement) as copy:
             for block in copy:
@@ -152,7 +120,7 @@ def main(argv: list[str]) -> int:
     env = BenchEnv.load(args.work)
     try:
         print(f"loading {args.rows:,} rows with load_file ...", flush=True)
-        loaded = load(env, args.rows)
+        loaded = dataset(env).load(args.rows)["production"]
         exports = {}
         for fmt in FORMATS:
             print(f"export {fmt} ...", flush=True)
@@ -161,7 +129,7 @@ def main(argv: list[str]) -> int:
         walk = pit_walk(env)
         copy = copy_to(env)
     finally:
-        _drop(env)
+        dataset(env).drop()
     result = {"loaded": loaded, "exports": exports, "pit_walk": walk, "copy_to": copy}
     env.results.mkdir(parents=True, exist_ok=True)
     (env.results / "exports.json").write_text(json.dumps(result, indent=2))

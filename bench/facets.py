@@ -24,20 +24,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
-import psycopg
-
-from bench.data import BATCH_SIZE_FOR_INSERTION, sample_file
 from bench.env import API_KEY, ROOT, BenchEnv
 from bench.load import ApiClient, drive
+from bench.loaded import BenchDataset
 
-DATABASE = "connectra_bench_facets"
-PREFIX = "bench_facets_"
 PROFILES = ("production", "embedded")
 WHERE: dict[str, Any] = {
     "text_matches": {"must": [{"filter_key": "title", "text_value": "Software Engineer",
@@ -67,45 +62,8 @@ REQUESTS: dict[str, tuple[str, dict[str, Any]]] = {
 }
 
 
-def variables(env: BenchEnv, profile: str) -> dict[str, str]:
-    out = {**env.variables(profile), "SEARCH_INDEX_PREFIX": PREFIX,
-           "CONNECTRA_HOME": str(env.work / "facets-home")}
-    if profile == "production":
-        out["PG_DB_DATABASE"] = DATABASE
-    return out
-
-
-def _drop(env: BenchEnv) -> None:
-    env.drop_indices(PREFIX)
-    with psycopg.connect(env.pg_url("postgres"), autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
-    shutil.rmtree(env.work / "facets-home", ignore_errors=True)
-
-
-def load(env: BenchEnv, rows: int) -> dict[str, Any]:
-    from assets.loading import load_file
-    from stores.factory import open_stores
-    from stores.landing import LocalLandingZone
-    from stores.postgres import migrate
-    from stores.settings import settings_from_mapping
-
-    _drop(env)
-    with psycopg.connect(env.pg_url("postgres"), autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{DATABASE}"')
-    migrate(env.pg_url(DATABASE))
-    sample, _ = sample_file(env.landing, rows)
-    out = {}
-    for profile in PROFILES:
-        stores = open_stores(settings_from_mapping(variables(env, profile)))
-        try:
-            stores.search.ensure_indices()
-            load_file(LocalLandingZone(env.landing), sample.key, stores, "bench-facets",
-                      batch_rows=BATCH_SIZE_FOR_INSERTION)
-            stores.search.refresh()
-            out[profile] = stores.search.count("contacts", None)
-        finally:
-            stores.close()
-    return out
+def dataset(env: BenchEnv) -> BenchDataset:
+    return BenchDataset(env, "facets")
 
 
 def serve(work: Path, profile: str) -> None:
@@ -120,7 +78,7 @@ def serve(work: Path, profile: str) -> None:
     from stores.settings import settings_from_mapping
 
     env = BenchEnv.load(work)
-    settings = settings_from_mapping(variables(env, profile))
+    settings = settings_from_mapping(dataset(env).variables(profile))
     stores = open_stores(settings)
     deps = ApiDeps(settings=settings, records=stores.records, search=stores.search,
                    landing=LocalLandingZone(env.landing),
@@ -152,7 +110,7 @@ def measure(env: BenchEnv, profile: str, seconds: float) -> dict[str, Any]:
     child = subprocess.Popen(
         [sys.executable, "-m", "bench.facets", "serve", str(env.work), profile],
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    stores = open_stores(settings_from_mapping(variables(env, profile)))
+    stores = open_stores(settings_from_mapping(dataset(env).variables(profile)))
     out: dict[str, Any] = {}
     try:
         assert child.stdout is not None
@@ -196,10 +154,10 @@ def main(argv: list[str]) -> int:
     env = BenchEnv.load(args.work)
     try:
         print(f"loading {args.rows:,} rows into both profiles ...", flush=True)
-        loaded = load(env, args.rows)
+        loaded = {p: r["contacts"] for p, r in dataset(env).load(args.rows, PROFILES).items()}
         results = {p: measure(env, p, args.seconds) for p in PROFILES}
     finally:
-        _drop(env)
+        dataset(env).drop()
     report = {"rows": args.rows, "contacts": loaded, "results": results}
     env.results.mkdir(parents=True, exist_ok=True)
     (env.results / "facets.json").write_text(json.dumps(report, indent=2))

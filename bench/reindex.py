@@ -32,59 +32,18 @@ import time
 from pathlib import Path
 from typing import Any
 
-import psycopg
-
 from bench.children import run_child
-from bench.data import BATCH_SIZE_FOR_INSERTION, sample_file
+from bench.data import BATCH_SIZE_FOR_INSERTION
 from bench.env import BenchEnv
 from bench.limits_search import CHUNK_BYTES, THREADS, _index_lines, send
+from bench.loaded import BenchDataset
 from bench.procstat import CpuMeter, status_kb
 
-DATABASE = "connectra_bench_reindex"
-PREFIX = "bench_reindex_"
 RAW_PREFIX = "bench_reindex_raw_"
-KEY_TAG = "bench/reindex"
 
 
-def variables(env: BenchEnv) -> dict[str, str]:
-    return {**env.variables(), "PG_DB_DATABASE": DATABASE, "SEARCH_INDEX_PREFIX": PREFIX}
-
-
-def _drop_prefixes(env: BenchEnv) -> None:
-    client = env.opensearch()
-    try:
-        for prefix in (PREFIX, RAW_PREFIX):
-            for index in client.indices.get_alias(index=f"{prefix}*"):
-                client.indices.delete(index=index)
-    finally:
-        client.close()
-
-
-def load(env: BenchEnv, rows: int) -> dict[str, Any]:
-    from assets.loading import load_file
-    from stores.factory import open_stores
-    from stores.landing import LocalLandingZone
-    from stores.postgres import migrate
-    from stores.settings import settings_from_mapping
-
-    with psycopg.connect(env.pg_url("postgres"), autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
-        admin.execute(f'CREATE DATABASE "{DATABASE}"')
-    migrate(env.pg_url(DATABASE))
-    _drop_prefixes(env)
-    sample, _ = sample_file(env.landing, rows)
-    stores = open_stores(settings_from_mapping(variables(env)))
-    try:
-        stores.search.ensure_indices()
-        started = time.perf_counter()
-        counts = load_file(LocalLandingZone(env.landing), sample.key, stores, "bench-reindex",
-                           batch_rows=BATCH_SIZE_FOR_INSERTION)
-        seconds = time.perf_counter() - started
-        documents = sum(stores.search.count(s, None) for s in ("contacts", "companies"))
-    finally:
-        stores.close()
-    return {"rows": rows, "documents": documents, "load_seconds": round(seconds, 2),
-            "load_rows_per_s": round(counts.rows_read / seconds, 1)}
+def dataset(env: BenchEnv) -> BenchDataset:
+    return BenchDataset(env, "reindex")
 
 
 def child_reindex(work: Path) -> dict[str, Any]:
@@ -95,7 +54,7 @@ def child_reindex(work: Path) -> dict[str, Any]:
     from stores.settings import settings_from_mapping
 
     env = BenchEnv.load(work)
-    stores = open_stores(settings_from_mapping(variables(env)))
+    stores = open_stores(settings_from_mapping(dataset(env).variables()))
     rss: list[int] = []
     try:
         started = time.perf_counter()
@@ -120,7 +79,7 @@ def raw_bulk(env: BenchEnv) -> dict[str, Any]:
     from stores.search import make_search_store
     from stores.settings import settings_from_mapping
 
-    settings = settings_from_mapping(variables(env))
+    settings = settings_from_mapping(dataset(env).variables())
     assert settings.search is not None and settings.postgres is not None
     folder = env.work / "bulk" / "reindex-raw"
     shutil.rmtree(folder, ignore_errors=True)
@@ -167,7 +126,8 @@ def main(argv: list[str]) -> int:
     env = BenchEnv.load(args.work)
     try:
         print(f"loading {args.rows:,} rows with load_file ...", flush=True)
-        loaded = load(env, args.rows)
+        loaded = dataset(env).load(args.rows)["production"]
+        loaded["documents"] = loaded["contacts"] + loaded["companies"]
         print(f"reindex ({loaded['documents']:,} documents) ...", flush=True)
         with CpuMeter() as meter:
             rebuilt = run_child("bench.reindex", ["child", str(env.work)])
@@ -176,9 +136,7 @@ def main(argv: list[str]) -> int:
         print("raw _bulk of the same documents ...", flush=True)
         limit = raw_bulk(env)
     finally:
-        _drop_prefixes(env)
-        with psycopg.connect(env.pg_url("postgres"), autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
+        dataset(env).drop(RAW_PREFIX)
     result = {"loaded": loaded, "reindex": rebuilt, "raw_bulk": limit,
               "ratio": round(rebuilt["rows_per_s"] / limit["rows_per_s"], 2)}
     env.results.mkdir(parents=True, exist_ok=True)
