@@ -12,17 +12,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from api.dagster_jobs import (
-    _RUN_ID,
-    JOB_QUERY,
-    LOCATION_NAME,
-    REPOSITORY_NAME,
-    ROOT_RUN_TAG,
-    WILL_RETRY_TAG,
-    DagsterJobsClient,
-    _failure_messages,
-    _translated,
-)
+from api.dagster_jobs import WILL_RETRY_TAG, DagsterJobsClient
 from api.jobs import JobState, iso_time, job_state
 
 EXPORT_JOB = "export_records"  # orchestration/export_job.py EXPORT_JOB_NAME
@@ -31,32 +21,6 @@ OWNER_TAG = "connectra/owner"
 FORMAT_TAG = "connectra/export_format"
 NAME_TAG = "connectra/export_suffix"
 EXPORTS_ASSET = ["exports"]
-
-EXPORT_DETAILS = """
-query ExportDetails($runId: ID!) {
-  runOrError(runId: $runId) {
-    __typename
-    ... on Run {
-      assetMaterializations {
-        assetKey { path }
-        metadataEntries {
-          label
-          ... on IntMetadataEntry { intValue }
-          ... on TextMetadataEntry { text }
-        }
-      }
-      eventConnection(limit: 1000) {
-        events {
-          __typename
-          ... on ExecutionStepFailureEvent { message error { message } }
-          ... on RunFailureEvent { message }
-        }
-      }
-    }
-  }
-}
-"""
-
 
 @dataclass(frozen=True)
 class ExportRun:
@@ -79,42 +43,22 @@ class ExportRun:
 
 
 class DagsterExportsClient:
-    def __init__(self, jobs: DagsterJobsClient, location: str = LOCATION_NAME) -> None:
+    def __init__(self, jobs: DagsterJobsClient) -> None:
         self.jobs = jobs
-        self.location = location
 
     def submit(self, config: dict[str, Any], owner: str, suffix: str) -> str:
         tags = {OWNER_TAG: owner, FORMAT_TAG: str(config["format"]), NAME_TAG: suffix}
-        with _translated("launch the export run"), self.jobs.lock:
-            run_id: str = self.jobs.client.submit_job_execution(
-                EXPORT_JOB,
-                repository_location_name=self.location,
-                repository_name=REPOSITORY_NAME,
-                run_config={"ops": {EXPORT_OP: {"config": config}}},
-                tags=tags,
-            )
-        return run_id
+        return self.jobs.launch(EXPORT_JOB, tags, what="launch the export run",
+                                run_config={"ops": {EXPORT_OP: {"config": config}}})
 
     def get(self, export_id: str) -> ExportRun | None:
-        if not _RUN_ID.match(export_id):
+        found = self.jobs.tries(export_id, EXPORT_JOB, requeue_tag=None,
+                                what="read the export run")
+        if found is None:
             return None
-        variables = {
-            "runId": export_id,
-            "retries": {"tags": [{"key": ROOT_RUN_TAG, "value": export_id}]},
-            "requeues": {"tags": [{"key": "connectra/none", "value": export_id}]},
-        }
-        data = self.jobs._query(JOB_QUERY, variables, "read the export run")  # noqa: SLF001
-        first = data["runOrError"]
-        if first.get("__typename") != "Run" or first.get("jobName") != EXPORT_JOB:
-            return None
-        tries = [first]
-        found = data["runsOrError"]
-        if found.get("__typename") == "Runs" and found.get("results"):
-            tries.append(found["results"][0])
-        newest = max(tries, key=lambda run: run.get("creationTime") or 0.0)
-        tags = {t["key"]: t["value"] for t in first.get("tags", [])}
-        newest_tags = {t["key"]: t["value"] for t in newest.get("tags", [])}
-        state = job_state(newest["status"], newest_tags.get(WILL_RETRY_TAG) == "true")
+        first, newest = found.first, found.newest
+        tags = found.first_tags
+        state = job_state(newest["status"], found.newest_tags.get(WILL_RETRY_TAG) == "true")
         done = state in ("completed", "failed")
         run = ExportRun(
             export_id=export_id,
@@ -127,26 +71,16 @@ class DagsterExportsClient:
             finished_at=iso_time(newest.get("endTime")) if done else None,
             finished_epoch=newest.get("endTime") if done else None,
         )
-        if done:
-            run = self._with_details(run, newest["runId"], failed=state == "failed")
-        return run
-
-    def _with_details(self, run: ExportRun, run_id: str, failed: bool) -> ExportRun:
-        data = self.jobs._query(EXPORT_DETAILS, {"runId": run_id}, "read the export run")  # noqa: SLF001
-        found = data["runOrError"]
-        if found.get("__typename") != "Run":
+        if not done:
             return run
-        values: dict[str, Any] = {}
-        for event in found.get("assetMaterializations", []):
-            if event.get("assetKey", {}).get("path") != EXPORTS_ASSET:
-                continue
-            for entry in event.get("metadataEntries", []):
-                values[entry["label"]] = entry.get("intValue", entry.get("text"))
-        errors = _failure_messages(found["eventConnection"]["events"]) if failed else []
+        failed = state == "failed"
+        details = self.jobs.details(newest["runId"], EXPORTS_ASSET, failed=failed,
+                                    what="read the export run")
+        values = details.metadata
         return ExportRun(**{
             **run.as_dict(),
             "rows_written": values.get("rows_written"),
             "bytes": values.get("bytes"),
             "dataset_version": values.get("dataset_version"),
-            "error": (errors[0] if errors else "the export failed") if failed else None,
+            "error": details.error(failed, "the export failed"),
         })

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 import threading
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import requests
@@ -89,6 +90,7 @@ query RunDetails($runId: ID!, $cursor: String) {
           label
           ... on IntMetadataEntry { intValue }
           ... on FloatMetadataEntry { floatValue }
+          ... on TextMetadataEntry { text }
         }
       }
       eventConnection(afterCursor: $cursor, limit: 1000) {
@@ -103,6 +105,34 @@ query RunDetails($runId: ID!, $cursor: String) {
   }
 }
 """
+
+
+@dataclass(frozen=True)
+class RunTries:
+    """A job's first run (its id is the job's) and the newest of its retries and requeues."""
+
+    first: dict[str, Any]
+    newest: dict[str, Any]
+
+    @property
+    def first_tags(self) -> dict[str, str]:
+        return {t["key"]: t["value"] for t in self.first.get("tags", [])}
+
+    @property
+    def newest_tags(self) -> dict[str, str]:
+        return {t["key"]: t["value"] for t in self.newest.get("tags", [])}
+
+
+@dataclass(frozen=True)
+class RunDetails:
+    """What a finished (or running) run reported: one asset's newest metadata, and why it
+    failed (the step failures' messages first)."""
+
+    metadata: dict[str, Any]
+    errors: list[str]
+
+    def error(self, failed: bool, fallback: str) -> str | None:
+        return (self.errors[0] if self.errors else fallback) if failed else None
 
 
 class DagsterJobsClient:
@@ -130,33 +160,15 @@ class DagsterJobsClient:
     def submit(self, file_key: str, file_version: str) -> JobStatus:
         self._add_partition(file_key)
         tags = {PARTITION_TAG: file_key, FILE_KEY_TAG: file_key, FILE_VERSION_TAG: file_version}
-        with _translated("launch the ingest run"), self.lock:
-            run_id = self.client.submit_job_execution(
-                JOB_NAME,
-                repository_location_name=self.location,
-                repository_name=REPOSITORY_NAME,
-                tags=tags,
-            )
+        run_id = self.launch(JOB_NAME, tags, what="launch the ingest run")
         return self.get(run_id) or JobStatus(job_id=run_id, status="in_queue", file_key=file_key)
 
     def get(self, job_id: str) -> JobStatus | None:
-        if not _RUN_ID.match(job_id):
-            return None  # never an id of ours; not worth a round trip
-        variables = {
-            "runId": job_id,
-            "retries": {"tags": [{"key": ROOT_RUN_TAG, "value": job_id}]},
-            "requeues": {"tags": [{"key": REQUEUE_ROOT_TAG, "value": job_id}]},
-        }
-        data = self._query(JOB_QUERY, variables, "read the run")
-        first = data["runOrError"]
-        if first.get("__typename") != "Run" or first.get("jobName") != JOB_NAME:
+        found = self.tries(job_id, JOB_NAME, requeue_tag=REQUEUE_ROOT_TAG, what="read the run")
+        if found is None:
             return None
-        tries = [first]
-        for found in (data["runsOrError"], data.get("requeues") or {}):
-            if found.get("__typename") == "Runs" and found.get("results"):
-                tries.append(found["results"][0])
-        newest = max(tries, key=lambda run: run.get("creationTime") or 0.0)
-        tags = {t["key"]: t["value"] for t in newest.get("tags", [])}
+        first, newest = found.first, found.newest
+        tags = found.newest_tags
         again = tags.get(WILL_RETRY_TAG) == "true" or tags.get(WILL_REQUEUE_TAG) == "true"
         state = job_state(newest["status"], again)
         status = JobStatus(
@@ -177,17 +189,55 @@ class DagsterJobsClient:
 
     # -- details ----------------------------------------------------------------------------
 
-    def _with_details(self, status: JobStatus, run_id: str, failed: bool) -> JobStatus:
-        counts: dict[str, int] = {}
+    def launch(
+        self, job_name: str, tags: dict[str, str], *, what: str,
+        run_config: dict[str, Any] | None = None,
+    ) -> str:  # fmt: skip
+        """Submits a run of `job_name` (through the instance's run queue); its run id."""
+        with _translated(what), self.lock:
+            run_id: str = self.client.submit_job_execution(
+                job_name,
+                repository_location_name=self.location,
+                repository_name=REPOSITORY_NAME,
+                run_config=run_config,
+                tags=tags,
+            )
+        return run_id
+
+    def tries(
+        self, run_id: str, job_name: str, *, requeue_tag: str | None, what: str
+    ) -> RunTries | None:
+        """The run `run_id` of `job_name` and its newest retry (Dagster's run retries) or
+        requeue (runs tagged `requeue_tag` with its id); None when it is not such a run."""
+        if not _RUN_ID.match(run_id):
+            return None  # never an id of ours; not worth a round trip
+        variables = {
+            "runId": run_id,
+            "retries": {"tags": [{"key": ROOT_RUN_TAG, "value": run_id}]},
+            "requeues": {"tags": [{"key": requeue_tag or "connectra/none", "value": run_id}]},
+        }
+        data = self._query(JOB_QUERY, variables, what)
+        first = data["runOrError"]
+        if first.get("__typename") != "Run" or first.get("jobName") != job_name:
+            return None
+        tries = [first]
+        for found in (data["runsOrError"], data.get("requeues") or {}):
+            if found.get("__typename") == "Runs" and found.get("results"):
+                tries.append(found["results"][0])
+        return RunTries(first, max(tries, key=lambda run: run.get("creationTime") or 0.0))
+
+    def details(self, run_id: str, asset: list[str], *, failed: bool, what: str) -> RunDetails:
+        """The newest metadata the run reported for `asset`, and, when it failed, why."""
+        metadata: dict[str, Any] = {}
         errors: list[str] = []
         cursor: str | None = None
         for _ in range(100):  # at most 100k events; a run of ours logs far fewer
-            data = self._query(RUN_DETAILS, {"runId": run_id, "cursor": cursor}, "read the run")
+            data = self._query(RUN_DETAILS, {"runId": run_id, "cursor": cursor}, what)
             run = data["runOrError"]
             if run.get("__typename") != "Run":
                 break
             if cursor is None:
-                counts = _row_counts(run.get("assetMaterializations", []))
+                metadata = _asset_metadata(run.get("assetMaterializations", []), asset)
             if not failed:
                 break
             page = run["eventConnection"]
@@ -195,13 +245,19 @@ class DagsterJobsClient:
             if not page.get("hasMore"):
                 break
             cursor = page["cursor"]
+        return RunDetails(metadata, errors)
+
+    def _with_details(self, status: JobStatus, run_id: str, failed: bool) -> JobStatus:
+        found = self.details(run_id, RECORDS_ASSET, failed=failed, what="read the run")
+        counts = {k: int(v) for k, v in found.metadata.items()
+                  if k.startswith("rows_") and isinstance(v, int | float)}  # fmt: skip
         return JobStatus(
             **{
                 **status.as_dict(),
                 "rows_read": counts.get("rows_read"),
                 "rows_loaded": counts.get("rows_loaded"),
                 "rows_rejected": counts.get("rows_rejected"),
-                "error": (errors[0] if errors else "the run failed") if failed else None,
+                "error": found.error(failed, "the run failed"),
             }
         )
 
@@ -222,16 +278,16 @@ class DagsterJobsClient:
         return result
 
 
-def _row_counts(materializations: list[dict[str, Any]]) -> dict[str, int]:
-    counts: dict[str, int] = {}
+def _asset_metadata(materializations: list[dict[str, Any]], asset: list[str]) -> dict[str, Any]:
+    values: dict[str, Any] = {}
     for event in materializations:  # oldest first: the newest materialization wins
-        if event.get("assetKey", {}).get("path") != RECORDS_ASSET:
+        if event.get("assetKey", {}).get("path") != asset:
             continue
         for entry in event.get("metadataEntries", []):
-            value = entry.get("intValue", entry.get("floatValue"))
-            if entry.get("label", "").startswith("rows_") and value is not None:
-                counts[entry["label"]] = int(value)
-    return counts
+            value = entry.get("intValue", entry.get("floatValue", entry.get("text")))
+            if value is not None:
+                values[entry["label"]] = value
+    return values
 
 
 def _failure_messages(events: list[dict[str, Any]]) -> list[str]:
