@@ -12,8 +12,8 @@ annotations at definition time.
 import dagster as dg
 
 from assets.resources import ConnectraResource
+from assets.retries import pause_before_retry, step_failed
 from dbt_like_sql.query_values import load_rules
-from stores.errors import TransientStoreError
 from stores.exports.files import export_files
 from stores.exports.request import ExportRequest
 from stores.exports.run import run_export
@@ -24,9 +24,7 @@ EXPORTS_ASSET = dg.AssetKey("exports")
 EXPORT_TAGS = {"connectra/kind": "export"}
 # A transient failure restarts the export from scratch (a new snapshot, a new file: the
 # half-written one was discarded), a few times, widely spaced.
-TRANSIENT_RETRIES = 3
-RETRY_WAIT_SECONDS = 10.0
-_TERMINATING = (dg.DagsterRunStatus.CANCELING, dg.DagsterRunStatus.CANCELED)
+TRANSIENT_RETRY = dg.RetryPolicy(max_retries=3, delay=10)  # assets/retries.py
 
 
 class ExportConfig(dg.Config):
@@ -43,6 +41,7 @@ class ExportConfig(dg.Config):
 def export_records_op(
     context: dg.OpExecutionContext, config: ExportConfig, connectra: ConnectraResource
 ) -> dg.Output[None]:
+    pause_before_retry(context, TRANSIENT_RETRY)
     settings = connectra.settings()
     try:
         request = ExportRequest.from_config(config.model_dump(), rules=load_rules())
@@ -59,26 +58,12 @@ def export_records_op(
             progress=lambda p: context.log.info(p.describe()),
         )
     except Exception as exc:
-        if _terminating(context):
-            raise dg.DagsterExecutionInterruptedError() from exc
-        if isinstance(exc, TransientStoreError):
-            raise dg.RetryRequested(
-                max_retries=TRANSIENT_RETRIES, seconds_to_wait=RETRY_WAIT_SECONDS
-            ) from exc
-        raise dg.Failure(description=str(exc), allow_retries=False) from exc
+        raise step_failed(context, exc, TRANSIENT_RETRY) from exc
     context.log.info(f"export {report.name}: {report.rows_written} rows, {report.bytes} bytes "
                      f"in {files.description}")
     metadata = {**report.metadata(), "export_id": export_id}
     context.log_event(dg.AssetMaterialization(asset_key=EXPORTS_ASSET, metadata=metadata))
     return dg.Output(None, metadata=metadata)
-
-
-def _terminating(context: dg.OpExecutionContext) -> bool:
-    try:
-        run = context.instance.get_run_by_id(context.run_id)
-    except Exception:  # noqa: BLE001 - the step's own error is the one to report
-        return False
-    return run is not None and run.status in _TERMINATING
 
 
 @dg.job(

@@ -11,17 +11,16 @@ import dagster as dg
 
 from assets.loading import READ_BATCH_FACTOR
 from assets.resources import ConnectraResource
+from assets.retries import pause_before_retry, step_failed
 from orchestration.reindex import reindex
-from stores.errors import TransientStoreError
 
 REINDEX_JOB_NAME = "reindex"
 # One reindex at a time through the run queue (orchestration/instance.py): two would each
 # delete the other's half-built index as a leftover.
 REINDEX_TAG = {"connectra/exclusive": "reindex"}
 # A rebuild that meets a store away starts again from scratch (its half-built index is
-# deleted on the way out), so only a few, widely spaced tries.
-TRANSIENT_RETRIES = 3
-RETRY_WAIT_SECONDS = 30.0
+# deleted on the way out), so only a few, widely spaced tries (assets/retries.py).
+TRANSIENT_RETRY = dg.RetryPolicy(max_retries=3, delay=30)
 
 
 class ReindexConfig(dg.Config):
@@ -35,6 +34,7 @@ def rebuild_search_index(
     context: dg.OpExecutionContext, config: ReindexConfig, connectra: ConnectraResource
 ) -> dg.Output[Any]:
     """Streams the records into new indices, swaps the aliases, deletes the old indices."""
+    pause_before_retry(context, TRANSIENT_RETRY)
     settings = connectra.settings()
     try:
         report = reindex(
@@ -43,12 +43,8 @@ def rebuild_search_index(
             files=config.files or None,
             progress=lambda p: context.log.info(p.describe()),
         )
-    except TransientStoreError as exc:
-        raise dg.RetryRequested(
-            max_retries=TRANSIENT_RETRIES, seconds_to_wait=RETRY_WAIT_SECONDS
-        ) from exc
     except Exception as exc:
-        raise dg.Failure(description=str(exc), allow_retries=False) from exc
+        raise step_failed(context, exc, TRANSIENT_RETRY) from exc
     for line in report.swaps:
         context.log.info(f"reindex {line}")
     context.log.info(report.describe())

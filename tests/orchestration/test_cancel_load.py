@@ -27,7 +27,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import wait
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,6 +42,7 @@ import assets.loading as loading
 from assets.loading import READ_BATCH_FACTOR
 from assets.partitions import LANDED_FILES
 from assets.resources import ConnectraResource
+from orchestration import export_job, reindex_job
 from orchestration.sample_data import read_manifest, write_sample_files
 from stores.duckdb import DuckDBStore
 from stores.errors import TransientStoreError
@@ -230,26 +231,52 @@ def test_a_load_waiting_for_the_file_is_canceled_within_seconds(
     loaded_once(embedded)
 
 
-def test_a_load_terminated_while_it_waits_to_retry_is_canceled_within_seconds(
-    embedded: Embedded, monkeypatch: pytest.MonkeyPatch
+def _run_job(job: dg.JobDefinition, config: dict[str, Any] | None = None) -> Callable[
+    [Embedded], dg.ExecuteInProcessResult
+]:
+    def run(embedded: Embedded) -> dg.ExecuteInProcessResult:
+        return job.execute_in_process(
+            run_config=config, instance=embedded.instance,
+            resources={"connectra": ConnectraResource()}, raise_on_error=False,
+        )  # fmt: skip
+
+    return run
+
+
+# Per job: the module whose work meets the store away, that work's name, and how to run it.
+IN_PAUSE: dict[str, tuple[Any, str, Callable[[Embedded], dg.ExecuteInProcessResult]]] = {
+    "ingest": (ingest_assets, "load_file", Embedded.materialize),
+    "reindex": (reindex_job, "reindex", _run_job(reindex_job.reindex_job)),
+    "export": (export_job, "run_export", _run_job(
+        export_job.export_job,
+        {"ops": {"write_export": {"config": {"service": "contacts", "format": "csv"}}}},
+    )),
+}
+
+
+@pytest.mark.parametrize("job", IN_PAUSE)
+def test_a_run_terminated_while_it_waits_to_retry_is_canceled_within_seconds(
+    embedded: Embedded, monkeypatch: pytest.MonkeyPatch, job: str
 ) -> None:
     # A transient store error, then a long pause before the retry (a store away for a while):
-    # the run is terminated during the pause.
-    monkeypatch.setattr(ingest_assets, "TRANSIENT_RETRY", dg.RetryPolicy(max_retries=3, delay=45))
+    # the run is terminated during the pause. Before the pause was waited in the step
+    # (assets/retries.py), Dagster held the interrupt back until the pause was over.
+    module, work, run = IN_PAUSE[job]
+    monkeypatch.setattr(module, "TRANSIENT_RETRY", dg.RetryPolicy(max_retries=3, delay=45))
     in_pause = threading.Event()
 
     def store_away(*args: Any, **kwargs: Any) -> Any:
         threading.Timer(2.0, in_pause.set).start()  # well into the pause
         raise TransientStoreError("duckdb", "could not write to the database within 60 s")
 
-    monkeypatch.setattr(ingest_assets, "load_file", store_away)
+    monkeypatch.setattr(module, work, store_away)
     stamp: list[float] = []
     embedded.terminate_when(in_pause, stamp)
 
-    result = embedded.materialize()
+    result = run(embedded)
     canceled_after = time.monotonic() - stamp[0]
 
-    print(f"CANCELED {canceled_after:.1f} s after the terminate")
+    print(f"{job}: CANCELED {canceled_after:.1f} s after the terminate")
     assert embedded.status(result) == dg.DagsterRunStatus.CANCELED
     assert canceled_after < 10.0  # the pause was 45 s
     assert load_threads() == []
