@@ -58,6 +58,8 @@ def migrate_stores(settings: Settings, log: Callable[[str], None] = print) -> No
 def warn_if_outdated(settings: Settings, log: Callable[[str], None]) -> None:
     """`connectra up` serves an outdated index as it is (a rebuild at every start could take
     minutes) and says how to bring it up to date."""
+    if settings.profile == "embedded":
+        return  # no index apart from the records
     stores = open_stores(settings)
     try:
         for service, lines in outdated_indices(stores).items():
