@@ -6,10 +6,12 @@ The limit is bench/limits_search.py's: the documents the load writes (each norma
 batch's companies and contact documents), serialized once to NDJSON `index` actions before
 any clock starts, sent with 4 connections into fresh indices of one mapping, then refreshed.
 The two mappings alternate over ROUNDS rounds (A B, B A, ...) so that a drift of the shared
-machine does not favour one. After each send the indices' store size is read, then again
-after a force-merge to one segment and a flush (the size that does not depend on the merges
-the node happened to run). A side experiment (BENCHMARKS.md, issue 17.1), not part of `make bench`;
-index prefix `bench_lean_`, dropped afterwards.
+machine does not favour one; besides the wall time, the node's CPU-seconds over the send
+say what the mapping cost it (less sensitive to other work on the machine). After each send
+the size of the indices' live segments is read, then again after a force-merge to one
+segment (the size that does not depend on the merges the node happened to run). A side
+experiment (BENCHMARKS.md, issue 17.1), not part of `make bench`; index prefix
+`bench_lean_`, dropped afterwards.
 """
 
 from __future__ import annotations
@@ -67,8 +69,11 @@ def main(rows: int = 200_000, rounds: int = 2) -> None:
         return json.loads(answer) if answer else None
 
     def store_bytes() -> int:
-        stats = call("GET", f"/{PREFIX}contacts,{PREFIX}companies/_stats/store")
-        return int(stats["_all"]["primaries"]["store"]["size_in_bytes"])
+        """The bytes of the indices' live segments (files of merged-away segments that a
+        reader still holds open are not the index's size)."""
+        rows = call("GET", f"/_cat/segments/{PREFIX}contacts,{PREFIX}companies"
+                           "?format=json&bytes=b&h=size")  # fmt: skip
+        return sum(int(row["size"]) for row in rows)
 
     sample, _ = sample_file(env.landing, rows)
     normalized = normalize_file(sample, env.work / "norm-lean" / str(rows))
@@ -88,11 +93,13 @@ def main(rows: int = 200_000, rounds: int = 2) -> None:
                 started = time.perf_counter()
                 both = f"/{PREFIX}contacts,{PREFIX}companies"
                 call("POST", f"{both}/_forcemerge?max_num_segments=1")
-                call("POST", f"{both}/_flush")  # the merged-away segments' files go
                 call("POST", f"{both}/_refresh")
                 merged, merge_s = store_bytes(), time.perf_counter() - started
+                node_cpu = result["cpu_cores"].get("opensearch", 0.0) * result["seconds"]
                 print(f"round {round_ + 1} {name:42s} {result['seconds']:6.1f} s "
                       f"{normalized.rows_read / result['seconds']:8,.0f} rows/s  "
+                      f"node {node_cpu:5.0f} CPU-s (machine {result['cpu_cores']['machine']:.2f}"
+                      " cores busy)  "
                       f"store {size / 2**20:6.0f} MiB, {merged / 2**20:6.0f} MiB merged "
                       f"({merge_s:.0f} s)", flush=True)
     finally:
