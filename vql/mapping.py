@@ -11,8 +11,8 @@ analysis-common module every distribution bundles):
   ``keyword`` (lowercase normalizer, ``ignore_above`` 512; keyword filters and sorting) and,
   on the fields that take substring searches only (``Field.substring``), ``ngram`` (trigrams
   of the lowercased value, spaces and punctuation included; substring search as a phrase of
-  consecutive trigrams; about as costly to index as the rest of the document, hence not on
-  every text field). ``ngram`` is left out on an engine without the ``ngram`` tokenizer (a
+  consecutive trigrams; the costliest part of indexing text, hence not on every text
+  field). ``ngram`` is left out on an engine without the ``ngram`` tokenizer (a
   node without analysis-common): substring search there is a ``wildcard`` query on the
   ``keyword`` sub-field (:data:`SubstringMode`);
 - keyword fields and lists of keywords: ``keyword`` with the lowercase normalizer;

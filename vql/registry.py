@@ -147,9 +147,9 @@ class ServiceRegistry:
 
 
 ALL: tuple[SearchType, ...] = SEARCH_TYPES
-# Words only: a substring search needs the field's n-gram sub-field, which costs about as
-# much indexing time as the rest of the document, so only the fields where looking for a
-# part of a value makes sense (names, emails, titles, domains) take it.
+# Words only: a substring search needs the field's n-gram sub-field, the costliest part of
+# indexing text, so only the fields where looking for a part of a value makes sense (names,
+# emails, titles, domains) take it.
 WORDS: tuple[SearchType, ...] = ("exact", "shuffle")
 
 
