@@ -13,6 +13,9 @@ from orchestration.migrate import migrate_stores, outdated_indices
 from stores.factory import open_stores
 from stores.search import SearchEngineStore, index_name
 from stores.settings import Settings
+from tests.conftest import Services
+from tests.orchestration.conftest import production_variables
+from tests.orchestration.test_ingest_command import connectra
 from tests.orchestration.test_reindex import SERVICES, _ask, _queries, behind, load_sample
 from vql.parser import parse_query, parse_where
 from vql.registry import registry
@@ -112,3 +115,34 @@ def test_migrate_rebuilds_an_index_of_the_old_mapping_while_queries_keep_answeri
         assert behind(opensearch, f"{prefix}contacts") == [f"{prefix}contacts_v2"]
     finally:
         stores.close()
+
+
+def test_the_migrate_command_says_what_drifted_and_rebuilds_it(
+    settings: Settings, services: Services, database: str, opensearch: Any, prefix: str,
+    tmp_path: Path,
+) -> None:
+    """`connectra migrate` as a user runs it, on empty indices of the old mapping: it names
+    the fields that differ, rebuilds, and a second run finds nothing to do."""
+    stores = open_stores(settings)
+    search = stores.search
+    assert isinstance(search, SearchEngineStore)
+    try:
+        for service in SERVICES:
+            search.dialect.create_index(index_name(prefix, service), _old_body(search, service))
+    finally:
+        stores.close()
+    home = tmp_path / "home"
+    profile = production_variables(services, database, prefix, home)
+
+    done = connectra(home, "migrate", profile=profile)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "companies index: mapping out of date (industries: text + keyword, ngram -> text " \
+        "+ keyword; city: " in done.stdout
+    assert f"0 documents in {prefix}companies_v2" in done.stdout
+    assert "schema and indices ready (production profile)" in done.stdout
+    for service in SERVICES:
+        assert behind(opensearch, f"{prefix}{service}") == [f"{prefix}{service}_v2"]
+
+    again = connectra(home, "migrate", profile=profile)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "out of date" not in again.stdout and "reindex" not in again.stdout
