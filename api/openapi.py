@@ -65,6 +65,12 @@ def _where(service: str) -> dict[str, Any]:
             "slop": {"type": ["integer", "null"], "minimum": 0, "maximum": 50},
             "operator": {"type": ["string", "null"], "enum": ["and", "or", "", None]},
         },
+        # substring only on the fields with an n-gram sub-field (the filters endpoint's
+        # search_types); on any other field it is a 400 naming these.
+        "if": {"required": ["search_type"], "properties": {"search_type": {"const": "substring"}}},
+        "then": {"properties": {"filter_key": {"enum": list(reg.names("substring"))}}},
+        "description": "search_type substring is taken only by the fields whose filters entry "
+                       "lists it in search_types: " + ", ".join(reg.names("substring")),
     }
     keyword_value = {
         "oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}],
@@ -214,8 +220,15 @@ def _schemas() -> dict[str, Any]:
                             "type": {"type": "string", "enum": ["text", "keyword", "range"]},
                             "value_type": {"type": "string",
                                            "enum": ["string", "number", "date"]},
-                            "search_types": {"type": "array", "items": {
-                                "type": "string", "enum": ["exact", "shuffle", "substring"]}},
+                            "search_types": {
+                                "type": "array",
+                                "items": {"type": "string",
+                                          "enum": ["exact", "shuffle", "substring"]},
+                                "description": "the search_type values text_matches take on "
+                                               "this field; substring only on the fields with "
+                                               "an n-gram sub-field (names, emails, titles, "
+                                               "domains); elsewhere it is a 400",
+                            },
                             "fuzzy": {"type": "boolean"},
                             "sortable": {"type": "boolean"},
                             "has_values": {"type": "boolean"},

@@ -47,8 +47,10 @@ def _update_lines(alias: str, table: pa.Table) -> Iterator[bytes]:
         yield line
 
 
-def serialize(normalized: NormalizedFile, out: Path, form: str) -> dict[str, int]:
-    """Writes the NDJSON chunks of every batch's documents into `out`; returns counts."""
+def serialize(normalized: NormalizedFile, out: Path, form: str,
+              prefix: str = RAW_INDEX_PREFIX) -> dict[str, int]:
+    """Writes the NDJSON chunks of every batch's documents (into `prefix`'s indices) into
+    `out`; returns counts."""
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir(parents=True)
     lines = _index_lines if form == "index" else _update_lines
@@ -64,7 +66,7 @@ def serialize(normalized: NormalizedFile, out: Path, form: str) -> dict[str, int
 
     for batch in range(normalized.batches):
         for service, kind in (("companies", "companies"), ("contacts", "documents")):
-            alias = f"{RAW_INDEX_PREFIX}{service}"
+            alias = f"{prefix}{service}"
             for line in lines(alias, normalized.table(batch, kind)):
                 chunk.append(line)
                 size += len(line)

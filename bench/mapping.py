@@ -1,109 +1,113 @@
-"""`python -m bench.mapping [ROWS]`: what each part of the contacts mapping costs the node.
+"""`python -m bench.mapping [ROWS] [ROUNDS]`: the raw `_bulk` limit into the lean mapping of
+issue 17.1 (n-gram sub-fields only on the fields that take substring) against the mapping
+before it (an n-gram sub-field on every text field), and what each index weighs.
 
-Sends the same contact documents (the 250k file's, normalized once as load_file does) as
-pre-serialized `index` actions with 4 connections into fresh indices of three mappings, then
-refreshes: the mapping of `vql/mapping.py` as it is, without the trigram `ngram` sub-fields,
-and with OpenSearch's `wildcard` field type in their place. Prints seconds and rows/s per
-mapping. A side experiment (BENCHMARKS.md, "What bounds each figure"), not part of
-`make bench`; index prefix `bench_map_`, dropped afterwards.
+The limit is bench/limits_search.py's: the documents the load writes (each normalized
+batch's companies and contact documents), serialized once to NDJSON `index` actions before
+any clock starts, sent with 4 connections into fresh indices of one mapping, then refreshed.
+The two mappings alternate over ROUNDS rounds (A B, B A, ...) so that a drift of the shared
+machine does not favour one; besides the wall time, the node's CPU-seconds over the send
+say what the mapping cost it (less sensitive to other work on the machine). After each send
+the size of the indices' live segments is read, then again after a force-merge to one
+segment (the size that does not depend on the merges the node happened to run). A side
+experiment (BENCHMARKS.md, issue 17.1), not part of `make bench`; index prefix
+`bench_lean_`, dropped afterwards.
 """
 
 from __future__ import annotations
 
-import copy
 import http.client
 import json
-import queue
 import shutil
 import sys
-import threading
 import time
 from collections.abc import Callable
 from typing import Any
 
 from bench.data import normalize_file, sample_file
 from bench.env import BenchEnv
-from bench.limits_search import THREADS, _index_lines
+from bench.limits_search import send, serialize
 from vql.mapping import NGRAM_SUBFIELD, index_body
+from vql.registry import registry
 
-INDEX = "bench_map_contacts"
-CHUNK_BYTES = 8 << 20
+PREFIX = "bench_lean_"
+SERVICES = ("contacts", "companies")
 
 
-def _variant(change: Callable[[dict[str, Any]], None] | None) -> dict[str, Any]:
-    body = index_body("contacts", 0)
-    if change is not None:
-        for mapping in body["mappings"]["properties"].values():
-            if mapping.get("type") == "text":
-                change(mapping["fields"])
+def before_17_1(service: str) -> dict[str, Any]:
+    """The body indices were made with before issue 17.1: n-grams on every text field."""
+    body = index_body(service, 0)
+    properties = body["mappings"]["properties"]
+    ngram = next(m["fields"][NGRAM_SUBFIELD] for m in properties.values()
+                 if NGRAM_SUBFIELD in m.get("fields", {}))  # fmt: skip
+    for field in registry(service):
+        if field.analyzed:
+            properties[field.name]["fields"][NGRAM_SUBFIELD] = ngram
     return body
 
 
-MAPPINGS: dict[str, dict[str, Any]] = {
-    "as is (trigram sub-fields)": _variant(None),
-    "without the trigram sub-fields": _variant(lambda f: f.pop(NGRAM_SUBFIELD)),
-    "wildcard sub-fields instead": _variant(
-        lambda f: f.update({NGRAM_SUBFIELD: {"type": "wildcard"}})
-    ),
+MAPPINGS: dict[str, Callable[[str], dict[str, Any]]] = {
+    "before 17.1 (n-grams on every text field)": before_17_1,
+    "lean (n-grams on the substring fields)": lambda service: index_body(service, 0),
 }
 
 
-def main(rows: int = 250_000) -> None:
+def main(rows: int = 200_000, rounds: int = 2) -> None:
     env = BenchEnv.load()
     host, port = env.services["ELASTICSEARCH_HOST"], int(env.services["ELASTICSEARCH_PORT"])
-    sample, _ = sample_file(env.landing, rows)
-    normalized = normalize_file(sample, env.work / "norm-mapping" / str(rows))
-    chunks, current, size = [], [], 0
-    for batch in range(normalized.batches):
-        for line in _index_lines(INDEX, normalized.table(batch, "documents")):
-            current.append(line)
-            size += len(line)
-            if size >= CHUNK_BYTES:
-                chunks.append(b"".join(current))
-                current, size = [], 0
-    chunks.append(b"".join(current))
-    shutil.rmtree(normalized.folder, ignore_errors=True)
 
-    def call(method: str, path: str, body: bytes | None = None) -> Any:
-        connection = http.client.HTTPConnection(host, port, timeout=600)
-        kind = "application/x-ndjson" if path.endswith("_bulk") else "application/json"
-        connection.request(method, path, body=body, headers={"Content-Type": kind})
+    def call(method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+        connection = http.client.HTTPConnection(host, port, timeout=900)
+        data = None if body is None else json.dumps(body).encode()
+        connection.request(method, path, body=data,
+                           headers={"Content-Type": "application/json"})
         response = connection.getresponse()
-        data = response.read()
+        answer = response.read()
         connection.close()
         if response.status >= 300 and not (method == "DELETE" and response.status == 404):
-            raise RuntimeError(f"{method} {path}: {response.status} {data[:300]!r}")
-        return json.loads(data) if data else None
+            raise RuntimeError(f"{method} {path}: {response.status} {answer[:300]!r}")
+        return json.loads(answer) if answer else None
 
-    for name, body in MAPPINGS.items():
-        call("DELETE", f"/{INDEX}")
-        call("PUT", f"/{INDEX}", json.dumps(copy.deepcopy(body)).encode())
-        work: queue.Queue[bytes] = queue.Queue()
-        for chunk in chunks:
-            work.put(chunk)
+    def store_bytes() -> int:
+        """The bytes of the indices' live segments (files of merged-away segments that a
+        reader still holds open are not the index's size)."""
+        rows = call("GET", f"/_cat/segments/{PREFIX}contacts,{PREFIX}companies"
+                           "?format=json&bytes=b&h=size")  # fmt: skip
+        return sum(int(row["size"]) for row in rows)
 
-        def sender(work: queue.Queue[bytes] = work) -> None:
-            while True:
-                try:
-                    chunk = work.get_nowait()
-                except queue.Empty:
-                    return
-                answer = call("POST", "/_bulk?filter_path=errors", chunk)
-                if answer.get("errors"):
-                    raise RuntimeError("bulk errors")
-
-        started = time.perf_counter()
-        threads = [threading.Thread(target=sender) for _ in range(THREADS)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        call("POST", f"/{INDEX}/_refresh")
-        seconds = time.perf_counter() - started
-        print(f"{name:32s} {seconds:6.1f} s  {normalized.rows_read / seconds:8,.0f} rows/s",
-              flush=True)
-        call("DELETE", f"/{INDEX}")
+    sample, _ = sample_file(env.landing, rows)
+    normalized = normalize_file(sample, env.work / "norm-lean" / str(rows))
+    folder = env.work / "bulk-lean" / str(rows)
+    counts = serialize(normalized, folder, "index", prefix=PREFIX)
+    print(f"{normalized.rows_read:,} rows: {counts['actions']:,} actions, "
+          f"{counts['bytes'] / 1e6:,.0f} MB in {counts['chunks']} chunks", flush=True)
+    names = list(MAPPINGS)
+    try:
+        for round_ in range(rounds):
+            for name in names if round_ % 2 == 0 else names[::-1]:
+                for service in SERVICES:
+                    call("DELETE", f"/{PREFIX}{service}")
+                    call("PUT", f"/{PREFIX}{service}", MAPPINGS[name](service))
+                result = send(env, folder, prefix=PREFIX)
+                size = store_bytes()
+                started = time.perf_counter()
+                both = f"/{PREFIX}contacts,{PREFIX}companies"
+                call("POST", f"{both}/_forcemerge?max_num_segments=1")
+                call("POST", f"{both}/_refresh")
+                merged, merge_s = store_bytes(), time.perf_counter() - started
+                node_cpu = result["cpu_cores"].get("opensearch", 0.0) * result["seconds"]
+                print(f"round {round_ + 1} {name:42s} {result['seconds']:6.1f} s "
+                      f"{normalized.rows_read / result['seconds']:8,.0f} rows/s  "
+                      f"node {node_cpu:5.0f} CPU-s (machine {result['cpu_cores']['machine']:.2f}"
+                      " cores busy)  "
+                      f"store {size / 2**20:6.0f} MiB, {merged / 2**20:6.0f} MiB merged "
+                      f"({merge_s:.0f} s)", flush=True)
+    finally:
+        for service in SERVICES:
+            call("DELETE", f"/{PREFIX}{service}")
+        shutil.rmtree(folder, ignore_errors=True)
+        shutil.rmtree(normalized.folder, ignore_errors=True)
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]) if len(sys.argv) > 1 else 250_000)
+    main(*(int(a) for a in sys.argv[1:3]))

@@ -38,10 +38,10 @@ def _api(args: argparse.Namespace) -> int:
 
 
 def _migrate(args: argparse.Namespace) -> int:
-    from orchestration.up import prepare_stores
+    from orchestration.migrate import migrate_stores
 
     settings = load_settings()
-    prepare_stores(settings)
+    migrate_stores(settings)
     print(f"schema and indices ready ({settings.profile} profile)")
     return 0
 

@@ -139,16 +139,17 @@ def reindex(
     batch_rows: int,
     files: Sequence[str] | None = None,
     progress: Callable[[ServiceProgress], None] = lambda p: None,
+    services: Sequence[Service] = SERVICES,
 ) -> ReindexReport:
-    """Rebuilds every service's index from the records (or, with `files`, upserts the
-    documents of those files' records into the live index); progress after each batch.
-    Loads may run meanwhile: what they write is carried over (see the module's doc)."""
+    """Rebuilds every service's index (of `services`) from the records (or, with `files`,
+    upserts the documents of those files' records into the live index); progress after each
+    batch. Loads may run meanwhile: what they write is carried over (see the module's doc)."""
     records, search = stores.records, stores.search
     if not isinstance(records, PostgresRecordStore) or not isinstance(search, SearchEngineStore):
         return ReindexReport("nothing", message=NOTHING_TO_REBUILD)
     chosen = None if files is None else tuple(files)
     report = ReindexReport("rebuild" if chosen is None else "files", files=chosen or ())
-    for service in SERVICES:
+    for service in [s for s in SERVICES if s in services]:
         state = ServiceProgress(service, search.alias(service), 0)
         state.total = records.count_search_rows(service, chosen)
         marker = records.change_marker()  # before the snapshot the batches are read from

@@ -95,6 +95,9 @@ def up(sample_rows: int, log: Callable[[str], None] = say) -> int:
     api_key = settings.api_keys[0].get()
     log(f"profile: {settings.profile} (CONNECTRA_HOME={settings.home})")
     prepare_stores(settings)
+    from orchestration.migrate import warn_if_outdated  # it builds on this module
+
+    warn_if_outdated(settings, log)
     initialize_instance(settings)
     workspace = write_workspace(settings)
     land_sample_data(settings, sample_rows, log)

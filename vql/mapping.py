@@ -7,12 +7,14 @@ so a field's mapping and the way it is queried cannot drift apart.
 Layout (checked on OpenSearch 2.19 and Elasticsearch 8.15; the n-gram parts come from the
 analysis-common module every distribution bundles):
 
-- text fields: ``text`` with the ``standard`` analyzer (word search), plus sub-fields
-  ``keyword`` (lowercase normalizer, ``ignore_above`` 512; keyword filters and sorting) and
-  ``ngram`` (trigrams of the lowercased value, spaces and punctuation included; substring
-  search as a phrase of consecutive trigrams), left out on an engine without the ``ngram``
-  tokenizer (a node without analysis-common): substring search there is a ``wildcard`` query
-  on the ``keyword`` sub-field (:data:`SubstringMode`);
+- text fields: ``text`` with the ``standard`` analyzer (word search), plus the sub-field
+  ``keyword`` (lowercase normalizer, ``ignore_above`` 512; keyword filters and sorting) and,
+  on the fields that take substring searches only (``Field.substring``), ``ngram`` (trigrams
+  of the lowercased value, spaces and punctuation included; substring search as a phrase of
+  consecutive trigrams; the costliest part of indexing text, hence not on every text
+  field). ``ngram`` is left out on an engine without the ``ngram`` tokenizer (a
+  node without analysis-common): substring search there is a ``wildcard`` query on the
+  ``keyword`` sub-field (:data:`SubstringMode`);
 - keyword fields and lists of keywords: ``keyword`` with the lowercase normalizer;
 - numbers: ``long`` or ``integer``; dates: ``date`` (millisecond precision).
 
@@ -64,7 +66,7 @@ def field_mapping(field: Field, substring: SubstringMode = "ngram") -> dict[str,
                 "ignore_above": IGNORE_ABOVE,
             },
         }
-        if substring == "ngram":
+        if substring == "ngram" and field.substring:
             subfields[NGRAM_SUBFIELD] = {
                 "type": "text",
                 "analyzer": TRIGRAM,
@@ -99,10 +101,38 @@ def index_body(service: str, replicas: int, substring: SubstringMode = "ngram") 
 def substring_mode_of(service: str, properties: dict[str, Any]) -> SubstringMode:
     """How an existing index (its mapping's ``properties``) answers substring conditions."""
     for field in registry(service):
-        if field.analyzed:
+        if field.substring:
             subfields = properties.get(field.name, {}).get("fields", {})
             return "ngram" if NGRAM_SUBFIELD in subfields else "wildcard"
     return "ngram"
+
+
+def mapping_drift(
+    service: str, properties: dict[str, Any], substring: SubstringMode
+) -> tuple[str, ...]:
+    """How an existing index (its mapping's ``properties``) differs from the one a new index
+    of ``service`` gets: one line per registry field whose type or sub-fields differ (an
+    n-gram sub-field gained or lost, say), empty when none does. Fields the index lacks that
+    need no analyzer are not drift: ``put_mapping`` adds them in place."""
+    wanted = index_body(service, 0, substring)["mappings"]["properties"]
+    drift = []
+    for field in registry(service):
+        have = properties.get(field.name)
+        if have is None and not field.analyzed:
+            continue
+        was, now = _shape(have), _shape(wanted[field.name])
+        if was != now:
+            drift.append(f"{field.name}: {was} -> {now}")
+    return tuple(drift)
+
+
+def _shape(mapping: dict[str, Any] | None) -> str:
+    """A field's type and sub-fields, as ``text + keyword, ngram`` (``missing``: none)."""
+    if mapping is None:
+        return "missing"
+    subfields = sorted(mapping.get("fields", {}))
+    kind = str(mapping.get("type", "object"))
+    return f"{kind} + {', '.join(subfields)}" if subfields else kind
 
 
 def search_path(service: str, field_name: str, kind: PathKind) -> str:
@@ -116,6 +146,8 @@ def search_path(service: str, field_name: str, kind: PathKind) -> str:
     if kind == "text":
         return field.name
     if kind == "substring":
+        if not field.substring:  # the parser refuses these: a compiler bug, not bad input
+            raise ValueError(f"{service} field {field.name!r} takes no substring search")
         return f"{field.name}.{NGRAM_SUBFIELD}"
     if kind in ("keyword", "sort") and field.analyzed:
         return f"{field.name}.{KEYWORD_SUBFIELD}"

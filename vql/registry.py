@@ -10,6 +10,12 @@ searched as words, also matched as a keyword and sorted case-insensitively), ``k
 string matched only as a whole value), ``list`` (a list of keyword-style strings), ``int``
 (whole numbers; ``int_bits`` says 32 or 64) and ``date`` (UTC timestamps).
 
+``text`` lists the search types of a field's text_matches. ``substring`` is taken only by
+the fields where looking for a part of a value makes sense (contacts first_name, last_name,
+full_name, email, title, company_name, company_domain; companies name, domain, website):
+they alone get the n-gram sub-field in the search index, and a substring on any other field
+is refused (400) by the parser, whatever the engine.
+
 ``rule`` names the load rule a field's query values go through (see vql.normalizing): the
 one the loader applies to the column the field is filled from. ``closed`` fields take only
 their rule's vocabulary (a seed's canonical values), listed by the filters endpoint.
@@ -56,12 +62,18 @@ class Field:
 
     @property
     def analyzed(self) -> bool:
-        """Indexed as words (with keyword and n-gram sub-fields) in the search engine.
+        """Indexed as words (with a keyword sub-field) in the search engine.
 
-        Every text column is, even when not yet searchable, so a field can become
-        searchable without a reindex; a list is when it allows text matches.
+        Every text column is, even when not yet searchable, so a field can take word
+        searches without a reindex; a list is when it allows text matches.
         """
         return self.data_type == "text" or bool(self.text)
+
+    @property
+    def substring(self) -> bool:
+        """Takes substring searches: the only fields given the n-gram sub-field (making
+        another field take them changes the mapping: `connectra migrate` rebuilds)."""
+        return "substring" in self.text
 
     @property
     def value_type(self) -> str:
@@ -123,9 +135,10 @@ class ServiceRegistry:
         return self._by_name[name]
 
     def names(self, kind: str) -> tuple[str, ...]:
-        """Field names serving ``kind``: text, keyword, range or sort."""
+        """Field names serving ``kind``: text, substring, keyword, range or sort."""
         pick = {
             "text": lambda f: bool(f.text),
+            "substring": lambda f: f.substring,
             "keyword": lambda f: f.keyword,
             "range": lambda f: f.range,
             "sort": lambda f: f.sortable,
@@ -134,6 +147,10 @@ class ServiceRegistry:
 
 
 ALL: tuple[SearchType, ...] = SEARCH_TYPES
+# Words only: a substring search needs the field's n-gram sub-field, the costliest part of
+# indexing text, so only the fields where looking for a part of a value makes sense (names,
+# emails, titles, domains) take it.
+WORDS: tuple[SearchType, ...] = ("exact", "shuffle")
 
 
 # The load rule of a field whose column has no rule of its own: text (and a list element)
@@ -165,9 +182,9 @@ _CONTACTS = ServiceRegistry(
         _f("email", "Email", "text", text=ALL, keyword=True, sortable=True, rule="email"),
         _f("phone", "Phone", "keyword"),
         _f("linkedin_url", "LinkedIn URL", "keyword"),
-        _f("city", "City", "text", text=ALL, keyword=True),
-        _f("state", "State", "text", text=ALL, keyword=True),
-        _f("country", "Country", "text", text=ALL, keyword=True, sortable=True, **COUNTRY),
+        _f("city", "City", "text", text=WORDS, keyword=True),
+        _f("state", "State", "text", text=WORDS, keyword=True),
+        _f("country", "Country", "text", text=WORDS, keyword=True, sortable=True, **COUNTRY),
         _f("company_id", "Company ID", "keyword", keyword=True, listable=False, rule=None),
         _f("created_at", "Created at", "date", range=True, sortable=True),
         _f("updated_at", "Updated at", "date", range=True, sortable=True),
@@ -206,19 +223,19 @@ _COMPANIES = ServiceRegistry(
         _f("name", "Name", "text", text=ALL, keyword=True, sortable=True),
         _f("domain", "Domain", "text", text=ALL, keyword=True, sortable=True, rule="domain"),
         _f("website", "Website", "text", text=ALL),
-        _f("industries", "Industries", "list", text=ALL, keyword=True, **LIST),
+        _f("industries", "Industries", "list", text=WORDS, keyword=True, **LIST),
         _f("employees_count", "Employees", "int", range=True, sortable=True),
         _f("employees_count_min", "Employees (range low)", "int"),
         _f("employees_count_max", "Employees (range high)", "int"),
         _f("annual_revenue", "Annual revenue", "int", range=True, sortable=True),
         _f("founded_year", "Founded year", "int", range=True, sortable=True, int_bits=32,
            rule="year"),
-        _f("city", "City", "text", text=ALL, keyword=True),
-        _f("state", "State", "text", text=ALL, keyword=True),
-        _f("country", "Country", "text", text=ALL, keyword=True, sortable=True, **COUNTRY),
+        _f("city", "City", "text", text=WORDS, keyword=True),
+        _f("state", "State", "text", text=WORDS, keyword=True),
+        _f("country", "Country", "text", text=WORDS, keyword=True, sortable=True, **COUNTRY),
         _f("linkedin_url", "LinkedIn URL", "keyword"),
-        _f("keywords", "Keywords", "list", text=ALL, keyword=True, **LIST),
-        _f("technologies", "Technologies", "list", text=ALL, keyword=True, **LIST),
+        _f("keywords", "Keywords", "list", text=WORDS, keyword=True, **LIST),
+        _f("technologies", "Technologies", "list", text=WORDS, keyword=True, **LIST),
         _f("created_at", "Created at", "date", range=True, sortable=True),
         _f("updated_at", "Updated at", "date", range=True, sortable=True),
         _f("source_file", "Source file", "list", keyword=True),

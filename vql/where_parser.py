@@ -24,7 +24,7 @@ from vql.nodes import (
 )
 from vql.normalizing import QueryValues
 from vql.reader import Reader, allowed_list, json_type, string_problem, suggest
-from vql.registry import Field, ServiceRegistry
+from vql.registry import SEARCH_TYPES, Field, ServiceRegistry
 from vql.text import words
 
 WHERE_KEYS = ("text_matches", "keyword_match", "range_query")
@@ -148,11 +148,22 @@ def _text_condition(r: Reader, reg: ServiceRegistry, item: Any, path: str) -> Co
     else:
         field = _field(r, reg, key, child(path, "filter_key"), "text")
 
-    allowed_types = field.text if field else ("exact", "shuffle", "substring")
+    allowed_types = field.text if field else SEARCH_TYPES
     st_path = child(path, "search_type")
     search_type = None
     if "search_type" not in o:
         r.error(st_path, f"search_type is required: one of {allowed_list(allowed_types)}")
+    elif field is not None and o["search_type"] in SEARCH_TYPES and (
+        o["search_type"] not in allowed_types
+    ):
+        takers = tuple(f.name for f in reg if o["search_type"] in f.text)
+        r.error(
+            st_path,
+            f"field {field.name!r} does not take search_type {o['search_type']!r} (it takes "
+            f"{allowed_list(allowed_types)}). Fields that take {o['search_type']}: "
+            f"{allowed_list(takers)}",
+            "unsupported",
+        )
     else:
         search_type = r.choice(o["search_type"], st_path, "search_type", allowed_types)
 

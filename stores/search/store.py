@@ -41,7 +41,13 @@ from vql.facets_search import (
     compile_search_facets,
     read_search_facets,
 )
-from vql.mapping import SubstringMode, index_body, search_path, substring_mode_of
+from vql.mapping import (
+    SubstringMode,
+    index_body,
+    mapping_drift,
+    search_path,
+    substring_mode_of,
+)
 from vql.nodes import Query, Where
 from vql.registry import registry
 from vql.search import compile_search, compile_search_where
@@ -219,10 +225,20 @@ class SearchEngineStore:
         """A rebuild of the service's index with the current mapping, to be driven step by
         step (IndexBuild.begin() first); each step raises StoreErrors only."""
         replicas = self._replicas()
+        body = index_body(service, replicas, self._substring_for_new_index())
+        self._substring_modes.pop(service, None)  # the alias moves to an index of this body
         return IndexBuild(
-            self.dialect, self.index_prefix, service, index_body(service, replicas),
+            self.dialect, self.index_prefix, service, body,
             replicas=replicas, bulk_options=self.bulk_options,
         )  # fmt: skip
+
+    def mapping_drift(self, service: Service) -> tuple[str, ...]:
+        """How the live index of `service` differs from the mapping a new one gets (one
+        line per field: vql.mapping.mapping_drift); empty when it is up to date. A rebuild
+        (orchestration/reindex.py) moves the alias to an index of the current mapping."""
+        alias = self.alias(service)
+        properties = self._call("read the mapping", lambda d: d.mapping_properties(alias))
+        return mapping_drift(service, properties, self._substring_for_new_index())
 
     def drop_indices(self) -> None:
         """Deletes this prefix's indices: for tests and teardown, never called by the API."""

@@ -108,3 +108,21 @@ def test_real_answers_match_their_schemas(make_client: ClientFactory) -> None:
     queries = [DESIGN_EXAMPLE, {"limit": 3}, NORMALIZING]
     for query in queries:
         _validator(doc, "ContactsQuery").validate(query)
+
+
+def test_the_document_says_which_fields_take_substring(prod_client: testing.TestClient) -> None:
+    """Issue 17.1: the query schema refuses what the API refuses (a substring on a field
+    without the n-gram sub-field) and the filters' search_types say which fields take it."""
+    doc = prod_client.simulate_get("/openapi.json").json
+
+    def query(field: str, search_type: str = "substring") -> dict[str, Any]:
+        return {"where": {"text_matches": {"must": [
+            {"filter_key": field, "text_value": "abc", "search_type": search_type}]}}}
+
+    contacts, companies = _validator(doc, "ContactsQuery"), _validator(doc, "CompaniesQuery")
+    assert contacts.is_valid(query("title")) and contacts.is_valid(query("company_domain"))
+    assert not contacts.is_valid(query("city"))
+    assert contacts.is_valid(query("city", "shuffle"))
+    assert companies.is_valid(query("website")) and not companies.is_valid(query("keywords"))
+    described = doc["components"]["schemas"]["Filters"]["properties"]["filters"]["items"]
+    assert "substring" in described["properties"]["search_types"]["description"]

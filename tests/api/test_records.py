@@ -212,3 +212,49 @@ def test_companies_come_from_one_concurrent_lookup(
     assert all(r["company"] and set(r["company"]) == {"name", "website", "industries"}
                for r in result.json["data"])
     assert records.threads and records.threads[0].startswith("connectra-api")
+
+
+SUBSTRING_TAKERS = {
+    "contacts": "first_name, last_name, full_name, title, email, company_name, company_domain",
+    "companies": "name, domain, website",
+}
+
+
+@pytest.mark.parametrize(
+    ("service", "route", "field"),
+    [
+        ("contacts", "filter", "city"),
+        ("contacts", "count", "country"),
+        ("contacts", "facets", "state"),
+        ("companies", "filter", "keywords"),
+        ("companies", "count", "industries"),
+        ("companies", "explain", "city"),
+    ],
+)
+def test_a_substring_where_none_is_indexed_is_400_naming_the_fields_that_take_it(
+    client: testing.TestClient, service: str, route: str, field: str
+) -> None:
+    """Issue 17.1, on every engine (OpenSearch, Elasticsearch 8, DuckDB): the same 400, at
+    the condition's search_type. Before, these fields took substring (and the index carried
+    an n-gram sub-field for each of them)."""
+    where = {"text_matches": {"must": [
+        {"filter_key": field, "text_value": "new", "search_type": "substring"}]}}
+    body: dict[str, Any] = {"where": where}
+    if route == "facets":
+        body["facets"] = [{"field": "seniority"}]
+    result = client.simulate_post(f"/{service}/{route}", json=body)
+    assert result.status_code == 400, result.text
+    error = result.json["error"]
+    assert error["code"] == "invalid_vql"
+    assert error["details"] == [{
+        "path": "/where/text_matches/must/0/search_type",
+        "message": f"field {field!r} does not take search_type 'substring' (it takes exact, "
+                   f"shuffle). Fields that take substring: {SUBSTRING_TAKERS[service]}",
+    }]  # fmt: skip
+    values = client.simulate_post(f"/common/filters/{service}/data", json={
+        "filter_key": "country", "where": where})  # fmt: skip
+    assert values.status_code == 400, values.text
+    assert values.json["error"]["details"] == error["details"]
+    filters = client.simulate_get(f"/common/filters/{service}").json["filters"]
+    offered = [f["key"] for f in filters if "substring" in f["search_types"]]
+    assert ", ".join(offered) == SUBSTRING_TAKERS[service]

@@ -88,10 +88,12 @@ def _fields(service: str, kind: str | None = None, listable: bool = False) -> li
 def well_formed(service: str) -> Any:
     """Mostly valid VQL for `service` (its own fields, values of the right type), so that
     most examples get past the strict parser and run against the stores."""
-    text = st.fixed_dictionaries({
-        "filter_key": st.sampled_from(_fields(service, "text")), "text_value": printable,
-        "search_type": st.sampled_from(["exact", "shuffle", "substring"]),
-    }, optional={"fuzzy": st.booleans(), "operator": st.sampled_from(["and", "or"])})
+    takes = [(f["key"], kind) for f in filters_payload(service)["filters"]
+             for kind in f["search_types"]]  # substring only where a field takes it
+    text = st.sampled_from(takes).flatmap(lambda key_kind: st.fixed_dictionaries({
+        "filter_key": st.just(key_kind[0]), "text_value": printable,
+        "search_type": st.just(key_kind[1]),
+    }, optional={"fuzzy": st.booleans(), "operator": st.sampled_from(["and", "or"])}))
     keyword = st.dictionaries(
         st.sampled_from(_fields(service, "keyword") + _fields(service, "text")),
         printable | st.lists(printable, min_size=1, max_size=3), max_size=2)

@@ -52,7 +52,7 @@ WHERES: dict[str, dict[str, Any]] = {
     "fuzzy short words": {"text_matches": {"must": [text("first_name", "jon li", "shuffle",
                                                          fuzzy=True, operator="or")]}},
     "fuzzy accents": {"text_matches": {"must": [text("city", "zurich", "shuffle", fuzzy=True)]}},
-    "substring": {"text_matches": {"must": [text("city", "YORK", "substring")]}},
+    "substring": {"text_matches": {"must": [text("full_name", "N SM", "substring")]}},
     "substring with space": {"text_matches": {"must": [text("title", "r en", "substring")]}},
     "substring email": {"text_matches": {"must": [text("email", "@example.", "substring")]}},
     "text must_not and should": {"text_matches": {
@@ -104,8 +104,8 @@ COMPANY_WHERES: dict[str, dict[str, Any]] = {
         text("industries", "software cloud", "shuffle")]}},
     "exact within one element": {"text_matches": {"must": [
         text("industries", "software computer", "exact", slop=2)]}},
-    "substring within one element": {"text_matches": {"must": [
-        text("technologies", "script", "substring")]}},
+    "substring on a website": {"text_matches": {"must": [
+        text("website", "1.COM/ABOUT", "substring")]}},
     "fuzzy on lists": {"text_matches": {"must": [text("keywords", "enginer", "shuffle",
                                                       fuzzy=True)]}},
     "keyword on list": {"keyword_match": {"must": {"technologies": "open search"}}},

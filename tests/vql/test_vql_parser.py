@@ -79,7 +79,7 @@ def test_all_kinds_of_conditions() -> None:
         "text_matches": {
             "must": [{"filter_key": "name", "text_value": "acme corp", "search_type": "exact",
                       "slop": 2}],
-            "should": [{"filter_key": "keywords", "text_value": "clou", "search_type": "substring"},
+            "should": [{"filter_key": "website", "text_value": "clou", "search_type": "substring"},
                        {"filter_key": "domain", "text_value": "acme io", "search_type": "shuffle",
                         "operator": "or"}],
         },
@@ -95,7 +95,7 @@ def test_all_kinds_of_conditions() -> None:
         RangeMatch("created_at", gte=datetime(2024, 1, 31, tzinfo=UTC),
                    lt=datetime(2024, 2, 1, 10, 30, 0, 123000, tzinfo=UTC)),
     )
-    assert where.should == (SubstringMatch("keywords", "clou"),
+    assert where.should == (SubstringMatch("website", "clou"),
                             ShuffleMatch("domain", "acme io", "or", False))
     assert where.must_not == (KeywordMatch("industries", ("Retail", "retail", "Banking")),)
 
@@ -226,6 +226,42 @@ def test_text_conditions(body: dict[str, Any], path: str, fragment: str) -> None
     errors = errors_of(body)
     assert errors[0][0] == path
     assert fragment in errors[0][1]
+
+
+CONTACT_SUBSTRING_FIELDS = ("first_name, last_name, full_name, title, email, company_name, "
+                            "company_domain")
+
+
+@pytest.mark.parametrize(
+    ("service", "field", "takers"),
+    [
+        ("contacts", "city", CONTACT_SUBSTRING_FIELDS),
+        ("contacts", "country", CONTACT_SUBSTRING_FIELDS),
+        ("companies", "keywords", "name, domain, website"),
+        ("companies", "industries", "name, domain, website"),
+    ],
+)
+def test_a_substring_on_a_field_without_one_names_the_fields_that_take_it(
+    service: str, field: str, takers: str
+) -> None:
+    """Issue 17.1: only the fields with an n-gram sub-field take substring, on every engine
+    (one parser for all compilers); before, every text field did."""
+    body = {"where": {"text_matches": {"should": [
+        {"filter_key": "name" if service == "companies" else "title", "text_value": "abc",
+         "search_type": "substring"},
+        {"filter_key": field, "text_value": "york", "search_type": "substring"},
+    ]}}}  # fmt: skip
+    with pytest.raises(vql.VQLUnsupportedError) as info:
+        vql.parse_query(service, body)
+    [error] = info.value.errors
+    assert error.path == "/where/text_matches/should/1/search_type"
+    assert error.message == (
+        f"field {field!r} does not take search_type 'substring' (it takes exact, shuffle). "
+        f"Fields that take substring: {takers}"
+    )
+    # the same field still takes words
+    words = {"filter_key": field, "text_value": "york", "search_type": "shuffle"}
+    vql.parse_query(service, {"where": {"text_matches": {"must": [words]}}})
 
 
 @pytest.mark.parametrize(

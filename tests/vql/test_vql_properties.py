@@ -41,7 +41,7 @@ def text_condition(reg: ServiceRegistry) -> st.SearchStrategy[dict[str, Any]]:
         {"filter_key": field, "text_value": phrase(), "search_type": st.just("shuffle")},
         optional={"fuzzy": st.booleans(), "operator": st.sampled_from(["and", "or", ""])})
     substring = st.fixed_dictionaries(
-        {"filter_key": field, "search_type": st.just("substring"),
+        {"filter_key": st.sampled_from(reg.names("substring")), "search_type": st.just("substring"),
          "text_value": phrase().filter(lambda s: len(s) >= 3).map(lambda s: s[:8])
          .filter(lambda s: len(s) >= 3 and s.strip())})
     return exact | shuffle | substring

@@ -162,3 +162,64 @@ def test_index_body_without_ngram_keeps_everything_core_offers() -> None:
         mapping.get("fields", {}).pop("ngram", None)
         assert props[name] == mapping, name
     assert vql.substring_mode_of("contacts", props) == "wildcard"
+
+
+# Issue 17.1: the fields where a substring search makes sense, and only those.
+SUBSTRING = {
+    "contacts": {"first_name", "last_name", "full_name", "email", "title", "company_name",
+                 "company_domain"},
+    "companies": {"name", "domain", "website"},
+}
+
+
+@pytest.mark.parametrize("service", ["contacts", "companies"])
+def test_only_the_substring_fields_take_substring_and_get_the_ngram_subfield(
+    service: str,
+) -> None:
+    reg = vql.registry(service)
+    assert set(reg.names("substring")) == SUBSTRING[service]
+    filters = {f["key"]: f for f in vql.filters_payload(service)["filters"]}
+    for name in reg.names("text"):
+        expected = ["exact", "shuffle", "substring"] if name in SUBSTRING[service] else [
+            "exact", "shuffle"]
+        assert filters[name]["search_types"] == expected, name
+    props = vql.index_body(service, replicas=0)["mappings"]["properties"]
+    with_ngram = {name for name, m in props.items() if "ngram" in m.get("fields", {})}
+    assert with_ngram == SUBSTRING[service]
+    # every text field keeps its keyword sub-field (keyword filters, sorting, wildcard mode)
+    assert all("keyword" in props[f.name]["fields"] for f in reg if f.analyzed)
+
+
+def test_the_search_compiler_has_no_path_for_a_substring_the_parser_refuses() -> None:
+    with pytest.raises(ValueError, match="'city' takes no substring"):
+        vql.search_path("contacts", "city", "substring")
+
+
+def _old_mapping(service: str) -> dict[str, dict]:  # type: ignore[type-arg]
+    """The mapping before issue 17.1: the n-gram sub-field on every analyzed field."""
+    props = vql.index_body(service, replicas=0)["mappings"]["properties"]
+    ngram = props["title" if service == "contacts" else "name"]["fields"]["ngram"]
+    for f in vql.registry(service):
+        if f.analyzed:
+            props[f.name]["fields"]["ngram"] = ngram
+    return props
+
+
+def test_mapping_drift_names_the_fields_that_lose_the_ngram_subfield() -> None:
+    from vql.mapping import mapping_drift
+
+    current = vql.index_body("companies", replicas=0)["mappings"]["properties"]
+    assert mapping_drift("companies", current, "ngram") == ()
+    drift = mapping_drift("companies", _old_mapping("companies"), "ngram")
+    assert "city: text + keyword, ngram -> text + keyword" in drift
+    assert {line.split(":")[0] for line in drift} == {
+        "industries", "city", "state", "country", "keywords", "technologies"}
+    # an index made without n-grams (no analysis-common) is what that engine makes anew
+    lean = vql.index_body("companies", replicas=0, substring="wildcard")
+    assert mapping_drift("companies", lean["mappings"]["properties"], "wildcard") == ()
+    # a field that needs no analyzer and is missing is added in place: not drift
+    del current["load_run"]
+    assert mapping_drift("companies", current, "ngram") == ()
+    del current["website"]
+    assert mapping_drift("companies", current, "ngram") == (
+        "website: missing -> text + keyword, ngram",)

@@ -58,6 +58,8 @@ def test_empty_where_matches_all() -> None:
                               "fuzzy_transpositions": False}}}),
         ({"filter_key": "email", "text_value": "@Acme.", "search_type": "substring"},
          {"match_phrase": {"email.ngram": {"query": "@acme."}}}),
+        ({"filter_key": "company_domain", "text_value": "Acme.I", "search_type": "substring"},
+         {"match_phrase": {"company_domain.ngram": {"query": "acme.i"}}}),
     ],
 )
 def test_text_matches(condition: dict[str, Any], expected: dict[str, Any]) -> None:
@@ -173,3 +175,12 @@ def test_substring_on_an_index_without_ngram_is_a_wildcard_on_the_keyword(
     assert vql.compile_search(query, "wildcard")["query"] == vql.compile_search_where(
         where, "wildcard"
     )
+
+
+def test_substring_on_each_field_that_takes_it_reads_its_ngram_subfield() -> None:
+    for service in ("contacts", "companies"):
+        for name in vql.registry(service).names("substring"):
+            condition = {"filter_key": name, "text_value": "Ab C", "search_type": "substring"}
+            assert one("text_matches", "must_not", [condition], service) == {
+                "bool": {"must_not": [{"match_phrase": {f"{name}.ngram": {"query": "ab c"}}}]}
+            }
