@@ -1,0 +1,286 @@
+"""The embedded search index: one tantivy index per service in a folder beside the DuckDB file.
+
+It holds ids and the filterable / sortable fields (layout: vql/tantivy_plan.py), analyzed
+as OpenSearch's mapping does, and answers filter pages and counts; DuckDB keeps the records,
+as PostgreSQL does beside OpenSearch. Readers keep answering from the last commit while one
+writer (the loader, holding the DuckDB file's write turn) adds a batch and commits.
+"""
+
+from __future__ import annotations
+
+import bisect
+import threading
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import tantivy
+
+from vql.nodes import Where
+from vql.tantivy_plan import (
+    CHUNK,
+    PagePlan,
+    Plan,
+    TantivyFallback,
+    chunk_field,
+    index_fields,
+    substring_chunks,
+)
+from vql.text import auto_fuzziness
+
+# OpenSearch's standard tokenizer (UAX#29 word boundaries) for the scripts our data holds:
+# letters joined by ' . : (o'neil, john.doe, example.com), digits by . , ; ' (3.14, 1,000),
+# letters and digits run together, underscores and marks join.
+WORD_PATTERN = (
+    r"(?:\p{L}(?:['.’:·]\p{L})*|\p{Nd}(?:[.,;'’]\p{Nd})*|[\p{M}\p{Pc}])+"
+)
+ANALYZERS = {
+    "words": tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.regex(WORD_PATTERN))
+    .filter(tantivy.Filter.lowercase())
+    .build(),
+    "kw": tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.raw())
+    .filter(tantivy.Filter.lowercase())
+    .build(),
+    "chunks": tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.regex(f"(?s).{{1,{CHUNK}}}"))
+    .filter(tantivy.Filter.lowercase())
+    .build(),
+}
+WRITER_HEAP = 128_000_000
+SERVICES = ("contacts", "companies")
+
+
+def schema(service: str) -> tantivy.Schema:
+    builder = tantivy.SchemaBuilder()
+    for name, kind in index_fields(service):
+        if kind == "id":
+            builder.add_text_field(name, stored=True, fast=True, tokenizer_name="raw",
+                                   index_option="basic")
+        elif kind == "int":
+            builder.add_integer_field(name, indexed=True, fast=True)
+        elif kind == "kw":
+            builder.add_text_field(name, fast=True, tokenizer_name="kw", index_option="basic")
+        else:
+            builder.add_text_field(name, tokenizer_name=kind)
+    return builder.build()
+
+
+class SearchIndex:
+    """The index folder; `open` gives one service's index (created on first use)."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = Path(folder)
+        self._indexes: dict[str, tantivy.Index] = {}
+        self._lock = threading.Lock()
+
+    def exists(self) -> bool:
+        return all((self.folder / s / "meta.json").is_file() for s in SERVICES)
+
+    def open(self, service: str) -> tantivy.Index:
+        with self._lock:
+            index = self._indexes.get(service)
+            if index is None:
+                path = self.folder / service
+                path.mkdir(parents=True, exist_ok=True)
+                index = tantivy.Index(schema(service), str(path), reuse=True)
+                for name, analyzer in ANALYZERS.items():
+                    index.register_tokenizer(name, analyzer)
+                index.register_fast_field_tokenizer("kw", ANALYZERS["kw"])
+                self._indexes[service] = index
+            return index
+
+    def searcher(self, service: str) -> tuple[tantivy.Searcher, tantivy.Schema]:
+        index = self.open(service)
+        index.reload()  # the loader commits in another process
+        return index.searcher(), index.schema
+
+    def num_docs(self, service: str) -> int:
+        return int(self.searcher(service)[0].num_docs)
+
+    def write(self, service: str, ids: list[str], documents: Iterable[str]) -> None:
+        """Replaces the documents of `ids` by `documents` (JSON), in one commit."""
+        index = self.open(service)
+        writer = index.writer(WRITER_HEAP, 1)
+        try:
+            for start in range(0, len(ids), 10_000):
+                chunk = ids[start : start + 10_000]
+                writer.delete_documents_by_query(
+                    tantivy.Query.term_set_query(index.schema, "id", chunk))
+            for document in documents:
+                writer.add_json(document)
+            writer.commit()
+            writer.wait_merging_threads()
+        except BaseException:
+            writer.rollback()
+            raise
+
+    # -- reads -------------------------------------------------------------------------------
+
+    def count(self, service: str, plan: Plan) -> int:
+        searcher, schema_ = self.searcher(service)
+        return _count(searcher, build(schema_, plan))
+
+    def page(self, service: str, plan: PagePlan) -> tuple[list[tuple[str, Any]], int]:
+        """(id, sort value) rows from the page's offset, up to plan.need, and the total."""
+        searcher, schema_ = self.searcher(service)
+        query = build(schema_, plan.where)
+        total = _count(searcher, query)
+        rows: list[tuple[str, Any]] = []
+        if plan.after is not None:
+            value, last_id = plan.after
+            group = _group(searcher, schema_, query, plan, value)
+            rows = [(i, value) for i in group[bisect.bisect_right(group, last_id):]]
+            if value is None:  # missing values come last: nothing after their group
+                return rows[: plan.need], total
+            query = _beyond(schema_, query, plan, value)
+        rows += _ordered(searcher, schema_, query, plan, plan.need - len(rows))
+        return rows[plan.offset : plan.need], total
+
+
+def _ordered(searcher: tantivy.Searcher, schema_: tantivy.Schema, query: tantivy.Query,
+             plan: PagePlan, need: int) -> list[tuple[str, Any]]:
+    """The first `need` rows of `query` in (key, id) order: tantivy orders by the key, the
+    rows sharing the last key value on the page are then read whole in id order."""
+    if need <= 0:
+        return []
+    order = tantivy.Order.Desc if plan.descending else tantivy.Order.Asc
+    hits = searcher.search(query, need, count=False, order_by_field=plan.sort_field,
+                           order=order).hits
+    if not hits:
+        return []
+    values = [v for v, _ in hits]
+    last = values[-1]
+    before = [(searcher.doc(a)["id"][0], v) for v, a in hits if v != last]
+    before.sort(key=lambda r: r[0])  # id ascending within a key value,
+    before.sort(key=lambda r: r[1], reverse=plan.descending)  # then the key (stable)
+    group = _group(searcher, schema_, query, plan, last, limit=need - len(before))
+    return before + [(i, last) for i in group]
+
+
+def _group(searcher: tantivy.Searcher, schema_: tantivy.Schema, query: tantivy.Query,
+           plan: PagePlan, value: Any, limit: int | None = None) -> list[str]:
+    """Ids of the rows of `query` whose key is `value` (None: missing), in id order."""
+    if value is None:
+        same = tantivy.Query.boolean_query([
+            (tantivy.Occur.Must, query),
+            (tantivy.Occur.MustNot, tantivy.Query.exists_query(plan.sort_field)),
+        ])
+    elif plan.key.kind == "keyword":
+        same = _and(query, tantivy.Query.term_query(schema_, plan.sort_field, value))
+    else:
+        same = _and(query, tantivy.Query.range_query(
+            schema_, plan.sort_field, tantivy.FieldType.Integer, value, value))
+    if limit is None:
+        limit = _count(searcher, same)
+    if limit <= 0:
+        return []
+    hits = searcher.search(same, limit, count=False, order_by_field="id",
+                           order=tantivy.Order.Asc).hits
+    return [str(v) for v, _ in hits]
+
+
+def _beyond(schema_: tantivy.Schema, query: tantivy.Query, plan: PagePlan,
+            value: Any) -> tantivy.Query:
+    """The rows of `query` strictly after key `value`, missing values included (last)."""
+    if plan.key.kind == "keyword":  # pragma: no cover - compile_tantivy_page refuses it
+        raise TantivyFallback("keyword cursor")
+    lower, upper = (None, value) if plan.descending else (value, None)
+    strictly = tantivy.Query.range_query(
+        schema_, plan.sort_field, tantivy.FieldType.Integer, lower, upper,
+        include_lower=lower is None, include_upper=upper is None)
+    missing = tantivy.Query.boolean_query([
+        (tantivy.Occur.Must, tantivy.Query.all_query()),
+        (tantivy.Occur.MustNot, tantivy.Query.exists_query(plan.sort_field)),
+    ])
+    either = tantivy.Query.boolean_query(
+        [(tantivy.Occur.Should, strictly), (tantivy.Occur.Should, missing)])
+    return _and(query, either)
+
+
+def _count(searcher: tantivy.Searcher, query: tantivy.Query) -> int:
+    result = searcher.search(query, 1, count=True)  # a limit of 0 panics
+    return int(getattr(result, "count"))  # noqa: B009 - missing from the type stubs
+
+
+def _and(*queries: tantivy.Query) -> tantivy.Query:
+    return tantivy.Query.boolean_query([(tantivy.Occur.Must, q) for q in queries])
+
+
+# -- plan -> tantivy.Query ---------------------------------------------------------------------
+
+def build(schema_: tantivy.Schema, plan: Plan) -> tantivy.Query:
+    kind = plan[0]
+    if kind == "all":
+        return tantivy.Query.all_query()
+    if kind == "bool":
+        must, must_not, should = plan[1:]
+        clauses = [(tantivy.Occur.Must, build(schema_, p)) for p in must]
+        if should:
+            either = [(tantivy.Occur.Should, build(schema_, p)) for p in should]
+            clauses.append((tantivy.Occur.Must, tantivy.Query.boolean_query(either)))
+        if not clauses:
+            clauses.append((tantivy.Occur.Must, tantivy.Query.all_query()))
+        clauses += [(tantivy.Occur.MustNot, build(schema_, p)) for p in must_not]
+        return tantivy.Query.boolean_query(clauses)
+    if kind == "terms":
+        return tantivy.Query.term_set_query(schema_, plan[1], list(plan[2]))
+    if kind == "range":
+        _, field, lower, upper, incl_lower, incl_upper = plan
+        return tantivy.Query.range_query(
+            schema_, field, tantivy.FieldType.Integer, lower, upper,
+            include_lower=incl_lower or lower is None, include_upper=incl_upper or upper is None)
+    if kind == "phrase":
+        return _phrase(schema_, plan[1], words(plan[2]), plan[3])
+    if kind == "words":
+        return _words(schema_, plan[1], words(plan[2]), plan[3], plan[4])
+    if kind == "substring":
+        return _substring(schema_, plan[1], plan[2])
+    raise TantivyFallback(f"plan node {kind}")  # pragma: no cover
+
+
+def words(text: str) -> list[str]:
+    """The words of a query text, split by the very analyzer that split the values."""
+    return [str(w) for w in ANALYZERS["words"].analyze(text)]
+
+
+def _phrase(schema_: tantivy.Schema, field: str, terms: list[str], slop: int) -> tantivy.Query:
+    if not terms:
+        return tantivy.Query.empty_query()
+    if len(terms) == 1:
+        return tantivy.Query.term_query(schema_, field, terms[0])
+    phrase: list[str | tuple[int, str]] = list(terms)
+    return tantivy.Query.phrase_query(schema_, field, phrase, slop)
+
+
+def _words(schema_: tantivy.Schema, field: str, terms: list[str], operator: str,
+           fuzzy: bool) -> tantivy.Query:
+    unique = list(dict.fromkeys(terms))
+    if not unique:
+        return tantivy.Query.empty_query()
+    occur = tantivy.Occur.Must if operator == "and" else tantivy.Occur.Should
+    parts = []
+    for word in unique:
+        distance = auto_fuzziness(word) if fuzzy else 0
+        if distance:
+            parts.append(tantivy.Query.fuzzy_term_query(schema_, field, word, distance,
+                                                        False, False))
+        else:
+            parts.append(tantivy.Query.term_query(schema_, field, word))
+    return tantivy.Query.boolean_query([(occur, p) for p in parts])
+
+
+def _substring(schema_: tantivy.Schema, field: str, needle: str) -> tantivy.Query:
+    whole, rest = substring_chunks(needle)
+    shifts = []
+    for shift in range(CHUNK):
+        name = chunk_field(field, shift)
+        if rest:
+            shifts.append(tantivy.Query.phrase_prefix_query(schema_, name, [*whole, rest]))
+        else:
+            shifts.append(_phrase(schema_, name, whole, 0))
+    return tantivy.Query.boolean_query([(tantivy.Occur.Should, q) for q in shifts])
+
+
+def where_plan(where: Where | None) -> Plan:
+    from vql.tantivy_plan import compile_tantivy_where
+
+    return ("all",) if where is None else compile_tantivy_where(where)
