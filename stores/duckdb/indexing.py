@@ -12,14 +12,19 @@ by :func:`repair`.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import duckdb
 
+from stores.base import COMPANY_VIEW_COLUMNS
 from stores.duckdb.index import SERVICES, SearchIndex
 from vql.registry import registry
 from vql.tantivy_plan import CHUNK, chunk_field, kw_field
 
 PENDING = "search_index_pending"  # made by migration step 4 (stores/duckdb/migrate.py)
 _SOURCES = {"contacts": "contacts_search", "companies": "companies"}
+_BEFORE = "search_index_companies_before"
 _PENDING_IDS = "SELECT DISTINCT id FROM search_index_pending WHERE service = ?"
 _PENDING_DOCS = " WHERE id IN (SELECT id FROM search_index_pending WHERE service = ?)"
 _FORGET = "DELETE FROM search_index_pending WHERE service = ?"
@@ -27,14 +32,30 @@ _COUNT = {s: f"SELECT count(*) FROM {s}" for s in ("contacts", "companies")}  # 
 _NOTE_ALL = {s: f"INSERT INTO {PENDING} SELECT ?, id FROM {s}" for s in _COUNT}  # noqa: S608
 
 
-def note_batch(cursor: duckdb.DuckDBPyConnection, service: str, batch: str) -> None:
-    """Pending: the ids of the registered `batch` (and, for companies, their contacts)."""
+@contextmanager
+def noting(cursor: duckdb.DuckDBPyConnection, service: str, batch: str) -> Iterator[None]:
+    """Around the merge statements of the registered `batch`: notes its ids pending, and for
+    companies the contacts of those whose fields in the contacts' documents changed (a
+    company repeated in every batch of a file re-indexes nobody)."""
     cursor.execute(f"INSERT INTO {PENDING} SELECT ?, id FROM {batch}", [service])  # noqa: S608
-    if service == "companies":
+    if service != "companies":
+        yield
+        return
+    shown = ", ".join(COMPANY_VIEW_COLUMNS.values())
+    cursor.execute(
+        f"CREATE TEMP TABLE {_BEFORE} AS SELECT id, {shown} FROM companies "  # noqa: S608
+        f"WHERE id IN (SELECT id FROM {batch})"
+    )
+    try:
+        yield
+        moved = " OR ".join(f"n.{c} IS DISTINCT FROM o.{c}" for c in COMPANY_VIEW_COLUMNS.values())
         cursor.execute(
             f"INSERT INTO {PENDING} SELECT 'contacts', c.id FROM contacts c "  # noqa: S608
-            f"WHERE c.company_id IN (SELECT id FROM {batch})"  # noqa: S608
+            f"WHERE c.company_id IN (SELECT n.id FROM companies n LEFT JOIN {_BEFORE} o "
+            f"ON o.id = n.id WHERE n.id IN (SELECT id FROM {batch}) AND (o.id IS NULL OR {moved}))"
         )
+    finally:
+        cursor.execute(f"DROP TABLE IF EXISTS {_BEFORE}")
 
 
 def _values(column: str, is_list: bool) -> str:

@@ -19,7 +19,7 @@ import logging
 import threading
 import uuid
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, Literal
@@ -177,10 +177,9 @@ class DuckDBStore:
         with self._transaction() as cursor:
             cursor.register(BATCH, batch)
             try:
-                for statement in statements:
-                    self._run(cursor, statement)
-                if self.index is not None:
-                    indexing.note_batch(cursor, service, BATCH)
+                with indexing.noting(cursor, service, BATCH) if self.index else nullcontext():
+                    for statement in statements:
+                        self._run(cursor, statement)
             finally:
                 cursor.unregister(BATCH)
         self._sync_index()
