@@ -10,11 +10,12 @@ Index layout (one tantivy document per record, built from the DuckDB search view
   (Unicode word boundaries: ``o'neil``, ``john.doe`` and ``example.com`` stay one word),
   lowercased, with positions (phrases with slop, fuzzy terms);
 - ``<field>__kw`` for every string field: the whole lowercased value (each list element),
-  for keyword matches and keyword sorting (fast field);
-- ``<field>__s0`` .. ``__s2`` for analyzed fields: the value from its 1st, 2nd and 3rd
-  character on, cut into consecutive 3-character chunks; a needle occurs at offset o of a
-  value exactly when, in ``__s{o mod 3}``, its chunks follow each other and its remainder
-  starts the next chunk (a phrase-prefix query): substring search with exact answers;
+  for keyword matches (and keyword sorting: a fast field when the field sorts);
+- ``<field>__s`` for analyzed fields: the lowercased value cut into consecutive 3-character
+  chunks (a third of the tokens of OpenSearch's trigrams). A needle starting r characters
+  into a chunk is a phrase of regex terms: any r characters then its first 3 - r, its
+  following whole chunks, and a chunk starting with its remainder (:func:`substring_terms`,
+  three phrases for r = 0, 1, 2): substring search with exact answers;
 - numbers as i64, dates as i64 epoch milliseconds, both indexed and fast.
 
 What the index cannot answer in VQL's order raises :class:`TantivyFallback` with a reason;
@@ -57,8 +58,8 @@ def kw_field(field: str) -> str:
     return f"{field}__kw"
 
 
-def chunk_field(field: str, shift: int) -> str:
-    return f"{field}__s{shift}"
+def chunk_field(field: str) -> str:
+    return f"{field}__s"
 
 
 @dataclass(frozen=True)
@@ -121,10 +122,24 @@ def _range(node: RangeMatch) -> Plan:
     )
 
 
-def substring_chunks(needle: str) -> tuple[list[str], str]:
-    """The needle's whole chunks and its remainder (a prefix of the next chunk)."""
-    whole = len(needle) - len(needle) % CHUNK
-    return [needle[i : i + CHUNK] for i in range(0, whole, CHUNK)], needle[whole:]
+def _literal(text: str) -> str:
+    """`text` as a regex matching itself (letters and digits as is, the rest escaped)."""
+    return "".join(c if c.isalnum() else f"\\x{{{ord(c):x}}}" for c in text)
+
+
+def substring_terms(needle: str) -> list[list[str]]:
+    """Per start r in a chunk (0, 1, 2): the regex terms of consecutive chunks that hold
+    `needle` (at least 3 characters, lowercased) starting r characters into a chunk."""
+    out = []
+    for r in range(CHUNK):
+        terms = [f"(?s:.){{{r}}}{_literal(needle[: CHUNK - r])}"] if r else []
+        rest = needle[CHUNK - r :] if r else needle
+        whole = len(rest) - len(rest) % CHUNK
+        terms += [_literal(rest[i : i + CHUNK]) for i in range(0, whole, CHUNK)]
+        if rest[whole:]:
+            terms.append(f"{_literal(rest[whole:])}(?s:.)*")
+        out.append(terms)
+    return out
 
 
 def compile_tantivy_page(query: Query) -> PagePlan:
@@ -154,7 +169,8 @@ def compile_tantivy_page(query: Query) -> PagePlan:
 
 
 def index_fields(service: str) -> list[tuple[str, str]]:
-    """(name, kind) of every index field; kind: id, words, kw, chunks, int."""
+    """(name, kind) of every index field; kind: id, words, kw, sort (a kw that sorts),
+    chunks, int."""
     out: list[tuple[str, str]] = [("id", "id")]
     for field in registry(service):
         if field.name == "id":
@@ -162,8 +178,8 @@ def index_fields(service: str) -> list[tuple[str, str]]:
         if field.data_type in ("int", "date"):
             out.append((field.name, "int"))
             continue
-        out.append((kw_field(field.name), "kw"))
+        out.append((kw_field(field.name), "sort" if field.sortable else "kw"))
         if field.analyzed:
             out.append((field.name, "words"))
-            out += [(chunk_field(field.name, s), "chunks") for s in range(CHUNK)]
+            out.append((chunk_field(field.name), "chunks"))
     return out

@@ -24,7 +24,7 @@ from vql.tantivy_plan import (
     TantivyFallback,
     chunk_field,
     index_fields,
-    substring_chunks,
+    substring_terms,
 )
 from vql.text import auto_fuzziness
 
@@ -57,8 +57,9 @@ def schema(service: str) -> tantivy.Schema:
                                    index_option="basic")
         elif kind == "int":
             builder.add_integer_field(name, indexed=True, fast=True)
-        elif kind == "kw":
-            builder.add_text_field(name, fast=True, tokenizer_name="kw", index_option="basic")
+        elif kind in ("kw", "sort"):
+            builder.add_text_field(name, fast=kind == "sort", tokenizer_name="kw",
+                                   index_option="basic")
         else:
             builder.add_text_field(name, tokenizer_name=kind)
     return builder.build()
@@ -269,15 +270,15 @@ def _words(schema_: tantivy.Schema, field: str, terms: list[str], operator: str,
 
 
 def _substring(schema_: tantivy.Schema, field: str, needle: str) -> tantivy.Query:
-    whole, rest = substring_chunks(needle)
-    shifts = []
-    for shift in range(CHUNK):
-        name = chunk_field(field, shift)
-        if rest:
-            shifts.append(tantivy.Query.phrase_prefix_query(schema_, name, [*whole, rest]))
+    name = chunk_field(field)
+    starts = []
+    for terms in substring_terms(needle):
+        if len(terms) == 1:
+            starts.append(tantivy.Query.regex_query(schema_, name, terms[0]))
         else:
-            shifts.append(_phrase(schema_, name, whole, 0))
-    return tantivy.Query.boolean_query([(tantivy.Occur.Should, q) for q in shifts])
+            phrase: list[str | tuple[int, str]] = list(terms)
+            starts.append(tantivy.Query.regex_phrase_query(schema_, name, phrase))
+    return tantivy.Query.boolean_query([(tantivy.Occur.Should, q) for q in starts])
 
 
 def where_plan(where: Where | None) -> Plan:

@@ -20,7 +20,7 @@ import duckdb
 from stores.base import COMPANY_VIEW_COLUMNS
 from stores.duckdb.index import SERVICES, SearchIndex
 from vql.registry import registry
-from vql.tantivy_plan import CHUNK, chunk_field, kw_field
+from vql.tantivy_plan import chunk_field, kw_field
 
 PENDING = "search_index_pending"  # made by migration step 4 (stores/duckdb/migrate.py)
 _SOURCES = {"contacts": "contacts_search", "companies": "companies"}
@@ -82,10 +82,7 @@ def document_sql(service: str) -> str:
         parts.append(f"'{kw_field(name)}', {values}")
         if field.analyzed:
             parts.append(f"'{name}', {values}")
-            for shift in range(CHUNK):
-                shifted = values if shift == 0 else (
-                    f"list_transform({values}, lambda x: x[{shift + 1}:])")
-                parts.append(f"'{chunk_field(name, shift)}', {shifted}")
+            parts.append(f"'{chunk_field(name)}', {values}")
     return f"SELECT json_object({', '.join(parts)})::VARCHAR FROM {_SOURCES[service]}"  # noqa: S608
 
 

@@ -222,3 +222,25 @@ def indexing_noting(cursor: Any) -> Any:
             cursor.execute("ROLLBACK")
 
     return run()
+
+
+def test_substring_on_chunks_is_exactly_python_in(tmp_path: Path) -> None:
+    import json
+    import random
+
+    from stores.duckdb.index import SearchIndex, build
+
+    rng = random.Random(7)
+    alphabet = "ab c.@ÖöX"
+    values = {f"{n:04d}": ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 12)))
+                           for _ in range(rng.randint(1, 2))] for n in range(400)}
+    index = SearchIndex(tmp_path / "i")
+    index.write("contacts", list(values), (
+        json.dumps({"id": i, "title__s": v}) for i, v in values.items()))
+    searcher, schema_ = index.searcher("contacts")
+    for _ in range(60):
+        needle = "".join(rng.choice(alphabet) for _ in range(rng.randint(3, 6))).lower()
+        hits = searcher.search(build(schema_, ("substring", "title", needle)), 1000).hits
+        found = {searcher.doc(a)["id"][0] for _, a in hits}
+        expected = {i for i, v in values.items() if any(needle in x.lower() for x in v)}
+        assert found == expected, needle

@@ -14,7 +14,7 @@ from vql.tantivy_plan import (
     compile_tantivy_page,
     compile_tantivy_where,
     index_fields,
-    substring_chunks,
+    substring_terms,
 )
 
 
@@ -65,10 +65,10 @@ def test_dates_are_epoch_milliseconds_and_strict_bounds_exclusive() -> None:
     assert plan({}) == ("all",)
 
 
-def test_substring_is_whole_chunks_then_a_prefix_of_the_next() -> None:
-    assert substring_chunks("logic") == (["log"], "ic")
-    assert substring_chunks("son@ex") == (["son", "@ex"], "")
-    assert substring_chunks("abc") == (["abc"], "")
+def test_substring_is_a_phrase_of_chunk_patterns_per_start_in_a_chunk() -> None:
+    assert substring_terms("logic") == [
+        ["log", "ic(?s:.)*"], ["(?s:.){1}lo", "gic"], ["(?s:.){2}l", "ogi", "c(?s:.)*"]]
+    assert substring_terms("n@x")[0] == ["n\\x{40}x"]  # punctuation escaped
 
 
 def test_a_page_sorts_by_one_key_then_the_id_as_sql_does() -> None:
@@ -110,6 +110,7 @@ def test_what_the_index_cannot_order_or_match_falls_back_with_a_reason(
 def test_every_registry_field_has_its_index_fields() -> None:
     fields = dict(index_fields("contacts"))
     assert fields["id"] == "id"
-    assert fields["title"] == "words" and fields["title__s2"] == "chunks"
-    assert fields["seniority__kw"] == "kw" and "seniority" not in fields
+    assert fields["title"] == "words" and fields["title__s"] == "chunks"
+    assert fields["seniority__kw"] == "sort" and "seniority" not in fields
+    assert fields["departments__kw"] == "kw"
     assert fields["company_employees_count"] == fields["created_at"] == "int"
