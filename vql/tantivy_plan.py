@@ -168,18 +168,25 @@ def compile_tantivy_page(query: Query) -> PagePlan:
     )
 
 
-def index_fields(service: str) -> list[tuple[str, str]]:
-    """(name, kind) of every index field; kind: id, words, kw, sort (a kw that sorts),
-    chunks, int."""
-    out: list[tuple[str, str]] = [("id", "id")]
+def index_fields(service: str) -> list[tuple[str, str, str]]:
+    """(index field, kind, registry field) of what the service's queries can ask for; kind:
+    id, id_hi (the uuid's first 64 bits: cursors skip ahead by it), int, kw, sort (a kw that
+    sorts), words (exact / shuffle), chunks (substring)."""
+    out: list[tuple[str, str, str]] = [("id", "id", "id"), ("id_hi", "id_hi", "id")]
     for field in registry(service):
-        if field.name == "id":
+        name = field.name
+        if name == "id":
             continue
         if field.data_type in ("int", "date"):
-            out.append((field.name, "int"))
+            if field.range or field.sortable:
+                out.append((name, "int", name))
             continue
-        out.append((kw_field(field.name), "sort" if field.sortable else "kw"))
-        if field.analyzed:
-            out.append((field.name, "words"))
-            out.append((chunk_field(field.name), "chunks"))
+        if field.sortable:
+            out.append((kw_field(name), "sort", name))
+        elif field.keyword:
+            out.append((kw_field(name), "kw", name))
+        if {"exact", "shuffle"} & set(field.text):
+            out.append((name, "words", name))
+        if "substring" in field.text:
+            out.append((chunk_field(name), "chunks", name))
     return out

@@ -9,6 +9,8 @@ writer (the loader, holding the DuckDB file's write turn) adds a batch and commi
 from __future__ import annotations
 
 import bisect
+import hashlib
+import shutil
 import threading
 from collections.abc import Iterable
 from pathlib import Path
@@ -51,10 +53,12 @@ SERVICES = ("contacts", "companies")
 
 def schema(service: str) -> tantivy.Schema:
     builder = tantivy.SchemaBuilder()
-    for name, kind in index_fields(service):
+    for name, kind, _ in index_fields(service):
         if kind == "id":
             builder.add_text_field(name, stored=True, fast=True, tokenizer_name="raw",
                                    index_option="basic")
+        elif kind == "id_hi":
+            builder.add_unsigned_field(name, indexed=True, fast=True)
         elif kind == "int":
             builder.add_integer_field(name, indexed=True, fast=True)
         elif kind in ("kw", "sort"):
@@ -73,14 +77,27 @@ class SearchIndex:
         self._indexes: dict[str, tantivy.Index] = {}
         self._lock = threading.Lock()
 
+    def path(self, service: str) -> Path:
+        """The service's sub-folder, named by its layout: a release that changes the layout
+        starts an empty one (SQL answers until `migrate` has refilled it)."""
+        layout = hashlib.sha256(repr((index_fields(service), WORD_PATTERN)).encode())
+        return self.folder / f"{service}-{layout.hexdigest()[:12]}"
+
     def exists(self) -> bool:
-        return all((self.folder / s / "meta.json").is_file() for s in SERVICES)
+        return all((self.path(s) / "meta.json").is_file() for s in SERVICES)
+
+    def drop_stale(self) -> None:
+        """Removes the sub-folders of older layouts."""
+        current = {self.path(s) for s in SERVICES}
+        for folder in self.folder.iterdir() if self.folder.is_dir() else ():
+            if folder.is_dir() and folder not in current:
+                shutil.rmtree(folder, ignore_errors=True)
 
     def open(self, service: str) -> tantivy.Index:
         with self._lock:
             index = self._indexes.get(service)
             if index is None:
-                path = self.folder / service
+                path = self.path(service)
                 path.mkdir(parents=True, exist_ok=True)
                 index = tantivy.Index(schema(service), str(path), reuse=True)
                 for name, analyzer in ANALYZERS.items():
@@ -128,8 +145,8 @@ class SearchIndex:
         rows: list[tuple[str, Any]] = []
         if plan.after is not None:
             value, last_id = plan.after
-            group = _group(searcher, schema_, query, plan, value)
-            rows = [(i, value) for i in group[bisect.bisect_right(group, last_id):]]
+            rows = [(i, value) for i in _group_after(searcher, schema_, query, plan, value,
+                                                     last_id)]
             if value is None:  # missing values come last: nothing after their group
                 return rows[: plan.need], total
             query = _beyond(schema_, query, plan, value)
@@ -155,6 +172,27 @@ def _ordered(searcher: tantivy.Searcher, schema_: tantivy.Schema, query: tantivy
     before.sort(key=lambda r: r[1], reverse=plan.descending)  # then the key (stable)
     group = _group(searcher, schema_, query, plan, last, limit=need - len(before))
     return before + [(i, last) for i in group]
+
+
+def _group_after(searcher: tantivy.Searcher, schema_: tantivy.Schema, query: tantivy.Query,
+                 plan: PagePlan, value: Any, last_id: str) -> list[str]:
+    """Ids after `last_id` among the rows whose key is `value`, in id order, plan.need at
+    most. `id_hi` (the id's first 64 bits, in the id's order) skips the group's earlier
+    rows without reading them; what shares those 64 bits with `last_id` is sorted out here."""
+    try:
+        high = int(last_id.replace("-", "")[:16], 16)
+    except ValueError:  # not a uuid: read the group whole
+        group = _group(searcher, schema_, query, plan, value)
+        return group[bisect.bisect_right(group, last_id) :][: plan.need]
+    later = _and(query, tantivy.Query.range_query(
+        schema_, "id_hi", tantivy.FieldType.Unsigned, high, None))
+    spare = 64
+    group = _group(searcher, schema_, later, plan, value, limit=plan.need + spare)
+    after = group[bisect.bisect_right(group, last_id) :]
+    if len(group) == plan.need + spare and len(group) - len(after) >= spare:
+        group = _group(searcher, schema_, query, plan, value)  # pragma: no cover - 64 ties
+        after = group[bisect.bisect_right(group, last_id) :]
+    return after[: plan.need]
 
 
 def _group(searcher: tantivy.Searcher, schema_: tantivy.Schema, query: tantivy.Query,

@@ -20,7 +20,7 @@ import duckdb
 from stores.base import COMPANY_VIEW_COLUMNS
 from stores.duckdb.index import SERVICES, SearchIndex
 from vql.registry import registry
-from vql.tantivy_plan import chunk_field, kw_field
+from vql.tantivy_plan import index_fields
 
 PENDING = "search_index_pending"  # made by migration step 4 (stores/duckdb/migrate.py)
 _SOURCES = {"contacts": "contacts_search", "companies": "companies"}
@@ -67,22 +67,18 @@ def _values(column: str, is_list: bool) -> str:
 
 def document_sql(service: str) -> str:
     """A select of one JSON document per row of the service's search source."""
-    parts = ["'id', id"]
-    for field in registry(service):
-        name = field.name
-        if name == "id":
-            continue
-        if field.data_type == "int":
-            parts.append(f"'{name}', {_values(name, False)}")
-            continue
-        if field.data_type == "date":
-            parts.append(f"'{name}', {_values(f'epoch_ms({name})', False)}")
-            continue
-        values = _values(name, field.is_list)
-        parts.append(f"'{kw_field(name)}', {values}")
-        if field.analyzed:
-            parts.append(f"'{name}', {values}")
-            parts.append(f"'{chunk_field(name)}', {values}")
+    fields = registry(service)
+    parts = []
+    for name, kind, source in index_fields(service):
+        if kind == "id":
+            parts.append("'id', id")
+        elif kind == "id_hi":  # ids are lowercase uuid text (stores/duckdb/schema.py)
+            high = "try_cast('0x' || replace(id, '-', '')[1:16] AS UBIGINT)"
+            parts.append(f"'id_hi', {_values(high, False)}")
+        elif fields[source].data_type == "date":
+            parts.append(f"'{name}', {_values(f'epoch_ms({source})', False)}")
+        else:
+            parts.append(f"'{name}', {_values(source, fields[source].is_list)}")
     return f"SELECT json_object({', '.join(parts)})::VARCHAR FROM {_SOURCES[service]}"  # noqa: S608
 
 
@@ -108,13 +104,15 @@ def sync(cursor: duckdb.DuckDBPyConnection, index: SearchIndex) -> int:
     return done
 
 
-def repair(cursor: duckdb.DuckDBPyConnection, index: SearchIndex) -> int:
-    """Notes every record pending when the index holds fewer documents than DuckDB has
-    records (a missing or older folder); the sync that follows refills it."""
+def repair(cursor: duckdb.DuckDBPyConnection, index: SearchIndex, whole: bool = False) -> int:
+    """Notes every record pending when the index holds another number of documents than
+    DuckDB has records (a missing or older folder), or always when `whole`; the sync that
+    follows refills it. Returns how many records were noted."""
+    index.drop_stale()
     noted = 0
     for service in SERVICES:
         [(records,)] = cursor.execute(_COUNT[service]).fetchall()
-        if records and index.num_docs(service) != records:
+        if records and (whole or index.num_docs(service) != records):
             cursor.execute(_FORGET, [service])
             cursor.execute(_NOTE_ALL[service], [service])
             noted += int(records)

@@ -139,10 +139,22 @@ class DuckDBStore:
         """Creates or upgrades the schema in place; returns the steps applied (idempotent)."""
         with self._transaction(check_schema=False) as cursor:
             applied = apply_migrations(cursor, steps)
-            if self.index is not None and steps is STEPS:
+            complete = self.index is not None and steps is STEPS
+            if complete and self.index is not None:
                 indexing.repair(cursor, self.index)
-        self._sync_index()
+        if complete:  # what a crash left pending, or what repair noted
+            self._sync_index()
         return applied
+
+    def rebuild_index(self) -> int:
+        """Re-indexes every record from DuckDB (`connectra reindex` on the embedded profile);
+        returns how many."""
+        if self.index is None:
+            return 0
+        with self._transaction() as cursor:
+            noted = indexing.repair(cursor, self.index, whole=True)
+        self._sync_index()
+        return noted
 
     def _sync_index(self) -> None:
         """Indexes what the records hold and the index does not yet (indexing.sync)."""
@@ -222,7 +234,8 @@ class DuckDBStore:
         if not wanted:
             return []
         with self._cursor("read") as cursor:
-            rows = self._run(cursor, queries.fetch_statement(target, wanted, selected)).fetchall()
+            found = self._run(cursor, queries.fetch_statement(target, wanted, selected))
+            rows = queries.in_given_order(wanted, found.fetchall())
         if not selected:  # columns=[]: which ids exist, nothing else
             return [{} for _ in rows]
         return json_records([c.name for c in selected], rows)
@@ -422,8 +435,8 @@ class DuckDBSnapshot:
             return []
         with translated():
             statement = queries.fetch_statement(target, wanted, selected)
-            rows = self.store._run(self.cursor, statement).fetchall()
-        return json_records([c.name for c in selected], rows)
+            found = self.store._run(self.cursor, statement).fetchall()
+        return json_records([c.name for c in selected], queries.in_given_order(wanted, found))
 
     def companies_of_contacts(
         self, contact_ids: Sequence[str], columns: Sequence[str] | None = None

@@ -108,9 +108,10 @@ def test_what_the_index_cannot_order_or_match_falls_back_with_a_reason(
 
 
 def test_every_registry_field_has_its_index_fields() -> None:
-    fields = dict(index_fields("contacts"))
+    fields = {name: kind for name, kind, _ in index_fields("contacts")}
     assert fields["id"] == "id"
     assert fields["title"] == "words" and fields["title__s"] == "chunks"
     assert fields["seniority__kw"] == "sort" and "seniority" not in fields
     assert fields["departments__kw"] == "kw"
+    assert "title__kw" not in fields and "phone__kw" not in fields  # neither filters nor sorts
     assert fields["company_employees_count"] == fields["created_at"] == "int"
