@@ -9,6 +9,7 @@ writer (the loader, holding the DuckDB file's write turn) adds a batch and commi
 from __future__ import annotations
 
 import bisect
+import functools
 import hashlib
 import shutil
 import threading
@@ -48,6 +49,10 @@ ANALYZERS = {
     .build(),
 }
 WRITER_HEAP = 128_000_000
+# A writer lives for one batch. Waiting for the merges its commit starts costs about a third
+# of the batch's indexing time, so a batch waits only once this many segments piled up.
+MERGE_AT_SEGMENTS = 12
+SPARE = 16  # hits read past a page, to see where its last key value ends
 SERVICES = ("contacts", "companies")
 
 
@@ -69,6 +74,11 @@ def schema(service: str) -> tantivy.Schema:
     return builder.build()
 
 
+@functools.cache
+def _layout(service: str) -> str:
+    return hashlib.sha256(repr((index_fields(service), WORD_PATTERN)).encode()).hexdigest()[:12]
+
+
 class SearchIndex:
     """The index folder; `open` gives one service's index (created on first use)."""
 
@@ -80,8 +90,7 @@ class SearchIndex:
     def path(self, service: str) -> Path:
         """The service's sub-folder, named by its layout: a release that changes the layout
         starts an empty one (SQL answers until `migrate` has refilled it)."""
-        layout = hashlib.sha256(repr((index_fields(service), WORD_PATTERN)).encode())
-        return self.folder / f"{service}-{layout.hexdigest()[:12]}"
+        return self.folder / f"{service}-{_layout(service)}"
 
     def exists(self) -> bool:
         return all((self.path(s) / "meta.json").is_file() for s in SERVICES)
@@ -126,7 +135,9 @@ class SearchIndex:
             for document in documents:
                 writer.add_json(document)
             writer.commit()
-            writer.wait_merging_threads()
+            index.reload()
+            if index.searcher().num_segments > MERGE_AT_SEGMENTS:
+                writer.wait_merging_threads()  # else the merges started are dropped with it
         except BaseException:
             writer.rollback()
             raise
@@ -141,37 +152,47 @@ class SearchIndex:
         """(id, sort value) rows from the page's offset, up to plan.need, and the total."""
         searcher, schema_ = self.searcher(service)
         query = build(schema_, plan.where)
+        if plan.after is None:
+            return _ordered(searcher, schema_, query, plan, plan.need, count=True)
         total = _count(searcher, query)
-        rows: list[tuple[str, Any]] = []
-        if plan.after is not None:
-            value, last_id = plan.after
-            rows = [(i, value) for i in _group_after(searcher, schema_, query, plan, value,
-                                                     last_id)]
-            if value is None:  # missing values come last: nothing after their group
-                return rows[: plan.need], total
-            query = _beyond(schema_, query, plan, value)
-        rows += _ordered(searcher, schema_, query, plan, plan.need - len(rows))
-        return rows[plan.offset : plan.need], total
+        value, last_id = plan.after
+        rows = [(i, value) for i in _group_after(searcher, schema_, query, plan, value, last_id)]
+        if value is not None:  # missing values come last: nothing after their group
+            beyond = _beyond(schema_, query, plan, value)
+            rows += _ordered(searcher, schema_, beyond, plan, plan.need - len(rows))[0]
+        return rows[: plan.need], total
 
 
 def _ordered(searcher: tantivy.Searcher, schema_: tantivy.Schema, query: tantivy.Query,
-             plan: PagePlan, need: int) -> list[tuple[str, Any]]:
-    """The first `need` rows of `query` in (key, id) order: tantivy orders by the key, the
-    rows sharing the last key value on the page are then read whole in id order."""
-    if need <= 0:
-        return []
+             plan: PagePlan, need: int, count: bool = False) -> tuple[list[tuple[str, Any]], int]:
+    """The rows of `query` in (key, id) order from plan.offset up to `need`, and the total
+    when `count`. tantivy orders by the key alone, so SPARE more hits are read: when the
+    key's value changes within them, the hits hold every row up to `need` and are sorted
+    here; else the rows sharing that last value are read in id order (one more search)."""
     order = tantivy.Order.Desc if plan.descending else tantivy.Order.Asc
-    hits = searcher.search(query, need, count=False, order_by_field=plan.sort_field,
-                           order=order).hits
-    if not hits:
-        return []
-    values = [v for v, _ in hits]
-    last = values[-1]
-    before = [(searcher.doc(a)["id"][0], v) for v, a in hits if v != last]
-    before.sort(key=lambda r: r[0])  # id ascending within a key value,
-    before.sort(key=lambda r: r[1], reverse=plan.descending)  # then the key (stable)
-    group = _group(searcher, schema_, query, plan, last, limit=need - len(before))
-    return before + [(i, last) for i in group]
+    result = searcher.search(query, max(need, 1) + SPARE, count=count,
+                             order_by_field=plan.sort_field, order=order)
+    total = int(getattr(result, "count")) if count else 0  # noqa: B009 - not in the stubs
+    hits = result.hits
+    if need <= 0 or not hits:
+        return [], total
+    boundary = hits[min(need, len(hits)) - 1][0]
+    if len(hits) < need + SPARE or hits[-1][0] != boundary:
+        rows = _sorted([(searcher.doc(a)["id"][0], v) for v, a in hits], plan.descending)
+        return rows[plan.offset if count else 0 : need], total
+    before = _sorted([(searcher.doc(a)["id"][0], v) for v, a in hits if v != boundary],
+                     plan.descending)
+    group = _group(searcher, schema_, query, plan, boundary, limit=need - len(before))
+    rows = before + [(i, boundary) for i in group]
+    return rows[plan.offset if count else 0 : need], total
+
+
+def _sorted(rows: list[tuple[str, Any]], descending: bool) -> list[tuple[str, Any]]:
+    """(id, key) rows by key (missing last either way), then id."""
+    rows.sort(key=lambda r: r[0])
+    present = [r for r in rows if r[1] is not None]
+    present.sort(key=lambda r: r[1], reverse=descending)  # stable: ids stay ascending
+    return present + [r for r in rows if r[1] is None]
 
 
 def _group_after(searcher: tantivy.Searcher, schema_: tantivy.Schema, query: tantivy.Query,
