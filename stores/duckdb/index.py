@@ -115,13 +115,24 @@ class SearchIndex:
                 self._indexes[service] = index
             return index
 
+    def forget(self) -> None:
+        """Drops the opened indexes: the next use opens the folder again."""
+        with self._lock:
+            self._indexes.clear()
+
     def searcher(self, service: str) -> tuple[tantivy.Searcher, tantivy.Schema]:
         index = self.open(service)
         index.reload()  # the loader commits in another process
         return index.searcher(), index.schema
 
     def num_docs(self, service: str) -> int:
-        return int(self.searcher(service)[0].num_docs)
+        """Documents in the service's index; an unreadable index is removed (0)."""
+        try:
+            return int(self.searcher(service)[0].num_docs)
+        except (ValueError, OSError):
+            self.forget()
+            shutil.rmtree(self.path(service), ignore_errors=True)
+            return 0
 
     def write(self, service: str, ids: list[str], documents: Iterable[str]) -> None:
         """Replaces the documents of `ids` by `documents` (JSON), in one commit."""

@@ -312,6 +312,8 @@ class DuckDBStore:
                 rows, total = self.index.page(query.service, plan)
             except TantivyFallback as reason:
                 log.debug("search index cannot answer (%s): SQL", reason)
+            except (ValueError, OSError) as exc:  # a folder replaced or damaged under us
+                self._index_failed(exc)
             else:
                 return self._page(query, [(i, v) for i, v in rows], total)
         page = queries.page_statement(query)
@@ -326,6 +328,13 @@ class DuckDBStore:
                 )
             cursor.execute("COMMIT")
         return self._page(query, rows, total)
+
+    def _index_failed(self, exc: Exception) -> None:
+        """SQL answers this request; the index is opened afresh for the next one (`connectra
+        migrate` or `reindex` rebuilds a damaged one)."""
+        log.warning("embedded search index unreadable (%s): answered by SQL", type(exc).__name__)
+        if self.index is not None:
+            self.index.forget()
 
     def _page(self, query: Query, rows: Sequence[Sequence[Any]], total: int) -> SearchPage:
         """Rows (id, sort values...) from the page's start, one past it when there is more."""
@@ -342,6 +351,8 @@ class DuckDBStore:
                 return self.index.count(service, where_plan(where))
             except TantivyFallback as reason:
                 log.debug("search index cannot count (%s): SQL", reason)
+            except (ValueError, OSError) as exc:
+                self._index_failed(exc)
         with self._cursor("read") as cursor:
             return _scalar(self._run(cursor, queries.count_statement(service, where)))
 

@@ -244,3 +244,20 @@ def test_substring_on_chunks_is_exactly_python_in(tmp_path: Path) -> None:
         found = {searcher.doc(a)["id"][0] for _, a in hits}
         expected = {i for i, v in values.items() if any(needle in x.lower() for x in v)}
         assert found == expected, needle
+
+
+def test_a_damaged_index_is_answered_around_then_rebuilt_by_migrate(
+    batch_folder: Path, tmp_path: Path
+) -> None:
+    db = tmp_path / "connectra.duckdb"
+    load(batch_folder, db)
+    store = DuckDBStore(db)
+    assert store.index is not None
+    query = parse_query("contacts", QUERIES[1])
+    expected = store.search(query)
+    (store.index.path("contacts") / "meta.json").write_text("{damaged")
+    store.index.forget()
+    assert store.search(query) == expected  # SQL answered: no error reaches the caller
+    assert store.count("contacts", None) == store.count_rows("contacts")
+    store.migrate()
+    assert_index_agrees_with_sql(db)
