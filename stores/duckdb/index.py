@@ -34,9 +34,7 @@ from vql.text import auto_fuzziness
 # OpenSearch's standard tokenizer (UAX#29 word boundaries) for the scripts our data holds:
 # letters joined by ' . : (o'neil, john.doe, example.com), digits by . , ; ' (3.14, 1,000),
 # letters and digits run together, underscores and marks join.
-WORD_PATTERN = (
-    r"(?:\p{L}(?:['.’:·]\p{L})*|\p{Nd}(?:[.,;'’]\p{Nd})*|[\p{M}\p{Pc}])+"
-)
+WORD_PATTERN = r"(?:\p{L}(?:['.’:·]\p{L})*|\p{Nd}(?:[.,;'’]\p{Nd})*|[\p{M}\p{Pc}])+"
 ANALYZERS = {
     "words": tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.regex(WORD_PATTERN))
     .filter(tantivy.Filter.lowercase())
@@ -60,15 +58,17 @@ def schema(service: str) -> tantivy.Schema:
     builder = tantivy.SchemaBuilder()
     for name, kind, _ in index_fields(service):
         if kind == "id":
-            builder.add_text_field(name, stored=True, fast=True, tokenizer_name="raw",
-                                   index_option="basic")
+            builder.add_text_field(
+                name, stored=True, fast=True, tokenizer_name="raw", index_option="basic"
+            )
         elif kind == "id_hi":
             builder.add_unsigned_field(name, indexed=True, fast=True)
         elif kind == "int":
             builder.add_integer_field(name, indexed=True, fast=True)
         elif kind in ("kw", "sort"):
-            builder.add_text_field(name, fast=kind == "sort", tokenizer_name="kw",
-                                   index_option="basic")
+            builder.add_text_field(
+                name, fast=kind == "sort", tokenizer_name="kw", index_option="basic"
+            )
         else:
             builder.add_text_field(name, tokenizer_name=kind)
     return builder.build()
@@ -142,7 +142,8 @@ class SearchIndex:
             for start in range(0, len(ids), 10_000):
                 chunk = ids[start : start + 10_000]
                 writer.delete_documents_by_query(
-                    tantivy.Query.term_set_query(index.schema, "id", chunk))
+                    tantivy.Query.term_set_query(index.schema, "id", chunk)
+                )
             for document in documents:
                 writer.add_json(document)
             writer.commit()
@@ -174,15 +175,22 @@ class SearchIndex:
         return rows[: plan.need], total
 
 
-def _ordered(searcher: tantivy.Searcher, schema_: tantivy.Schema, query: tantivy.Query,
-             plan: PagePlan, need: int, count: bool = False) -> tuple[list[tuple[str, Any]], int]:
+def _ordered(
+    searcher: tantivy.Searcher,
+    schema_: tantivy.Schema,
+    query: tantivy.Query,
+    plan: PagePlan,
+    need: int,
+    count: bool = False,
+) -> tuple[list[tuple[str, Any]], int]:
     """The rows of `query` in (key, id) order from plan.offset up to `need`, and the total
     when `count`. tantivy orders by the key alone, so SPARE more hits are read: when the
     key's value changes within them, the hits hold every row up to `need` and are sorted
     here; else the rows sharing that last value are read in id order (one more search)."""
     order = tantivy.Order.Desc if plan.descending else tantivy.Order.Asc
-    result = searcher.search(query, max(need, 1) + SPARE, count=count,
-                             order_by_field=plan.sort_field, order=order)
+    result = searcher.search(
+        query, max(need, 1) + SPARE, count=count, order_by_field=plan.sort_field, order=order
+    )
     total = int(getattr(result, "count")) if count else 0  # noqa: B009 - not in the stubs
     hits = result.hits
     if need <= 0 or not hits:
@@ -191,8 +199,9 @@ def _ordered(searcher: tantivy.Searcher, schema_: tantivy.Schema, query: tantivy
     if len(hits) < need + SPARE or hits[-1][0] != boundary:
         rows = _sorted([(searcher.doc(a)["id"][0], v) for v, a in hits], plan.descending)
         return rows[plan.offset if count else 0 : need], total
-    before = _sorted([(searcher.doc(a)["id"][0], v) for v, a in hits if v != boundary],
-                     plan.descending)
+    before = _sorted(
+        [(searcher.doc(a)["id"][0], v) for v, a in hits if v != boundary], plan.descending
+    )
     group = _group(searcher, schema_, query, plan, boundary, limit=need - len(before))
     rows = before + [(i, boundary) for i in group]
     return rows[plan.offset if count else 0 : need], total
@@ -206,8 +215,14 @@ def _sorted(rows: list[tuple[str, Any]], descending: bool) -> list[tuple[str, An
     return present + [r for r in rows if r[1] is None]
 
 
-def _group_after(searcher: tantivy.Searcher, schema_: tantivy.Schema, query: tantivy.Query,
-                 plan: PagePlan, value: Any, last_id: str) -> list[str]:
+def _group_after(
+    searcher: tantivy.Searcher,
+    schema_: tantivy.Schema,
+    query: tantivy.Query,
+    plan: PagePlan,
+    value: Any,
+    last_id: str,
+) -> list[str]:
     """Ids after `last_id` among the rows whose key is `value`, in id order, plan.need at
     most. `id_hi` (the id's first 64 bits, in the id's order) skips the group's earlier
     rows without reading them; what shares those 64 bits with `last_id` is sorted out here."""
@@ -216,8 +231,9 @@ def _group_after(searcher: tantivy.Searcher, schema_: tantivy.Schema, query: tan
     except ValueError:  # not a uuid: read the group whole
         group = _group(searcher, schema_, query, plan, value)
         return group[bisect.bisect_right(group, last_id) :][: plan.need]
-    later = _and(query, tantivy.Query.range_query(
-        schema_, "id_hi", tantivy.FieldType.Unsigned, high, None))
+    later = _and(
+        query, tantivy.Query.range_query(schema_, "id_hi", tantivy.FieldType.Unsigned, high, None)
+    )
     spare = 64
     group = _group(searcher, schema_, later, plan, value, limit=plan.need + spare)
     after = group[bisect.bisect_right(group, last_id) :]
@@ -227,43 +243,66 @@ def _group_after(searcher: tantivy.Searcher, schema_: tantivy.Schema, query: tan
     return after[: plan.need]
 
 
-def _group(searcher: tantivy.Searcher, schema_: tantivy.Schema, query: tantivy.Query,
-           plan: PagePlan, value: Any, limit: int | None = None) -> list[str]:
+def _group(
+    searcher: tantivy.Searcher,
+    schema_: tantivy.Schema,
+    query: tantivy.Query,
+    plan: PagePlan,
+    value: Any,
+    limit: int | None = None,
+) -> list[str]:
     """Ids of the rows of `query` whose key is `value` (None: missing), in id order."""
     if value is None:
-        same = tantivy.Query.boolean_query([
-            (tantivy.Occur.Must, query),
-            (tantivy.Occur.MustNot, tantivy.Query.exists_query(plan.sort_field)),
-        ])
+        same = tantivy.Query.boolean_query(
+            [
+                (tantivy.Occur.Must, query),
+                (tantivy.Occur.MustNot, tantivy.Query.exists_query(plan.sort_field)),
+            ]
+        )
     elif plan.key.kind == "keyword":
         same = _and(query, tantivy.Query.term_query(schema_, plan.sort_field, value))
     else:
-        same = _and(query, tantivy.Query.range_query(
-            schema_, plan.sort_field, tantivy.FieldType.Integer, value, value))
+        same = _and(
+            query,
+            tantivy.Query.range_query(
+                schema_, plan.sort_field, tantivy.FieldType.Integer, value, value
+            ),
+        )
     if limit is None:
         limit = _count(searcher, same)
     if limit <= 0:
         return []
-    hits = searcher.search(same, limit, count=False, order_by_field="id",
-                           order=tantivy.Order.Asc).hits
+    hits = searcher.search(
+        same, limit, count=False, order_by_field="id", order=tantivy.Order.Asc
+    ).hits
     return [str(v) for v, _ in hits]
 
 
-def _beyond(schema_: tantivy.Schema, query: tantivy.Query, plan: PagePlan,
-            value: Any) -> tantivy.Query:
+def _beyond(
+    schema_: tantivy.Schema, query: tantivy.Query, plan: PagePlan, value: Any
+) -> tantivy.Query:
     """The rows of `query` strictly after key `value`, missing values included (last)."""
     if plan.key.kind == "keyword":  # pragma: no cover - compile_tantivy_page refuses it
         raise TantivyFallback("keyword cursor")
     lower, upper = (None, value) if plan.descending else (value, None)
     strictly = tantivy.Query.range_query(
-        schema_, plan.sort_field, tantivy.FieldType.Integer, lower, upper,
-        include_lower=lower is None, include_upper=upper is None)
-    missing = tantivy.Query.boolean_query([
-        (tantivy.Occur.Must, tantivy.Query.all_query()),
-        (tantivy.Occur.MustNot, tantivy.Query.exists_query(plan.sort_field)),
-    ])
+        schema_,
+        plan.sort_field,
+        tantivy.FieldType.Integer,
+        lower,
+        upper,
+        include_lower=lower is None,
+        include_upper=upper is None,
+    )
+    missing = tantivy.Query.boolean_query(
+        [
+            (tantivy.Occur.Must, tantivy.Query.all_query()),
+            (tantivy.Occur.MustNot, tantivy.Query.exists_query(plan.sort_field)),
+        ]
+    )
     either = tantivy.Query.boolean_query(
-        [(tantivy.Occur.Should, strictly), (tantivy.Occur.Should, missing)])
+        [(tantivy.Occur.Should, strictly), (tantivy.Occur.Should, missing)]
+    )
     return _and(query, either)
 
 
@@ -277,6 +316,7 @@ def _and(*queries: tantivy.Query) -> tantivy.Query:
 
 
 # -- plan -> tantivy.Query ---------------------------------------------------------------------
+
 
 def build(schema_: tantivy.Schema, plan: Plan) -> tantivy.Query:
     kind = plan[0]
@@ -297,8 +337,14 @@ def build(schema_: tantivy.Schema, plan: Plan) -> tantivy.Query:
     if kind == "range":
         _, field, lower, upper, incl_lower, incl_upper = plan
         return tantivy.Query.range_query(
-            schema_, field, tantivy.FieldType.Integer, lower, upper,
-            include_lower=incl_lower or lower is None, include_upper=incl_upper or upper is None)
+            schema_,
+            field,
+            tantivy.FieldType.Integer,
+            lower,
+            upper,
+            include_lower=incl_lower or lower is None,
+            include_upper=incl_upper or upper is None,
+        )
     if kind == "phrase":
         return _phrase(schema_, plan[1], words(plan[2]), plan[3])
     if kind == "words":
@@ -322,8 +368,9 @@ def _phrase(schema_: tantivy.Schema, field: str, terms: list[str], slop: int) ->
     return tantivy.Query.phrase_query(schema_, field, phrase, slop)
 
 
-def _words(schema_: tantivy.Schema, field: str, terms: list[str], operator: str,
-           fuzzy: bool) -> tantivy.Query:
+def _words(
+    schema_: tantivy.Schema, field: str, terms: list[str], operator: str, fuzzy: bool
+) -> tantivy.Query:
     unique = list(dict.fromkeys(terms))
     if not unique:
         return tantivy.Query.empty_query()
@@ -332,8 +379,9 @@ def _words(schema_: tantivy.Schema, field: str, terms: list[str], operator: str,
     for word in unique:
         distance = auto_fuzziness(word) if fuzzy else 0
         if distance:
-            parts.append(tantivy.Query.fuzzy_term_query(schema_, field, word, distance,
-                                                        False, False))
+            parts.append(
+                tantivy.Query.fuzzy_term_query(schema_, field, word, distance, False, False)
+            )
         else:
             parts.append(tantivy.Query.term_query(schema_, field, word))
     return tantivy.Query.boolean_query([(occur, p) for p in parts])

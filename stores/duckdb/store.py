@@ -112,8 +112,12 @@ class DuckDBStore:
                 yield cursor
 
     @contextmanager
-    def _transaction(self, check_schema: bool = True) -> Iterator[duckdb.DuckDBPyConnection]:
-        """One write transaction; the schema is brought up to date first, once per store."""
+    def _transaction(
+        self, check_schema: bool = True, sync_index: bool = False
+    ) -> Iterator[duckdb.DuckDBPyConnection]:
+        """One write transaction; the schema is brought up to date first, once per store.
+        With `sync_index`, the search index catches up after the commit, in the same hold of
+        the file (indexing.sync: what the transaction noted, and anything left pending)."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self._cursor("write") as cursor:
             cursor.execute("BEGIN TRANSACTION")
@@ -126,6 +130,8 @@ class DuckDBStore:
                 with contextlib.suppress(duckdb.Error):  # keep the first error
                     cursor.execute("ROLLBACK")
                 raise
+            if sync_index and self.index is not None:
+                indexing.sync(cursor, self.index)
         self._migrated = True
 
     @staticmethod
@@ -137,13 +143,11 @@ class DuckDBStore:
 
     def migrate(self, steps: tuple[tuple[str, ...], ...] = STEPS) -> list[int]:
         """Creates or upgrades the schema in place; returns the steps applied (idempotent)."""
-        with self._transaction(check_schema=False) as cursor:
+        complete = steps is STEPS  # what a crash left pending, or what repair notes, indexed
+        with self._transaction(check_schema=False, sync_index=complete) as cursor:
             applied = apply_migrations(cursor, steps)
-            complete = self.index is not None and steps is STEPS
             if complete and self.index is not None:
                 indexing.repair(cursor, self.index)
-        if complete:  # what a crash left pending, or what repair noted
-            self._sync_index()
         return applied
 
     def rebuild_index(self) -> int:
@@ -151,17 +155,8 @@ class DuckDBStore:
         returns how many."""
         if self.index is None:
             return 0
-        with self._transaction() as cursor:
-            noted = indexing.repair(cursor, self.index, whole=True)
-        self._sync_index()
-        return noted
-
-    def _sync_index(self) -> None:
-        """Indexes what the records hold and the index does not yet (indexing.sync)."""
-        if self.index is None:
-            return
-        with translated(), self.access.connection("write", self.timing) as cursor:
-            indexing.sync(cursor, self.index)
+        with self._transaction(sync_index=True) as cursor:
+            return indexing.repair(cursor, self.index, whole=True)
 
     def ensure_indices(self) -> None:
         self.migrate()
@@ -186,7 +181,7 @@ class DuckDBStore:
             return
         columns = [n for n in batch.column_names if n != ORDINAL]
         statements = merge_statements(target, spec, columns, has_repeated_ids(batch))
-        with self._transaction() as cursor:
+        with self._transaction(sync_index=True) as cursor:
             cursor.register(BATCH, batch)
             try:
                 with indexing.noting(cursor, service, BATCH) if self.index else nullcontext():
@@ -194,7 +189,6 @@ class DuckDBStore:
                         self._run(cursor, statement)
             finally:
                 cursor.unregister(BATCH)
-        self._sync_index()
 
     def insert_rejects(self, rows: pa.Table) -> None:
         """Appends rejected input rows; the same reject of the same run is stored once."""

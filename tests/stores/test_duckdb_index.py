@@ -27,12 +27,30 @@ ROOT = Path(__file__).resolve().parents[2]
 QUERIES: list[dict[str, Any]] = [
     {"limit": 50},
     {"where": {"keyword_match": {"must": {"seniority": ["senior", "lead"]}}}, "limit": 100},
-    {"where": {"text_matches": {"must": [{"filter_key": "title", "text_value": "engineer",
-                                          "search_type": "shuffle", "fuzzy": True}]}},
-     "order_by": [{"order_by": "company_employees_count", "order_direction": "desc"}],
-     "limit": 100},
-    {"where": {"text_matches": {"must": [{"filter_key": "email", "text_value": "son@",
-                                          "search_type": "substring"}]}}, "limit": 100},
+    {
+        "where": {
+            "text_matches": {
+                "must": [
+                    {
+                        "filter_key": "title",
+                        "text_value": "engineer",
+                        "search_type": "shuffle",
+                        "fuzzy": True,
+                    }
+                ]
+            }
+        },
+        "order_by": [{"order_by": "company_employees_count", "order_direction": "desc"}],
+        "limit": 100,
+    },
+    {
+        "where": {
+            "text_matches": {
+                "must": [{"filter_key": "email", "text_value": "son@", "search_type": "substring"}]
+            }
+        },
+        "limit": 100,
+    },
 ]
 # The child loads the batches in order; with CRASH_AT set it kills itself (SIGKILL) inside
 # that index write of contacts: the DuckDB transaction of the batch is committed, the index
@@ -81,8 +99,13 @@ def batch_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def load(folder: Path, db: Path, crash_at: int = 0) -> int:
-    child = subprocess.run([sys.executable, "-c", LOADER, str(folder), str(db), str(crash_at)],
-                           cwd=ROOT, capture_output=True, text=True, timeout=300)
+    child = subprocess.run(
+        [sys.executable, "-c", LOADER, str(folder), str(db), str(crash_at)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert crash_at or child.returncode == 0, child.stderr[-2000:]
     return child.returncode
 
@@ -178,17 +201,20 @@ def test_a_changed_company_reindexes_its_contacts_and_an_unchanged_one_none(
     acme, person = new_id(), new_id()
     store.upsert_contacts(contacts([{"id": person, "company_id": acme, "title": "CTO"}]))
     store.upsert_companies(companies([{"id": acme, "name": "Acme", "employees_count": 10}]))
-    where = parse_where("contacts", {"range_query": {"must": {
-        "company_employees_count": {"gte": 500}}}})
+    where = parse_where(
+        "contacts", {"range_query": {"must": {"company_employees_count": {"gte": 500}}}}
+    )
     assert store.count("contacts", where) == 0
     store.upsert_companies(companies([{"id": acme, "name": "Acme", "employees_count": 900}]))
     assert store.count("contacts", where) == 1  # the contact's document carries the company
-    assert store.search(parse_query("contacts", {"where": {"keyword_match": {"must": {
-        "company_name": "ACME"}}}})).ids == [person]
+    assert store.search(
+        parse_query("contacts", {"where": {"keyword_match": {"must": {"company_name": "ACME"}}}})
+    ).ids == [person]
     with store._cursor("write") as cursor, indexing_noting(cursor) as noted:
         noted(companies([{"id": acme, "name": "Acme", "employees_count": 900}]))
         assert cursor.execute("SELECT service FROM search_index_pending").fetchall() == [
-            ("companies",)]
+            ("companies",)
+        ]
 
 
 def indexing_noting(cursor: Any) -> Any:
@@ -211,8 +237,9 @@ def indexing_noting(cursor: Any) -> Any:
             columns = [n for n in batch.column_names if n != ORDINAL]
             cursor.register(BATCH, batch)
             with indexing.noting(cursor, "companies", BATCH):
-                for s in merge_statements(table("companies"), SPECS["companies"], columns,
-                                          has_repeated_ids(batch)):
+                for s in merge_statements(
+                    table("companies"), SPECS["companies"], columns, has_repeated_ids(batch)
+                ):
                     cursor.execute(*to_duckdb(s))
             cursor.unregister(BATCH)
 
@@ -232,11 +259,17 @@ def test_substring_on_chunks_is_exactly_python_in(tmp_path: Path) -> None:
 
     rng = random.Random(7)
     alphabet = "ab c.@ÖöX"
-    values = {f"{n:04d}": ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 12)))
-                           for _ in range(rng.randint(1, 2))] for n in range(400)}
+    values = {
+        f"{n:04d}": [
+            "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 12)))
+            for _ in range(rng.randint(1, 2))
+        ]
+        for n in range(400)
+    }
     index = SearchIndex(tmp_path / "i")
-    index.write("contacts", list(values), (
-        json.dumps({"id": i, "title__s": v}) for i, v in values.items()))
+    index.write(
+        "contacts", list(values), (json.dumps({"id": i, "title__s": v}) for i, v in values.items())
+    )
     searcher, schema_ = index.searcher("contacts")
     for _ in range(60):
         needle = "".join(rng.choice(alphabet) for _ in range(rng.randint(3, 6))).lower()

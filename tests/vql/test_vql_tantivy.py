@@ -24,10 +24,20 @@ def plan(where: dict[str, Any], service: str = "contacts") -> Any:
 
 def test_the_design_example_compiles_to_one_boolean_tree() -> None:
     where = {
-        "text_matches": {"must": [{"filter_key": "title", "text_value": "Software Engineer",
-                                   "search_type": "shuffle", "fuzzy": True}]},
-        "keyword_match": {"must": {"seniority": ["Senior", "lead"]},
-                          "must_not": {"country": "united states"}},
+        "text_matches": {
+            "must": [
+                {
+                    "filter_key": "title",
+                    "text_value": "Software Engineer",
+                    "search_type": "shuffle",
+                    "fuzzy": True,
+                }
+            ]
+        },
+        "keyword_match": {
+            "must": {"seniority": ["Senior", "lead"]},
+            "must_not": {"country": "united states"},
+        },
         "range_query": {"must": {"company_employees_count": {"gte": 100, "lt": 1000}}},
     }
     assert plan(where) == (
@@ -43,13 +53,22 @@ def test_the_design_example_compiles_to_one_boolean_tree() -> None:
 
 
 def test_text_kinds_keep_their_text_for_the_index_analyzer() -> None:
-    where = {"text_matches": {
-        "must": [{"filter_key": "title", "text_value": "VP Sales", "search_type": "exact",
-                  "slop": 2}],
-        "should": [{"filter_key": "email", "text_value": "LogIc", "search_type": "substring"},
-                   {"filter_key": "city", "text_value": "new york", "search_type": "shuffle",
-                    "operator": "or"}],
-    }}
+    where = {
+        "text_matches": {
+            "must": [
+                {"filter_key": "title", "text_value": "VP Sales", "search_type": "exact", "slop": 2}
+            ],
+            "should": [
+                {"filter_key": "email", "text_value": "LogIc", "search_type": "substring"},
+                {
+                    "filter_key": "city",
+                    "text_value": "new york",
+                    "search_type": "shuffle",
+                    "operator": "or",
+                },
+            ],
+        }
+    }
     assert plan(where) == (
         "bool",
         (("phrase", "title", "VP Sales", 2),),
@@ -60,22 +79,35 @@ def test_text_kinds_keep_their_text_for_the_index_analyzer() -> None:
 
 def test_dates_are_epoch_milliseconds_and_strict_bounds_exclusive() -> None:
     where = {"range_query": {"must": {"created_at": {"gt": "2024-01-01T00:00:00Z"}}}}
-    assert plan(where) == ("bool", (("range", "created_at", 1704067200000, None, False, True),),
-                           (), ())
+    assert plan(where) == (
+        "bool",
+        (("range", "created_at", 1704067200000, None, False, True),),
+        (),
+        (),
+    )
     assert plan({}) == ("all",)
 
 
 def test_substring_is_a_phrase_of_chunk_patterns_per_start_in_a_chunk() -> None:
     assert substring_terms("logic") == [
-        ["log", "ic(?s:.)*"], ["(?s:.){1}lo", "gic"], ["(?s:.){2}l", "ogi", "c(?s:.)*"]]
+        ["log", "ic(?s:.)*"],
+        ["(?s:.){1}lo", "gic"],
+        ["(?s:.){2}l", "ogi", "c(?s:.)*"],
+    ]
     assert substring_terms("n@x")[0] == ["n\\x{40}x"]  # punctuation escaped
 
 
 def test_a_page_sorts_by_one_key_then_the_id_as_sql_does() -> None:
     query = parse_query("contacts", {"where": {}, "limit": 10, "page": 3})
     assert compile_tantivy_page(query) == PagePlan(
-        where=("all",), key=SortKey("created_at", "date", True), sort_field="created_at",
-        descending=True, need=31, offset=20, after=None)
+        where=("all",),
+        key=SortKey("created_at", "date", True),
+        sort_field="created_at",
+        descending=True,
+        need=31,
+        offset=20,
+        after=None,
+    )
     named = parse_query("contacts", {"order_by": [{"order_by": "email"}], "limit": 5})
     assert compile_tantivy_page(named).sort_field == "email__kw"
 
@@ -93,10 +125,23 @@ def test_a_cursor_continues_after_its_key_value_and_id() -> None:
     ("body", "reason"),
     [
         ({"order_by": [{"order_by": "email"}, {"order_by": "created_at"}]}, "order_by"),
-        ({"where": {"text_matches": {"must": [{"filter_key": "industries",
-                                               "text_value": "software services",
-                                               "search_type": "exact", "slop": 1}]}}},
-         "list field"),
+        (
+            {
+                "where": {
+                    "text_matches": {
+                        "must": [
+                            {
+                                "filter_key": "industries",
+                                "text_value": "software services",
+                                "search_type": "exact",
+                                "slop": 1,
+                            }
+                        ]
+                    }
+                }
+            },
+            "list field",
+        ),
     ],
 )
 def test_what_the_index_cannot_order_or_match_falls_back_with_a_reason(
