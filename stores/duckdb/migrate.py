@@ -126,8 +126,11 @@ _STEP_3 = (
     """,
 )
 
+# The ids whose search-index documents are not committed yet (stores/duckdb/indexing.py).
+_STEP_4 = ("CREATE TABLE search_index_pending (service VARCHAR NOT NULL, id VARCHAR NOT NULL)",)
+
 # Step n (1-based) is STEPS[n - 1]. Append; never edit a step that has shipped.
-STEPS: tuple[tuple[str, ...], ...] = (_STEP_1, _STEP_2, _STEP_3)
+STEPS: tuple[tuple[str, ...], ...] = (_STEP_1, _STEP_2, _STEP_3, _STEP_4)
 HEAD = len(STEPS)
 
 
