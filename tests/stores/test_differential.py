@@ -256,7 +256,7 @@ ENGINE_TEXT = [
     {"filter_key": "first_name", "text_value": "françois", "search_type": "shuffle"},
     # Substring across spaces and punctuation, non-ASCII, a value's end.
     {"filter_key": "title", "text_value": "r, hum", "search_type": "substring"},
-    {"filter_key": "city", "text_value": "ÖLN", "search_type": "substring"},
+    {"filter_key": "first_name", "text_value": "ANÇO", "search_type": "substring"},
     {"filter_key": "email", "text_value": "s.net", "search_type": "substring"},
     {"filter_key": "company_name", "text_value": "s inc.", "search_type": "substring"},
 ]
