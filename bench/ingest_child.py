@@ -18,6 +18,7 @@ resident set after each batch.
 from __future__ import annotations
 
 import json
+import os
 import resource
 import sys
 import threading
@@ -111,6 +112,9 @@ def run(work: Path, key: str, batch_rows: int = BATCH_SIZE_FOR_INSERTION,
     records, search = TimedCalls(stores.records), TimedCalls(stores.search)
     timed = Stores(records=records, search=search, cursors=stores.cursors)
     ingest.FileNormalizer = TimedNormalizer  # type: ignore[misc]
+    mode = os.environ.get("BENCH_WRITE_MODE")
+    if mode:  # bench.loader_cpu compares the write modes (assets/loading.py: WRITES)
+        ingest.WRITES = mode  # type: ignore[assignment]
     timeline: list[dict[str, float]] = []
 
     def progress(state: ingest.LoadProgress) -> None:

@@ -8,7 +8,7 @@ write mode (assets/loading.py: WRITE_MODES) in a child process (bench/ingest_chi
 which reports the CPU seconds of its own process over load_file (every thread: reading,
 normalizing, rendering COPY, encoding bulk lines, the clients). CPU seconds, not wall
 time, are the figure to compare on a shared machine; wall time and rows/s are reported
-beside them. `--profile` runs each mode once more under py-spy and summarizes it
+beside them. `--profile` runs the first mode once more under py-spy and summarizes it
 (bench/profiles.py). Set CONNECTRA_BENCH_TAG to keep the run's database and indices apart
 from another bench on the same services. Prints one JSON document.
 """
@@ -41,7 +41,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.loader_cpu")
     parser.add_argument("--rows", type=int, default=200_000)
     parser.add_argument("--modes", default="concurrent")
-    parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--profile", action="store_true", help="py-spy on the first mode")
     parser.add_argument("--no-limits", action="store_true")
     args = parser.parse_args()
     started = time.monotonic()
@@ -57,9 +57,9 @@ def main() -> None:
             _fresh(env)
             out["raw_copy"] = raw_copy(env, normalized)
             out["raw_bulk"] = raw_bulk(env, normalized, "index")
-        for mode in args.modes.split(","):
+        for n, mode in enumerate(args.modes.split(",")):
             child_env = {"BENCH_WRITE_MODE": mode}
-            if args.profile:
+            if args.profile and n == 0:
                 _fresh(env)
                 raw = env.work / "profiles" / f"loader-{mode}-{args.rows}.txt"
                 run_child("bench.ingest_child", [str(env.work), sample.key], profile=raw,

@@ -32,6 +32,7 @@ import pyarrow.compute as pc
 
 from stores import abandon
 from stores.errors import StoreError, TerminalStoreError, TransientStoreError
+from stores.records import iso_utc_text
 from stores.search.dialect import Dialect
 from stores.search.errors import TIMEOUT_STATUSES, TRANSIENT_STATUSES, from_status, translate
 from stores.search.lineage import merge_update
@@ -107,11 +108,24 @@ class BulkWriter:
         (a table is pulled when the chunks need more rows, so memory holds about one table
         plus the chunks in flight). `index` writes whole documents: for a new, empty index,
         where it is the cheaper action and means the same as an upsert."""
+        return self._send_all(self._lines(alias, tables, action))
+
+    def write_sources(self, alias: str, sources: Iterable[tuple[str, bytes]]) -> int:
+        """Writes whole documents given as (id, JSON source) with `index` actions: for
+        documents that are already the record as merged (the records' projection,
+        stores/postgres/scan.py), which the engine stores as they are."""
+        head = b'{"index":{"_index":' + _dumps(alias) + b',"_id":'
+        tail = b',"require_alias":true}}\n'
+        return self._send_all(
+            (doc_id, b"".join((head, _dumps(doc_id), tail, source, b"\n")))
+            for doc_id, source in sources
+        )
+
+    def _send_all(self, lines: Iterable[tuple[str, bytes]]) -> int:
         sent = 0
         inflight: deque[Future[None]] = deque()
         with ThreadPoolExecutor(self.options.threads, thread_name_prefix="bulk") as pool:
             try:
-                lines = self._lines(alias, tables, action)
                 for chunk in chunked(lines, self.options):
                     while len(inflight) >= self.options.threads + 1:
                         inflight.popleft().result()
@@ -289,8 +303,7 @@ def json_ready(table: pa.Table) -> pa.Table:
     for field, column in zip(table.schema, table.columns, strict=True):
         kind = field.type
         if pa.types.is_timestamp(kind):
-            utc = column.cast(pa.timestamp(kind.unit, "UTC"))
-            column = pc.strftime(utc, format="%Y-%m-%dT%H:%M:%SZ")
+            column = iso_utc_text(column)
         elif pa.types.is_date(kind):
             column = column.cast(pa.string())
         elif pa.types.is_decimal(kind):
