@@ -1,9 +1,10 @@
 """Loading one landed file, as plain functions the assets, the CLI and tests call.
 
 The file streams through in batches: read (stores.csvfile) -> normalize (dbt_like_sql on
-DuckDB) -> write to the record store and the search store at once. Batch n+1 is parsed (on
-the reader's thread) and normalized while batch n is being written, and at most one batch is
-in flight, so memory is bounded by a few batches whatever the file's size. A load stopped
+DuckDB) -> merge into the records -> index the merged records (their projection, rendered
+by PostgreSQL). Batch n+1 is parsed (on the reader's thread) and normalized while batch n is
+being written, and merged while batch n is being indexed; at most two batches are in
+flight, so memory is bounded by a few batches whatever the file's size. A load stopped
 midway (its run terminated, a bad batch) abandons the write in flight: it finishes what it
 is doing (whole transactions only) but waits for nothing more.
 """

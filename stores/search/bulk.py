@@ -1,6 +1,8 @@
 """Arrow table -> partial-update `_bulk` requests, sized by bytes, sent by a few threads.
 
-Each row becomes an `update` whose script (stores/search/lineage.py) applies the stores'
+`write_sources` writes whole documents as they come (`index` actions): what a load sends,
+the records' projection (stores/postgres/scan.py). For partial documents (`write_all`),
+each row becomes an `update` whose script (stores/search/lineage.py) applies the stores'
 merge rule in the engine: a new non-null value wins (nulls are left out of the document, so
 a null never erases), source_file gathers every contributing file, created_at and
 first_seen stay, last_seen moves forward. The `_id` is the row's deterministic id, so a
