@@ -130,7 +130,7 @@ class PostgresRecordStore:
     @contextlib.contextmanager
     def upserted_documents(
         self, companies: pa.Table, contacts: pa.Table
-    ) -> Iterator[dict[Service, list[tuple[str, bytes]]]]:
+    ) -> Iterator[dict[Service, list[tuple[str, str]]]]:
         """Upserts a batch's companies and contacts in one transaction, then yields their
         search documents as merged, (id, JSON) per distinct id (scan.search_documents_select),
         with the transaction still open; commits when the block ends, rolls back when it
@@ -435,12 +435,12 @@ def _company_rows(
 
 def _documents(
     connection: sa.Connection, service: Service, rows: pa.Table
-) -> list[tuple[str, bytes]]:
+) -> list[tuple[str, str]]:
+    """(id, JSON text) of the rows' distinct ids, as merged (encoded as they are sent)."""
     if rows.num_rows == 0:
         return []
     ids = pc.unique(rows.column("id")).to_pylist()
-    found = connection.execute(_DOCUMENTS[service], {"ids": ids})
-    return [(doc_id, doc.encode()) for doc_id, doc in found]
+    return [(doc_id, doc) for doc_id, doc in connection.execute(_DOCUMENTS[service], {"ids": ids})]
 
 
 _DOCUMENTS: dict[Service, sa.Select[str, str]] = {

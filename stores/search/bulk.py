@@ -112,14 +112,15 @@ class BulkWriter:
         where it is the cheaper action and means the same as an upsert."""
         return self._send_all(self._lines(alias, tables, action))
 
-    def write_sources(self, alias: str, sources: Iterable[tuple[str, bytes]]) -> int:
-        """Writes whole documents given as (id, JSON source) with `index` actions: for
+    def write_sources(self, alias: str, sources: Iterable[tuple[str, str]]) -> int:
+        """Writes whole documents given as (id, JSON text) with `index` actions: for
         documents that are already the record as merged (the records' projection,
-        stores/postgres/scan.py), which the engine stores as they are."""
+        stores/postgres/scan.py), which the engine stores as they are. Each is encoded
+        as its chunk is built, so a batch's documents are held once, as text."""
         head = b'{"index":{"_index":' + _dumps(alias) + b',"_id":'
         tail = b',"require_alias":true}}\n'
         return self._send_all(
-            (doc_id, b"".join((head, _dumps(doc_id), tail, source, b"\n")))
+            (doc_id, b"".join((head, _dumps(doc_id), tail, source.encode(), b"\n")))
             for doc_id, source in sources
         )
 

@@ -284,7 +284,7 @@ class SearchEngineStore:
             raise
         log.debug("bulk upsert: %d documents into %s", sent, alias)
 
-    def index_documents(self, service: Service, sources: Iterable[tuple[str, bytes]]) -> int:
+    def index_documents(self, service: Service, sources: Iterable[tuple[str, str]]) -> int:
         """Writes whole documents, (id, JSON source) each, replacing what the index held
         for those ids: documents that are already the merged record (the records'
         projection, PostgresRecordStore.upserted_documents), so no merge runs here."""
