@@ -1,9 +1,10 @@
 """Loading one landed file, as plain functions the assets, the CLI and tests call.
 
 The file streams through in batches: read (stores.csvfile) -> normalize (dbt_like_sql on
-DuckDB) -> write to the record store and the search store at once. Batch n+1 is parsed (on
-the reader's thread) and normalized while batch n is being written, and at most one batch is
-in flight, so memory is bounded by a few batches whatever the file's size. A load stopped
+DuckDB) -> merge into the records -> index the merged records (their projection, rendered
+by PostgreSQL). Batch n+1 is parsed (on the reader's thread) and normalized while batch n is
+being written, and merged while batch n is being indexed; at most two batches are in
+flight, so memory is bounded by a few batches whatever the file's size. A load stopped
 midway (its run terminated, a bad batch) abandons the write in flight: it finishes what it
 is doing (whole transactions only) but waits for nothing more.
 """
@@ -18,7 +19,7 @@ from concurrent.futures import Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import IO, Any
+from typing import IO, Any, Literal
 
 from dbt_like_sql.normalize import FileNormalizer, NormalizedBatch
 from stores import abandon
@@ -35,6 +36,10 @@ from stores.landing import LandingZone
 # cost ~35% more normalization time, which on 2 cores is taken from the search engine's
 # indexing (BENCHMARKS.md, "Memory").
 READ_BATCH_FACTOR = 40
+# How a batch reaches the search index: "projection", the records' merge indexed whole (one
+# merge rule), or "concurrent", both stores written from the batch at once, the index merging
+# by its own script (stores/search/lineage.py). BENCHMARKS.md (17.3) compares the two.
+WRITES: Literal["projection", "concurrent"] = "projection"
 
 
 @dataclass(frozen=True)
@@ -155,17 +160,52 @@ def check_file(landing: LandingZone, key: str) -> FileReport:
     return FileReport(key=key, version=landed.version, size=landed.size, header=header)
 
 
+@dataclass(frozen=True)
+class BatchWrite:
+    """A batch being written: `upserted` once its records are merged (the next batch may
+    start its own upsert then), `done` once it is in both stores."""
+
+    upserted: Future[None]
+    done: Future[None]
+
+
+def projects_documents(stores: Stores) -> bool:
+    """Whether a load indexes the records' projection (PostgreSQL and a search engine: the
+    record store yields documents, the search store indexes them) rather than writing both
+    stores from the batch (the embedded profile: one store)."""
+    return (
+        WRITES == "projection"
+        and hasattr(stores.records, "upserted_documents")
+        and hasattr(stores.search, "index_documents")
+    )
+
+
 def write_batch(
     stores: Stores, batch: NormalizedBatch, pool: ThreadPoolExecutor, abandoned: threading.Event
-) -> list[Future[None]]:
-    """Starts writing one normalized batch to both stores at once (on the pool's two
-    threads); returns the write of the batch.
+) -> BatchWrite:
+    """Starts writing one normalized batch on the pool's threads.
 
-    The batch holds the index-writes lock (shared) until both writes are done, so a
-    reindex's alias swap never falls between the two: the batch is in the records before
-    the swap's last catch-up reads them, or its search write goes to the new index. Once
-    `abandoned` is set, what the writes still wait for (the DuckDB file's turn, a bulk
-    retry's pause) raises OperationAbandoned instead (stores/abandon.py)."""
+    With PostgreSQL and a search engine, the records are merged first and the search
+    documents are their projection, indexed whole while the merge's transaction still holds
+    the rows (PostgresRecordStore.upserted_documents): one merge rule, the records', so the
+    stores agree by construction, and two loads of the same record index it in the order
+    they merged it. The batch holds the index-writes lock (shared) from before its record
+    write until its search write is done, so a reindex's alias swap never falls between
+    the two: the batch is in the records before the swap's last catch-up reads them, or
+    its search write goes to the new index. Once `abandoned` is set, what the writes still
+    wait for (the DuckDB file's turn, a bulk retry's pause) raises OperationAbandoned
+    instead (stores/abandon.py)."""
+    upserted: Future[None] = Future()
+
+    def projected() -> None:
+        with stores.index_writes(), abandon.scope(abandoned):
+            records: Any = stores.records
+            with records.upserted_documents(batch.companies, batch.contacts) as documents:
+                upserted.set_result(None)
+                search: Any = stores.search
+                for service in ("companies", "contacts"):
+                    search.index_documents(service, documents[service])
+            stores.records.insert_rejects(batch.rejects)
 
     def records() -> None:
         with abandon.scope(abandoned):
@@ -187,7 +227,20 @@ def write_batch(
                 wait([searched])  # never leave the lock with a search write in flight
             searched.result()
 
-    return [pool.submit(both)]
+    def settle(done: Future[None]) -> None:
+        """A batch that failed before its records were merged fails `upserted` too, so the
+        next batch is not started after it."""
+        if upserted.done():
+            return
+        failure = None if done.cancelled() else done.exception()
+        if failure is None:
+            upserted.set_result(None)
+        else:
+            upserted.set_exception(failure)
+
+    done = pool.submit(projected if projects_documents(stores) else both)
+    done.add_done_callback(settle)
+    return BatchWrite(upserted, done)
 
 
 @contextmanager
@@ -229,7 +282,7 @@ def load_file(
     state = LoadProgress(key=key, size=landed.size)
     stream = _CountingStream(landing.open(key))
     loaded_at = datetime.now(UTC)
-    in_flight: list[Future[None]] = []
+    in_flight: list[BatchWrite] = []
     abandoned = threading.Event()
     try:
         csv_file = open_csv(stream, batch_rows=batch_rows * READ_BATCH_FACTOR)
@@ -237,20 +290,26 @@ def load_file(
             FileNormalizer(
                 key, load_run, loaded_at, companies_only=csv_file.header.companies_only
             ) as normalizer,
-            ThreadPoolExecutor(2, thread_name_prefix="connectra-write") as pool,
+            ThreadPoolExecutor(3, thread_name_prefix="connectra-write") as pool,
             _abandon_on_error(abandoned),
         ):
             for raw in csv_file.prefetched():  # the next batch is parsed meanwhile
                 batch = normalizer.process(raw)
-                for write in in_flight:  # the previous batch must be in before the next
-                    write.result()
+                # The previous batch's records must be merged before this batch's (rows it
+                # shares with them then wait for its commit), and the one before it done:
+                # batch n is indexed while batch n+1 is merged, two batches at most in flight.
+                if in_flight:
+                    in_flight[-1].upserted.result()
+                for write in in_flight[:-1]:
+                    write.done.result()
+                in_flight = in_flight[-1:]
                 _trim_heap()
-                in_flight = write_batch(stores, batch, pool, abandoned)
+                in_flight.append(write_batch(stores, batch, pool, abandoned))
                 state.add(batch)
                 state.bytes_read = stream.count
                 progress(state)
             for write in in_flight:
-                write.result()
+                write.done.result()
     finally:
         stream.inner.close()
     stores.search.refresh()

@@ -11,6 +11,7 @@ never from the caller's shell.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,10 +21,13 @@ from dotenv import dotenv_values
 from stores.settings import Settings, services_env_path, settings_from_mapping
 
 ROOT = Path(__file__).resolve().parents[1]
-DATABASE = "connectra_bench"
-INDEX_PREFIX = "bench_"
-RAW_INDEX_PREFIX = "bench_raw_"
-DLT_DATASET = "bench_dlt"
+# CONNECTRA_BENCH_TAG gives a bench run names of its own (database, index prefixes), so two
+# runs sharing the services (two worktrees) never drop each other's data.
+_TAG = os.environ.get("CONNECTRA_BENCH_TAG", "")
+DATABASE = f"connectra_bench{_TAG}"
+INDEX_PREFIX = f"bench{_TAG}_"
+RAW_INDEX_PREFIX = f"bench{_TAG}_raw_"
+DLT_DATASET = f"bench{_TAG}_dlt"
 CURSOR_SECRET = "connectra-bench-cursor-secret-0123456789"  # noqa: S105 - loopback bench
 API_KEY = "bench-key-0123456789abcdef"
 

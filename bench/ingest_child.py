@@ -18,6 +18,8 @@ resident set after each batch.
 from __future__ import annotations
 
 import json
+import os
+import resource
 import sys
 import threading
 import time
@@ -110,6 +112,9 @@ def run(work: Path, key: str, batch_rows: int = BATCH_SIZE_FOR_INSERTION,
     records, search = TimedCalls(stores.records), TimedCalls(stores.search)
     timed = Stores(records=records, search=search, cursors=stores.cursors)
     ingest.FileNormalizer = TimedNormalizer  # type: ignore[misc]
+    mode = os.environ.get("BENCH_WRITE_MODE")
+    if mode:  # bench.loader_cpu compares the write modes (assets/loading.py: WRITES)
+        ingest.WRITES = mode  # type: ignore[assignment]
     timeline: list[dict[str, float]] = []
 
     def progress(state: ingest.LoadProgress) -> None:
@@ -120,10 +125,13 @@ def run(work: Path, key: str, batch_rows: int = BATCH_SIZE_FOR_INSERTION,
                          "normalizer_duckdb_mb": TimedNormalizer.duckdb_mb})
 
     baseline_mb = status_kb("VmRSS") / 1024
+    cpu_before = _cpu_seconds()
     started = time.perf_counter()
     state = ingest.load_file(LocalLandingZone(env.landing), key, timed, f"bench-{uuid.uuid4()}",
                              batch_rows=batch_rows, progress=progress)
     seconds = time.perf_counter() - started
+    cpu_s = _cpu_seconds() - cpu_before
+    agree = None if records_only else ingest.stores_agree(stores, key).passed
     stores.close()
     return {
         "key": key,
@@ -135,6 +143,9 @@ def run(work: Path, key: str, batch_rows: int = BATCH_SIZE_FOR_INSERTION,
         "batches": state.batches,
         "batch_rows": batch_rows * ingest.READ_BATCH_FACTOR,
         "rows_per_s": round(state.rows_read / seconds, 1),
+        "loader_cpu_s": round(cpu_s, 2),
+        "stores_agree": agree,
+        "loader_cpu_s_per_1m_rows": round(cpu_s * 1e6 / max(state.rows_read, 1), 1),
         "records_busy_s": round(records.busy, 3),
         "records_calls_s": {k: round(v, 3) for k, v in records.seconds.items()},
         "search_busy_s": round(search.busy, 3),
@@ -144,6 +155,12 @@ def run(work: Path, key: str, batch_rows: int = BATCH_SIZE_FOR_INSERTION,
         "peak_rss_mb": round(status_kb("VmHWM") / 1024, 1),
         "timeline": timeline,
     }
+
+
+def _cpu_seconds() -> float:
+    """CPU seconds of this process so far, every thread (user + system)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def main() -> None:

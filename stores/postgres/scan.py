@@ -14,7 +14,7 @@ from typing import Any
 
 import pyarrow as pa
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import ARRAY, UUID
 
 from stores.base import Service
 from stores.postgres.schema import TABLES, contacts_search, contacts_search_select
@@ -68,3 +68,31 @@ def stream_rows(
             [pa.array(column, type=kind) for column, kind in zip(columns, types, strict=True)],
             names=names,
         )
+
+
+# The text form of a timestamp in a search document, as stores.records.iso_utc_text writes
+# it for the loader's documents (ISO-8601 UTC, microseconds, 'Z'): text order is time order.
+_ISO_FORMAT: sa.ColumnElement[str] = sa.literal_column("""'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'""")
+
+
+def search_documents_select(service: Service) -> sa.Select[str, str]:
+    """(id, document) of the service's rows whose id is in the bound list `ids`: the search
+    shape (search_rows_select) rendered by PostgreSQL as JSON text, nulls left out and
+    timestamps as bulk.json_ready writes them. What a load indexes after its upsert: the
+    merged record itself, so the index never merges on its own (assets/loading.py)."""
+    rows = search_rows_select(service)
+    table = TABLES[service]
+    ids = sa.cast(sa.bindparam("ids", type_=ARRAY(sa.Text)), ARRAY(UUID))
+    rows = rows.where(table.c.id == sa.func.any(ids))
+    shaped = [
+        sa.func.to_char(sa.func.timezone(sa.literal_column("'UTC'"), column), _ISO_FORMAT)
+        .label(column.name)
+        if isinstance(column.type, sa.DateTime)
+        else column
+        for column in rows.selected_columns
+    ]
+    document = rows.with_only_columns(*shaped).subquery("d")
+    rendered = sa.func.json_strip_nulls(sa.func.row_to_json(sa.literal_column("d")))
+    return sa.select(
+        sa.cast(document.c.id, sa.Text).label("id"), sa.cast(rendered, sa.Text).label("doc")
+    ).select_from(document)

@@ -31,7 +31,13 @@ from stores.postgres.changes import (
     rewritten_since,
 )
 from stores.postgres.errors import BACKEND, translated
-from stores.postgres.scan import search_rows_count, search_rows_select, search_schema, stream_rows
+from stores.postgres.scan import (
+    search_documents_select,
+    search_rows_count,
+    search_rows_select,
+    search_schema,
+    stream_rows,
+)
 from stores.postgres.schema import TABLES, ingest_rejects
 from stores.postgres.staging import conform, csv_chunks, with_ordinal
 from stores.postgres.upsert import WritePlan, merge_statement, write_plan
@@ -41,6 +47,9 @@ from stores.settings import PostgresSettings
 from stores.versions import DatasetVersion, mark_statement, newest_statement
 
 CountedTable = Literal["contacts", "companies", "ingest_rejects"]
+# How long a statement of upserted_documents may run, waits for row locks included (a batch
+# of another load holds its rows until it is indexed: seconds, minutes on a starved node).
+LOCKED_WRITE_WAIT_MS = 600_000
 T = TypeVar("T")
 
 
@@ -103,14 +112,47 @@ class PostgresRecordStore:
         rows = conform(rows, table)
         if rows.num_rows == 0:
             return
+        with translated(self._secrets), self.engine.begin() as connection:
+            self._merge(connection, table, rows)
+
+    def _merge(self, connection: sa.Connection, table: sa.Table, rows: pa.Table) -> None:
+        """Stages conformed `rows` and merges them into `table` (upsert.py's rule)."""
+        if rows.num_rows == 0:
+            return
         plan = write_plan(table.name, tuple(rows.column_names))
         repeats = _most_repeats(rows.column("id"))
+        self._stage(connection, plan, rows)
+        if repeats == 1:
+            connection.execute(plan.write)
+        for round_no in range(1, repeats + 1) if repeats > 1 else ():
+            connection.execute(merge_statement(table, plan.stage, round_no))
+
+    @contextlib.contextmanager
+    def upserted_documents(
+        self, companies: pa.Table, contacts: pa.Table
+    ) -> Iterator[dict[Service, list[tuple[str, str]]]]:
+        """Upserts a batch's companies and contacts in one transaction, then yields their
+        search documents as merged, (id, JSON) per distinct id (scan.search_documents_select),
+        with the transaction still open; commits when the block ends, rolls back when it
+        raises. The open transaction's row locks hold a concurrent write of the same records
+        back until the block is done, so whoever indexes the documents inside the block
+        indexes them in the order the records were merged: the search index holds the
+        records' merge, never one of its own."""
+        given: dict[Service, pa.Table] = {
+            "companies": conform(companies, TABLES["companies"]),
+            "contacts": conform(contacts, TABLES["contacts"]),
+        }
         with translated(self._secrets), self.engine.begin() as connection:
-            self._stage(connection, plan, rows)
-            if repeats == 1:
-                connection.execute(plan.write)
-            for round_no in range(1, repeats + 1) if repeats > 1 else ():
-                connection.execute(merge_statement(table, plan.stage, round_no))
+            # A write waits here for another load's batch sharing records with this one to be
+            # indexed and committed, which lasts as long as the engine takes: longer than a
+            # statement may wait otherwise.
+            connection.exec_driver_sql(f"SET LOCAL statement_timeout = {LOCKED_WRITE_WAIT_MS}")
+            for service, rows in given.items():
+                self._merge(connection, TABLES[service], rows)
+            documents = {
+                service: _documents(connection, service, rows) for service, rows in given.items()
+            }
+            yield documents
 
     def insert_rejects(self, rows: pa.Table) -> None:
         """Appends rejected input rows; the same reject of the same run is stored once."""
@@ -389,6 +431,22 @@ def _company_rows(
     statement = sa.select(*selected).where(companies.c.id.in_(owners))
     rows = [json_record(row) for row in connection.execute(statement).mappings()]
     return {row["id"]: row for row in rows}
+
+
+def _documents(
+    connection: sa.Connection, service: Service, rows: pa.Table
+) -> list[tuple[str, str]]:
+    """(id, JSON text) of the rows' distinct ids, as merged (encoded as they are sent)."""
+    if rows.num_rows == 0:
+        return []
+    ids = pc.unique(rows.column("id")).to_pylist()
+    return [(doc_id, doc) for doc_id, doc in connection.execute(_DOCUMENTS[service], {"ids": ids})]
+
+
+_DOCUMENTS: dict[Service, sa.Select[str, str]] = {
+    "companies": search_documents_select("companies"),
+    "contacts": search_documents_select("contacts"),
+}
 
 
 def _table(service: str) -> sa.Table:

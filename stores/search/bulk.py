@@ -1,6 +1,8 @@
 """Arrow table -> partial-update `_bulk` requests, sized by bytes, sent by a few threads.
 
-Each row becomes an `update` whose script (stores/search/lineage.py) applies the stores'
+`write_sources` writes whole documents as they come (`index` actions): what a load sends,
+the records' projection (stores/postgres/scan.py). For partial documents (`write_all`),
+each row becomes an `update` whose script (stores/search/lineage.py) applies the stores'
 merge rule in the engine: a new non-null value wins (nulls are left out of the document, so
 a null never erases), source_file gathers every contributing file, created_at and
 first_seen stay, last_seen moves forward. The `_id` is the row's deterministic id, so a
@@ -32,6 +34,7 @@ import pyarrow.compute as pc
 
 from stores import abandon
 from stores.errors import StoreError, TerminalStoreError, TransientStoreError
+from stores.records import iso_utc_text
 from stores.search.dialect import Dialect
 from stores.search.errors import TIMEOUT_STATUSES, TRANSIENT_STATUSES, from_status, translate
 from stores.search.lineage import merge_update
@@ -107,11 +110,25 @@ class BulkWriter:
         (a table is pulled when the chunks need more rows, so memory holds about one table
         plus the chunks in flight). `index` writes whole documents: for a new, empty index,
         where it is the cheaper action and means the same as an upsert."""
+        return self._send_all(self._lines(alias, tables, action))
+
+    def write_sources(self, alias: str, sources: Iterable[tuple[str, str]]) -> int:
+        """Writes whole documents given as (id, JSON text) with `index` actions: for
+        documents that are already the record as merged (the records' projection,
+        stores/postgres/scan.py), which the engine stores as they are. Each is encoded
+        as its chunk is built, so a batch's documents are held once, as text."""
+        head = b'{"index":{"_index":' + _dumps(alias) + b',"_id":'
+        tail = b',"require_alias":true}}\n'
+        return self._send_all(
+            (doc_id, b"".join((head, _dumps(doc_id), tail, source.encode(), b"\n")))
+            for doc_id, source in sources
+        )
+
+    def _send_all(self, lines: Iterable[tuple[str, bytes]]) -> int:
         sent = 0
         inflight: deque[Future[None]] = deque()
         with ThreadPoolExecutor(self.options.threads, thread_name_prefix="bulk") as pool:
             try:
-                lines = self._lines(alias, tables, action)
                 for chunk in chunked(lines, self.options):
                     while len(inflight) >= self.options.threads + 1:
                         inflight.popleft().result()
@@ -289,8 +306,7 @@ def json_ready(table: pa.Table) -> pa.Table:
     for field, column in zip(table.schema, table.columns, strict=True):
         kind = field.type
         if pa.types.is_timestamp(kind):
-            utc = column.cast(pa.timestamp(kind.unit, "UTC"))
-            column = pc.strftime(utc, format="%Y-%m-%dT%H:%M:%SZ")
+            column = iso_utc_text(column)
         elif pa.types.is_date(kind):
             column = column.cast(pa.string())
         elif pa.types.is_decimal(kind):

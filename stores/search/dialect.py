@@ -196,6 +196,8 @@ class OpenSearchDialect(Dialect):
     def _connect(self) -> Any:
         from opensearchpy import OpenSearch
 
+        from stores.search.fastjson import orjson_serializer
+
         s = self.settings
         auth = (s.username, s.password.get()) if s.username and s.password else None
         return OpenSearch(
@@ -206,6 +208,7 @@ class OpenSearchDialect(Dialect):
             max_retries=self.max_retries,
             retry_on_timeout=False,
             pool_maxsize=8,
+            serializer=orjson_serializer(),
         )
 
     def search(self, index: str | None, body: dict[str, Any]) -> Any:

@@ -14,13 +14,14 @@ stores/lineage.py):
   `company_*` attributes (its company's record, not its own) do not count as a change;
 - a write that would change nothing is a no-op (`ctx.op = 'none'`).
 
-Why a script and not documents projected from the merged PostgreSQL rows: a union is
-commutative, so two loads writing the same record in either order end alike, and the two
-stores keep being written in parallel, as they were; a projection would serialize each
-batch behind its PostgreSQL write and let the later of two concurrent writes carry an older
-list. `scripted_upsert` runs the same script on a new document, so each document travels
-once per action. Dates compare as text: every date is written as ISO-8601 UTC with the same
-layout (stores/search/bulk.py: json_ready), where text order is time order.
+A load no longer goes through this script: it indexes the records' projection, the rows as
+PostgreSQL merged them, with plain `index` actions (assets/loading.py, "projection"), so the
+merge rule runs once, in the records. The script stays for partial documents written by
+`bulk_upsert` (a reindex's catch-up, the "concurrent" write mode the benchmark compares
+against: BENCHMARKS.md, 17.3). `scripted_upsert` runs the same script on a new document, so
+each document travels once per action. Dates compare as text: every date is written as
+ISO-8601 UTC with the same layout (stores.records.iso_utc_text, and the same layout from
+PostgreSQL in stores/postgres/scan.py), where text order is time order.
 
 An engine without Painless (an Elasticsearch built without the lang-painless module, as the
 test node of tools/elasticsearch) gets the same lineage another way: the store reads the

@@ -300,6 +300,19 @@ class SearchEngineStore:
             raise
         log.debug("bulk upsert: %d documents into %s", sent, alias)
 
+    def index_documents(self, service: Service, sources: Iterable[tuple[str, str]]) -> int:
+        """Writes whole documents, (id, JSON source) each, replacing what the index held
+        for those ids: documents that are already the merged record (the records'
+        projection, PostgresRecordStore.upserted_documents), so no merge runs here."""
+        alias = self.alias(service)
+        if not self._ensured:
+            self.ensure_indices()
+        try:
+            return BulkWriter(self.dialect, self.bulk_options).write_sources(alias, sources)
+        except IndexMissing:
+            self._ensured = False
+            raise
+
     def bulk_upsert_all(self, service: Service, documents: Iterable[pa.Table]) -> int:
         """bulk_upsert for a stream of tables, the senders kept busy across them."""
         alias = self.alias(service)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -12,6 +14,7 @@ from orchestration.sample_data import read_manifest, write_sample_files
 from stores.factory import Stores, open_stores
 from stores.landing import LocalLandingZone
 from stores.postgres import migrate
+from stores.search.bulk import json_ready
 from stores.settings import settings_from_mapping
 from tests.conftest import Services
 
@@ -72,3 +75,43 @@ def test_sample_file_loads_into_postgres_and_opensearch(
     assert again.rows_loaded == expected["loaded"]
     assert production.search.count("contacts", where_all) == expected["loaded"]
     assert stores_agree(production, "batch/people.csv").passed
+
+
+def _records_as_documents(
+    stores: Stores, service: str, files: list[str]
+) -> dict[str, dict[str, object]]:
+    """The records `files` contributed to, in their search shape, as the index should hold
+    them (nulls left out). The database is the session's: other tests' records are there."""
+    records: Any = stores.records
+    found: dict[str, dict[str, object]] = {}
+    for table in records.search_rows(service, 5_000, source_files=files):
+        for row in json_ready(table).to_pylist():
+            found[str(row["id"])] = {k: v for k, v in row.items() if v is not None}
+    return found
+
+
+def test_two_loads_of_the_same_records_at_once_leave_the_index_holding_the_records(
+    production: Stores, landing: LocalLandingZone, tmp_path: Path
+) -> None:
+    """Two files sharing every record, loaded at the same time: each record's files, first
+    and last seen and every field are in the index exactly as in the records (one merge,
+    the records', indexed in the order it happened)."""
+    [path] = write_sample_files(1_500, tmp_path / "gen", seed=11)
+    for key in ("a/people.csv", "b/people.csv"):
+        with path.open("rb") as stream:
+            landing.put(key, stream)
+    with ThreadPoolExecutor(2) as pool:
+        loads = [
+            pool.submit(load_file, landing, key, production, f"run-{n}", batch_rows=5)
+            for n, key in enumerate(("a/people.csv", "b/people.csv"))
+        ]
+        for load in loads:
+            load.result()
+    search: Any = production.search
+    both = {"a/people.csv", "b/people.csv"}
+    for service in ("companies", "contacts"):
+        expected = _records_as_documents(production, service, ["a/people.csv", "b/people.csv"])
+        lacking = [i for i, doc in expected.items() if not both <= set(doc["source_file"])]  # type: ignore[call-overload]
+        assert expected and not lacking
+        indexed = search.get_documents(service, list(expected))
+        assert indexed == expected
