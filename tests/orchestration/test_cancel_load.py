@@ -200,7 +200,7 @@ def test_a_load_waiting_for_the_file_is_canceled_within_seconds(
         elif holder:  # batch 2's write was handed to the writer thread, the file held
             second_write_waiting.set()
         else:  # batch 1: take the file once its write is in
-            wait(writes)
+            wait([writes.done])
             holder.append(embedded.hold_file())
         return writes
 
