@@ -78,7 +78,7 @@ def test_upsert_throughput_against_raw_copy(
     store = PostgresRecordStore(pg_database, statement_timeout_s=600)
     try:
         with psycopg.connect(pg_database) as conn:
-            conn.execute("DELETE FROM contacts WHERE source_file = 'bench.csv'")
+            conn.execute("DELETE FROM contacts WHERE 'bench.csv' = ANY(source_file)")
             conn.execute("DROP TABLE IF EXISTS bench_raw_contacts")
             conn.execute("CREATE UNLOGGED TABLE bench_raw_contacts (LIKE contacts INCLUDING ALL)")
             conn.commit()
