@@ -23,8 +23,8 @@ With `files`, nothing is rebuilt: the records that any of those files contribute
 projected again and upserted into the live alias (drift repair), followed by the same
 carry-over, since an older snapshot's values may have landed over a load's newer ones.
 
-The embedded profile's search index is rebuilt by `connectra reindex` itself
-(DuckDBStore.rebuild_index); this job does nothing there.
+The embedded profile has no index apart from its records (DuckDB answers searches from
+the same tables), so there is nothing to rebuild there.
 """
 
 from __future__ import annotations
@@ -52,8 +52,8 @@ DOCUMENT_SCHEMAS: dict[Service, pa.Schema] = {
     "contacts": CONTACT_DOCUMENTS_SCHEMA,
 }
 NOTHING_TO_REBUILD = (
-    "embedded profile: its search index is rebuilt from DuckDB by `connectra reindex`, "
-    "in that process (stores/duckdb/indexing.py)"
+    "embedded profile: DuckDB holds the records and answers the searches from the same "
+    "tables; there is no separate search index to rebuild"
 )
 
 

@@ -2,8 +2,8 @@
 
 The run executes in this process (as `connectra ingest --wait` does) on the profile's
 Dagster instance, so it is recorded like a run launched from the UI and its log lines are
-the ones printed here. On the embedded profile it rebuilds the embedded search index from the
-DuckDB records, in this process (stores/duckdb/indexing.py).
+the ones printed here. On the embedded profile there is no index apart from the records, so
+the command says so and does nothing.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from concurrent.futures import ThreadPoolExecutor, wait
 import dagster as dg
 
 from orchestration.instance import use_instance
+from orchestration.reindex import NOTHING_TO_REBUILD
 from orchestration.reindex_job import REINDEX_JOB_NAME
 from stores.settings import Settings
 
@@ -26,11 +27,7 @@ def reindex_and_wait(
     settings: Settings, files: Sequence[str] = (), log: Callable[[str], None] = print
 ) -> int:
     if settings.profile == "embedded":
-        from stores.duckdb import DuckDBStore
-
-        store = DuckDBStore(settings.duckdb_path)
-        store.migrate()
-        log(f"embedded search index rebuilt from DuckDB: {store.rebuild_index()} record(s)")
+        log(f"nothing to rebuild: {NOTHING_TO_REBUILD}")
         return 0
     use_instance(settings)
     token = uuid.uuid4().hex

@@ -1,9 +1,8 @@
 """The stores a profile uses, built from Settings in one place.
 
 Production: PostgreSQL keeps the records, OpenSearch / Elasticsearch finds ids. Embedded:
-one DuckDBStore plays both roles (the DuckDB file keeps the records, the search index
-folder beside it finds ids: stores/duckdb/index.py). Cursors are signed with one secret per
-deployment, so a cursor handed out by one API process is accepted by another.
+one DuckDB file plays both roles. Cursors are signed with one secret per deployment, so a
+cursor handed out by one API process is accepted by another.
 """
 
 from __future__ import annotations
@@ -32,8 +31,7 @@ class Stores:
     def index_writes(self, *, exclusive: bool = False) -> AbstractContextManager[None]:
         """The lock that orders writes to the search index against a reindex's alias swap
         (stores/postgres/changes.py): a load batch holds it shared, the swap exclusively.
-        The embedded index is written by the record store itself, in the DuckDB file's write
-        turn, and has no alias to swap: nothing to hold."""
+        The embedded profile has no index apart from its records: nothing to hold."""
         if self.search is self.records:
             return nullcontext()
         from stores.postgres import PostgresRecordStore

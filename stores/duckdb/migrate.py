@@ -126,11 +126,8 @@ _STEP_3 = (
     """,
 )
 
-# The ids whose search-index documents are not committed yet (stores/duckdb/indexing.py).
-_STEP_4 = ("CREATE TABLE search_index_pending (service VARCHAR NOT NULL, id VARCHAR NOT NULL)",)
-
 # Step n (1-based) is STEPS[n - 1]. Append; never edit a step that has shipped.
-STEPS: tuple[tuple[str, ...], ...] = (_STEP_1, _STEP_2, _STEP_3, _STEP_4)
+STEPS: tuple[tuple[str, ...], ...] = (_STEP_1, _STEP_2, _STEP_3)
 HEAD = len(STEPS)
 
 

@@ -1,12 +1,8 @@
 """DuckDBStore: the embedded profile's record store *and* search store, on one DuckDB file.
 
-Filter pages and counts are answered by the embedded search index beside the file
-(stores/duckdb/index.py, a tantivy index derived from the records: stores/duckdb/indexing.py),
-as OpenSearch answers beside PostgreSQL; what it cannot answer in VQL's order (two order_by
-keys, a cursor on a keyword order, a sloppy phrase on a list field: vql/tantivy_plan.py),
-values, facets and explain are SQL over the ``contacts_search`` view and the ``companies``
-table (vql.compile_sql). The search role's ``bulk_upsert`` writes nothing (the record upsert
-already did, and indexed the rows) and ``refresh`` has nothing to wait for. Every
+The records are the search data here: VQL compiles to SQL over the ``contacts_search`` view
+and the ``companies`` table (vql.compile_sql), so the search role's ``bulk_upsert`` writes
+nothing (the record upsert already did) and ``refresh`` has nothing to wait for. Every
 operation opens the file only for as long as it runs (stores/duckdb/access.py explains why
 and how processes share it). Driver errors leave this class only as StoreErrors; VQL errors
 (a cursor from another backend, a field without values) pass through unchanged.
@@ -15,11 +11,10 @@ and how processes share it). Driver errors leave this class only as StoreErrors;
 from __future__ import annotations
 
 import contextlib
-import logging
 import threading
 import uuid
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, Literal
@@ -29,11 +24,10 @@ import pyarrow as pa
 import sqlalchemy as sa
 
 from stores.base import Record, SearchPage, Service, ValueCount
-from stores.duckdb import indexing, queries
+from stores.duckdb import queries
 from stores.duckdb.access import FileAccess, Mode, Timing
 from stores.duckdb.batches import ORDINAL, conform, has_repeated_ids
 from stores.duckdb.errors import BACKEND, translated
-from stores.duckdb.index import SearchIndex, where_plan
 from stores.duckdb.migrate import HEAD, STEPS, apply_migrations, current_version
 from stores.duckdb.schema import INGEST_REJECTS, SPECS, ingest_rejects
 from stores.duckdb.upsert import BATCH, merge_statements, rejects_statement
@@ -54,9 +48,6 @@ from vql.facets import FacetsRequest, facets_payload
 from vql.facets_sql import compile_sql_facets, read_sql_facets
 from vql.nodes import Query, Where
 from vql.sql_dialects import to_duckdb
-from vql.tantivy_plan import TantivyFallback, compile_tantivy_page
-
-log = logging.getLogger(__name__)
 
 CountedTable = Literal["contacts", "companies", "ingest_rejects"]
 _REJECT_COLUMNS = INGEST_REJECTS[1:]  # the id comes from the sequence
@@ -79,7 +70,6 @@ class DuckDBStore:
         timing: Timing | None = None,
         statement_timeout_s: float | None = 30.0,
         values_prefix_first: bool = True,
-        search_index: bool = True,
     ) -> None:
         self.path = Path(path)
         self.cursors = cursors
@@ -88,8 +78,6 @@ class DuckDBStore:
         self.values_prefix_first = values_prefix_first
         self.access = FileAccess.shared(self.path)
         self._migrated = False
-        # One folder beside the file (CONNECTRA_HOME/...); None: SQL answers everything.
-        self.index = SearchIndex(index_folder(self.path)) if search_index else None
 
     @classmethod
     def from_settings(cls, settings: Settings, **options: Any) -> DuckDBStore:
@@ -112,12 +100,8 @@ class DuckDBStore:
                 yield cursor
 
     @contextmanager
-    def _transaction(
-        self, check_schema: bool = True, sync_index: bool = False
-    ) -> Iterator[duckdb.DuckDBPyConnection]:
-        """One write transaction; the schema is brought up to date first, once per store.
-        With `sync_index`, the search index catches up after the commit, in the same hold of
-        the file (indexing.sync: what the transaction noted, and anything left pending)."""
+    def _transaction(self, check_schema: bool = True) -> Iterator[duckdb.DuckDBPyConnection]:
+        """One write transaction; the schema is brought up to date first, once per store."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self._cursor("write") as cursor:
             cursor.execute("BEGIN TRANSACTION")
@@ -130,8 +114,6 @@ class DuckDBStore:
                 with contextlib.suppress(duckdb.Error):  # keep the first error
                     cursor.execute("ROLLBACK")
                 raise
-            if sync_index and self.index is not None:
-                indexing.sync(cursor, self.index)
         self._migrated = True
 
     @staticmethod
@@ -143,20 +125,8 @@ class DuckDBStore:
 
     def migrate(self, steps: tuple[tuple[str, ...], ...] = STEPS) -> list[int]:
         """Creates or upgrades the schema in place; returns the steps applied (idempotent)."""
-        complete = steps is STEPS  # what a crash left pending, or what repair notes, indexed
-        with self._transaction(check_schema=False, sync_index=complete) as cursor:
-            applied = apply_migrations(cursor, steps)
-            if complete and self.index is not None:
-                indexing.repair(cursor, self.index)
-        return applied
-
-    def rebuild_index(self) -> int:
-        """Re-indexes every record from DuckDB (`connectra reindex` on the embedded profile);
-        returns how many."""
-        if self.index is None:
-            return 0
-        with self._transaction(sync_index=True) as cursor:
-            return indexing.repair(cursor, self.index, whole=True)
+        with self._transaction(check_schema=False) as cursor:
+            return apply_migrations(cursor, steps)
 
     def ensure_indices(self) -> None:
         self.migrate()
@@ -181,12 +151,11 @@ class DuckDBStore:
             return
         columns = [n for n in batch.column_names if n != ORDINAL]
         statements = merge_statements(target, spec, columns, has_repeated_ids(batch))
-        with self._transaction(sync_index=True) as cursor:
+        with self._transaction() as cursor:
             cursor.register(BATCH, batch)
             try:
-                with indexing.noting(cursor, service, BATCH) if self.index else nullcontext():
-                    for statement in statements:
-                        self._run(cursor, statement)
+                for statement in statements:
+                    self._run(cursor, statement)
             finally:
                 cursor.unregister(BATCH)
 
@@ -228,8 +197,7 @@ class DuckDBStore:
         if not wanted:
             return []
         with self._cursor("read") as cursor:
-            found = self._run(cursor, queries.fetch_statement(target, wanted, selected))
-            rows = queries.in_given_order(wanted, found.fetchall())
+            rows = self._run(cursor, queries.fetch_statement(target, wanted, selected)).fetchall()
         if not selected:  # columns=[]: which ids exist, nothing else
             return [{} for _ in rows]
         return json_records([c.name for c in selected], rows)
@@ -300,16 +268,6 @@ class DuckDBStore:
 
     def search(self, query: Query) -> SearchPage:
         """A page of ids in VQL order, the exact total, and the cursor of the next page."""
-        if self.index is not None and self.index.exists():
-            try:
-                plan = compile_tantivy_page(query)
-                rows, total = self.index.page(query.service, plan)
-            except TantivyFallback as reason:
-                log.debug("search index cannot answer (%s): SQL", reason)
-            except (ValueError, OSError) as exc:  # a folder replaced or damaged under us
-                self._index_failed(exc)
-            else:
-                return self._page(query, [(i, v) for i, v in rows], total)
         page = queries.page_statement(query)
         with self._cursor("read") as cursor:
             cursor.execute("BEGIN TRANSACTION")  # page and total from one snapshot
@@ -321,17 +279,6 @@ class DuckDBStore:
                     self._run(cursor, queries.count_statement(query.service, query.where))
                 )
             cursor.execute("COMMIT")
-        return self._page(query, rows, total)
-
-    def _index_failed(self, exc: Exception) -> None:
-        """SQL answers this request; the index is opened afresh for the next one (`connectra
-        migrate` or `reindex` rebuilds a damaged one)."""
-        log.warning("embedded search index unreadable (%s): answered by SQL", type(exc).__name__)
-        if self.index is not None:
-            self.index.forget()
-
-    def _page(self, query: Query, rows: Sequence[Sequence[Any]], total: int) -> SearchPage:
-        """Rows (id, sort values...) from the page's start, one past it when there is more."""
         more = len(rows) > query.limit
         rows = rows[: query.limit]
         next_cursor = None
@@ -340,13 +287,6 @@ class DuckDBStore:
         return SearchPage([r[0] for r in rows], total, next_cursor)
 
     def count(self, service: Service, where: Where | None) -> int:
-        if self.index is not None and self.index.exists():
-            try:
-                return self.index.count(service, where_plan(where))
-            except TantivyFallback as reason:
-                log.debug("search index cannot count (%s): SQL", reason)
-            except (ValueError, OSError) as exc:
-                self._index_failed(exc)
         with self._cursor("read") as cursor:
             return _scalar(self._run(cursor, queries.count_statement(service, where)))
 
@@ -440,8 +380,8 @@ class DuckDBSnapshot:
             return []
         with translated():
             statement = queries.fetch_statement(target, wanted, selected)
-            found = self.store._run(self.cursor, statement).fetchall()
-        return json_records([c.name for c in selected], queries.in_given_order(wanted, found))
+            rows = self.store._run(self.cursor, statement).fetchall()
+        return json_records([c.name for c in selected], rows)
 
     def companies_of_contacts(
         self, contact_ids: Sequence[str], columns: Sequence[str] | None = None
@@ -456,11 +396,6 @@ class DuckDBSnapshot:
             statement = queries.companies_of_contacts_statement(ids, selected)
             rows = self.store._run(self.cursor, statement).fetchall()
         return {r["id"]: r for r in json_records([c.name for c in selected], rows)}
-
-
-def index_folder(path: Path) -> Path:
-    """The search index of the DuckDB file at `path`: `<name>.index/` beside it."""
-    return path.with_name(f"{path.stem}.index")
 
 
 def _first(result: duckdb.DuckDBPyConnection) -> Any:

@@ -89,7 +89,7 @@ def test_step_2_turns_each_file_into_a_list_and_backfills_the_load_times(
         con.close()
 
     store = DuckDBStore(path)
-    assert store.migrate() == [2, 3, 4]  # lineage, dataset versions, search-index pending ids
+    assert store.migrate() == [2, 3]  # lineage, then the dataset versions
     lineage = ["source_file", "load_run", "first_seen", "last_seen"]
     assert store.fetch("contacts", [contact], lineage) == [
         {"source_file": ["b.csv"], "load_run": "run-b",

@@ -266,8 +266,7 @@ def vp_among(n: int) -> int:
 
 
 def test_queries_keep_answering_while_another_process_loads(store: DuckDBStore) -> None:
-    # 6 s: a batch also commits the search index now (~0.5 s more for 2000 rows here).
-    rows, seconds = 2000, 6.0
+    rows, seconds = 2000, 3.0
     loader = python(LOADER, str(store.path), str(rows), str(seconds))
     where = parse_where("contacts", {"keyword_match": {"must": {"departments": "sales"}}})
     query = parse_query(
