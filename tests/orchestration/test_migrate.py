@@ -17,20 +17,8 @@ from tests.conftest import Services
 from tests.orchestration.conftest import production_variables
 from tests.orchestration.test_ingest_command import connectra
 from tests.orchestration.test_reindex import SERVICES, _ask, _queries, behind, load_sample
+from tests.stores.test_search_mapping import old_body
 from vql.parser import parse_query, parse_where
-from vql.registry import registry
-
-
-def _old_body(search: SearchEngineStore, service: str) -> dict[str, Any]:
-    """The body indices were made with before 17.1: an n-gram sub-field on every text field."""
-    body = search._index_body(service)  # type: ignore[arg-type]
-    properties = body["mappings"]["properties"]
-    ngram = properties["name" if service == "companies" else "title"]["fields"]["ngram"]
-    for field in registry(service):
-        if field.analyzed:
-            properties[field.name]["fields"]["ngram"] = ngram
-    body["aliases"] = {search.alias(service): {}}
-    return body
 
 
 def _substring_queries() -> dict[str, Any]:
@@ -58,7 +46,7 @@ def test_migrate_rebuilds_an_index_of_the_old_mapping_while_queries_keep_answeri
     search = stores.search
     assert isinstance(search, SearchEngineStore)
     for service in SERVICES:
-        search.dialect.create_index(index_name(prefix, service), _old_body(search, service))
+        search.dialect.create_index(index_name(prefix, service), old_body(search, service))
     try:
         load_sample(stores, tmp_path, rows=3_000)
         assert set(outdated_indices(stores)) == set(SERVICES)
@@ -128,7 +116,7 @@ def test_the_migrate_command_says_what_drifted_and_rebuilds_it(
     assert isinstance(search, SearchEngineStore)
     try:
         for service in SERVICES:
-            search.dialect.create_index(index_name(prefix, service), _old_body(search, service))
+            search.dialect.create_index(index_name(prefix, service), old_body(search, service))
     finally:
         stores.close()
     home = tmp_path / "home"

@@ -74,7 +74,7 @@ def test_new_indices_carry_the_ngram_subfield_only_where_substring_is_taken(
     assert _substring(store, "SOFTWARE") == _ids("Acme Software", "Initech Software Labs")
 
 
-def _old_body(s: SearchEngineStore, service: str) -> dict[str, Any]:
+def old_body(s: SearchEngineStore, service: str) -> dict[str, Any]:
     """The body indices were made with before 17.1: an n-gram sub-field on every text field."""
     body = s._index_body(service)  # type: ignore[arg-type]
     properties = body["mappings"]["properties"]
@@ -93,7 +93,7 @@ def test_an_index_of_the_old_mapping_is_drift_until_a_rebuild_makes_it_lean(
         pytest.skip("this engine never made n-gram sub-fields")
     prefix = f"{unique_name}_"
     for service in ("contacts", "companies"):
-        store.dialect.create_index(index_name(prefix, service), _old_body(store, service))
+        store.dialect.create_index(index_name(prefix, service), old_body(store, service))
     store.ensure_indices()  # finds them: nothing is recreated, only non-analyzed fields added
     store.bulk_upsert("companies", _companies())
     store.refresh()
