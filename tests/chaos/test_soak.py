@@ -4,10 +4,10 @@
 PostgreSQL cluster (records and Dagster's storage), a private OpenSearch node, and moto behind
 a fault proxy. 30 files of 1k-50k rows land in S3 over the soak (sample files of different
 seeds share contacts, so records overlap across files; every sample file has messy rows that
-are rejected; one file is not a CSV at all), while 8 API clients query without pause. At
-random moments one fault is injected: PostgreSQL restarted (`-m fast` or `-m immediate`),
-the OpenSearch JVM SIGKILLed and started again, S3 cut or hung for a while, a run worker or
-the Dagster daemon SIGKILLed.
+are rejected; one file is not a CSV at all), while 8 API clients query, each a quarter second
+after its last answer. At random moments one fault is injected: PostgreSQL restarted
+(`-m fast` or `-m immediate`), the OpenSearch JVM SIGKILLed and started again, S3 cut or hung
+for a while, a run worker or the Dagster daemon SIGKILLed.
 
 Then the audit:
 - every file has one successful load whose counts (read, loaded, merged, rejected) equal its
@@ -47,7 +47,7 @@ import pytest
 import requests
 from dagster._core.scheduler.instigation import InstigatorType
 
-from assets.loading import READ_BATCH_FACTOR, load_file
+from assets.loading import load_file
 from assets.partitions import FILE_KEY_TAG
 from bench.queries import QUERIES as BENCH_QUERIES
 from orchestration.drift import measure
@@ -75,6 +75,9 @@ FAULT_SECONDS = float(os.environ.get("CHAOS_FAULT_SECONDS", "360"))
 SETTLE_SECONDS = 600.0
 REPAIR_SECONDS = 420.0  # a few ticks of the drift sensor (every 2 minutes)
 CLIENTS = 8
+# Each client waits this long between its answer and its next query (8 clients: up to ~30
+# queries/s). Without a pause, 8 clients took most of the 2 cores from the loads they watch.
+THINK_SECONDS = float(os.environ.get("CHAOS_THINK_SECONDS", "0.25"))
 QUERY_TIMEOUT = 75.0  # the API's own deadlines are well under this: longer is a hang
 API_KEY = "chaos-soak-key"
 BAD_KEY = "drops/not-a-csv.csv"
@@ -120,9 +123,11 @@ def make_files(tmp: Path, rng: random.Random) -> list[SoakFile]:
     return files
 
 
-def reference_load(tmp: Path, files: list[SoakFile]) -> tuple[DuckDBStore, dict[str, Counter[str]]]:
-    """The fault-free load of the same files, in landing order, into the embedded store; and
-    for each record id, how many files hold it."""
+def reference_load(
+    tmp: Path, files: list[SoakFile], batch_rows: int
+) -> tuple[DuckDBStore, dict[str, Counter[str]]]:
+    """The fault-free load of the same files, in landing order, into the embedded store, in
+    the soak's batches; and for each record id, how many files hold it."""
     landing = LocalLandingZone(tmp / "reference-landing")
     store = DuckDBStore(tmp / "reference.duckdb")
     store.ensure_indices()
@@ -132,8 +137,7 @@ def reference_load(tmp: Path, files: list[SoakFile]) -> tuple[DuckDBStore, dict[
             continue
         with f.path.open("rb") as stream:
             landing.put(f.key, stream)
-        load_file(landing, f.key, Stores(store, store, CODEC), "reference",
-                  batch_rows=1_000 // READ_BATCH_FACTOR)  # fmt: skip
+        load_file(landing, f.key, Stores(store, store, CODEC), "reference", batch_rows)
         for service in holders:
             holders[service].update(store.ids_for_file(service, f.key))  # type: ignore[arg-type]
     return store, holders
@@ -273,7 +277,8 @@ QUERIES: list[tuple[str, dict[str, Any]]] = [
 
 
 class Clients:
-    """CLIENTS threads querying without pause; each answer's status (or 'timeout', 'refused')."""
+    """CLIENTS threads querying, THINK_SECONDS apart; each answer's status (or 'timeout',
+    'refused')."""
 
     def __init__(self, api: str) -> None:
         self.api = api
@@ -316,6 +321,7 @@ class Clients:
             with self._lock:
                 self.outcomes[outcome] += 1
                 self.slowest = max(self.slowest, time.monotonic() - began)
+            self._stop.wait(THINK_SECONDS)
 
 
 # -- faults ------------------------------------------------------------------------------------
@@ -437,7 +443,8 @@ def ids(records: PostgresRecordStore, service: str) -> set[str]:
 def test_chaos_soak(soak: Soak, tmp_path: Path) -> None:
     rng = random.Random(SEED)
     files = make_files(tmp_path / "files", rng)
-    reference, holders = reference_load(tmp_path, files)
+    batch_rows = settings_from_mapping(soak.env).batch_size_for_insertion
+    reference, holders = reference_load(tmp_path, files, batch_rows)
     stop = threading.Event()
     began = time.monotonic()
     faults = threading.Thread(
