@@ -15,11 +15,11 @@ import ctypes
 import threading
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import IO, Any, Literal
+from typing import IO, Any
 
 from dbt_like_sql.normalize import FileNormalizer, NormalizedBatch
 from stores import abandon
@@ -36,10 +36,6 @@ from stores.landing import LandingZone
 # cost ~35% more normalization time, which on 2 cores is taken from the search engine's
 # indexing (BENCHMARKS.md, "Memory").
 READ_BATCH_FACTOR = 40
-# How a batch reaches the search index: "projection", the records' merge indexed whole (one
-# merge rule), or "concurrent", both stores written from the batch at once, the index merging
-# by its own script (stores/search/lineage.py). BENCHMARKS.md (17.3) compares the two.
-WRITES: Literal["projection", "concurrent"] = "projection"
 
 
 @dataclass(frozen=True)
@@ -169,63 +165,30 @@ class BatchWrite:
     done: Future[None]
 
 
-def projects_documents(stores: Stores) -> bool:
-    """Whether a load indexes the records' projection (PostgreSQL and a search engine: the
-    record store yields documents, the search store indexes them) rather than writing both
-    stores from the batch (the embedded profile: one store)."""
-    return (
-        WRITES == "projection"
-        and hasattr(stores.records, "upserted_documents")
-        and hasattr(stores.search, "index_documents")
-    )
-
-
 def write_batch(
     stores: Stores, batch: NormalizedBatch, pool: ThreadPoolExecutor, abandoned: threading.Event
 ) -> BatchWrite:
     """Starts writing one normalized batch on the pool's threads.
 
-    With PostgreSQL and a search engine, the records are merged first and the search
-    documents are their projection, indexed whole while the merge's transaction still holds
-    the rows (PostgresRecordStore.upserted_documents): one merge rule, the records', so the
-    stores agree by construction, and two loads of the same record index it in the order
-    they merged it. The batch holds the index-writes lock (shared) from before its record
-    write until its search write is done, so a reindex's alias swap never falls between
-    the two: the batch is in the records before the swap's last catch-up reads them, or
-    its search write goes to the new index. Once `abandoned` is set, what the writes still
-    wait for (the DuckDB file's turn, a bulk retry's pause) raises OperationAbandoned
+    The records are merged first and the search documents are their projection, indexed
+    whole while the merge's transaction still holds the rows (RecordStore.upserted_documents;
+    on the embedded profile the records are the index, so there are none): one merge rule,
+    the records', so the stores agree by construction, and two loads of the same record index
+    it in the order they merged it. The batch holds the index-writes lock (shared) from
+    before its record write until its search write is done, so a reindex's alias swap never
+    falls between the two: the batch is in the records before the swap's last catch-up reads
+    them, or its search write goes to the new index. Once `abandoned` is set, what the writes
+    still wait for (the DuckDB file's turn, a bulk retry's pause) raises OperationAbandoned
     instead (stores/abandon.py)."""
     upserted: Future[None] = Future()
 
-    def projected() -> None:
+    def write() -> None:
         with stores.index_writes(), abandon.scope(abandoned):
-            records: Any = stores.records
-            with records.upserted_documents(batch.companies, batch.contacts) as documents:
+            with stores.records.upserted_documents(batch.companies, batch.contacts) as documents:
                 upserted.set_result(None)
-                search: Any = stores.search
-                for service in ("companies", "contacts"):
-                    search.index_documents(service, documents[service])
+                for service, sources in documents.items():
+                    stores.search.index_documents(service, sources)
             stores.records.insert_rejects(batch.rejects)
-
-    def records() -> None:
-        with abandon.scope(abandoned):
-            stores.records.upsert_companies(batch.companies)
-            stores.records.upsert_contacts(batch.contacts)
-            stores.records.insert_rejects(batch.rejects)
-
-    def search() -> None:
-        with abandon.scope(abandoned):
-            stores.search.bulk_upsert("companies", batch.companies)
-            stores.search.bulk_upsert("contacts", batch.contact_documents)
-
-    def both() -> None:
-        with stores.index_writes():
-            searched = pool.submit(search)
-            try:
-                records()
-            finally:
-                wait([searched])  # never leave the lock with a search write in flight
-            searched.result()
 
     def settle(done: Future[None]) -> None:
         """A batch that failed before its records were merged fails `upserted` too, so the
@@ -238,7 +201,7 @@ def write_batch(
         else:
             upserted.set_exception(failure)
 
-    done = pool.submit(projected if projects_documents(stores) else both)
+    done = pool.submit(write)
     done.add_done_callback(settle)
     return BatchWrite(upserted, done)
 

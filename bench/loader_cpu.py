@@ -1,14 +1,14 @@
 """The loader's own CPU per row (issue 17.2/17.3), beside the two raw limits, in one run:
-`python -m bench.loader_cpu [--rows 200000] [--modes concurrent,projection] [--profile]`.
+`python -m bench.loader_cpu [--rows 200000] [--profile]`.
 
 One generated file is normalized once to Parquet (bench/data.py); then, into fresh tables
 and indices each time: PostgreSQL's raw COPY and the engine's raw `_bulk` (index actions)
-of those batches (bench/limits_pg.py, bench/limits_search.py), and one end-to-end load per
-write mode (assets/loading.py: WRITE_MODES) in a child process (bench/ingest_child.py),
-which reports the CPU seconds of its own process over load_file (every thread: reading,
-normalizing, rendering COPY, encoding bulk lines, the clients). CPU seconds, not wall
+of those batches (bench/limits_pg.py, bench/limits_search.py), and one end-to-end load in
+a child process (bench/ingest_child.py), which reports the CPU seconds of its own process
+over load_file (every thread: reading, normalizing, rendering COPY, encoding bulk lines,
+the clients). CPU seconds, not wall
 time, are the figure to compare on a shared machine; wall time and rows/s are reported
-beside them. `--profile` runs the first mode once more under py-spy and summarizes it
+beside them. `--profile` runs the load once more under py-spy and summarizes it
 (bench/profiles.py). Set CONNECTRA_BENCH_TAG to keep the run's database and indices apart
 from another bench on the same services. Prints one JSON document.
 """
@@ -40,8 +40,7 @@ def _fresh(env: BenchEnv) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.loader_cpu")
     parser.add_argument("--rows", type=int, default=200_000)
-    parser.add_argument("--modes", default="concurrent")
-    parser.add_argument("--profile", action="store_true", help="py-spy on the first mode")
+    parser.add_argument("--profile", action="store_true", help="the load once more, in py-spy")
     parser.add_argument("--no-limits", action="store_true")
     args = parser.parse_args()
     started = time.monotonic()
@@ -57,22 +56,18 @@ def main() -> None:
             _fresh(env)
             out["raw_copy"] = raw_copy(env, normalized)
             out["raw_bulk"] = raw_bulk(env, normalized, "index")
-        for n, mode in enumerate(args.modes.split(",")):
-            child_env = {"BENCH_WRITE_MODE": mode}
-            if args.profile and n == 0:
-                _fresh(env)
-                raw = env.work / "profiles" / f"loader-{mode}-{args.rows}.txt"
-                run_child("bench.ingest_child", [str(env.work), sample.key], profile=raw,
-                          env=child_env)
-                out[f"profile_{mode}"] = summarize(raw, top=20)
+        if args.profile:
             _fresh(env)
-            e2e = run_child("bench.ingest_child", [str(env.work), sample.key], env=child_env)
-            result = {k: e2e[k] for k in KEEP if k in e2e}
-            for limit in ("raw_copy", "raw_bulk"):
-                if limit in out:
-                    result[f"ratio_to_{limit}"] = round(
-                        e2e["rows_per_s"] / out[limit]["rows_per_s"], 3)
-            out[mode] = result
+            raw = env.work / "profiles" / f"loader-{args.rows}.txt"
+            run_child("bench.ingest_child", [str(env.work), sample.key], profile=raw)
+            out["profile"] = summarize(raw, top=20)
+        _fresh(env)
+        e2e = run_child("bench.ingest_child", [str(env.work), sample.key])
+        result = {k: e2e[k] for k in KEEP if k in e2e}
+        for limit in ("raw_copy", "raw_bulk"):
+            if limit in out:
+                result[f"ratio_to_{limit}"] = round(e2e["rows_per_s"] / out[limit]["rows_per_s"], 3)
+        out["load"] = result
     finally:
         env.drop_indices()
         env.drop_database()

@@ -8,7 +8,8 @@ that order; the ingestion writes each normalized batch to both.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
@@ -30,6 +31,8 @@ COMPANY_VIEW_COLUMNS: dict[str, str] = {
     "company_country": "country",
 }
 Record = dict[str, Any]
+# A batch's search documents as the record store merged them: (id, JSON text) per service.
+Documents = Mapping[Service, Iterable[tuple[str, str]]]
 
 
 @dataclass(frozen=True)
@@ -51,6 +54,14 @@ class RecordStore(Protocol):
     def upsert_companies(self, rows: pa.Table) -> None: ...
 
     def upsert_contacts(self, rows: pa.Table) -> None: ...
+
+    def upserted_documents(
+        self, companies: pa.Table, contacts: pa.Table
+    ) -> AbstractContextManager[Documents]:
+        """Merges a batch's companies and contacts in one transaction and yields their search
+        documents as merged, the transaction still open (committed when the block ends,
+        rolled back when it raises). A store that is its own search index yields none."""
+        ...
 
     def insert_rejects(self, rows: pa.Table) -> None: ...
 
@@ -85,6 +96,10 @@ class SearchStore(Protocol):
     def ensure_indices(self) -> None: ...
 
     def bulk_upsert(self, service: Service, documents: pa.Table) -> None: ...
+
+    def index_documents(self, service: Service, sources: Iterable[tuple[str, str]]) -> int:
+        """Writes whole documents (RecordStore.upserted_documents); returns how many."""
+        ...
 
     def refresh(self) -> None: ...
 

@@ -1,8 +1,9 @@
 """DuckDBStore: the embedded profile's record store *and* search store, on one DuckDB file.
 
 The records are the search data here: VQL compiles to SQL over the ``contacts_search`` view
-and the ``companies`` table (vql.compile_sql), so the search role's ``bulk_upsert`` writes
-nothing (the record upsert already did) and ``refresh`` has nothing to wait for. Every
+and the ``companies`` table (vql.compile_sql), so the search role's ``bulk_upsert`` and
+``index_documents`` write nothing (the record upsert already did) and ``refresh`` has nothing
+to wait for. Every
 operation opens the file only for as long as it runs (stores/duckdb/access.py explains why
 and how processes share it). Driver errors leave this class only as StoreErrors; VQL errors
 (a cursor from another backend, a field without values) pass through unchanged.
@@ -13,7 +14,7 @@ from __future__ import annotations
 import contextlib
 import threading
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
@@ -23,7 +24,7 @@ import duckdb
 import pyarrow as pa
 import sqlalchemy as sa
 
-from stores.base import Record, SearchPage, Service, ValueCount
+from stores.base import Documents, Record, SearchPage, Service, ValueCount
 from stores.duckdb import queries
 from stores.duckdb.access import FileAccess, Mode, Timing
 from stores.duckdb.batches import ORDINAL, conform, has_repeated_ids
@@ -144,20 +145,31 @@ class DuckDBStore:
         self._upsert("contacts", rows)
 
     def _upsert(self, service: Service, rows: pa.Table) -> None:
+        if rows.num_rows:
+            with self._transaction() as cursor:
+                self._merge(cursor, service, rows)
+
+    @contextmanager
+    def upserted_documents(self, companies: pa.Table, contacts: pa.Table) -> Iterator[Documents]:
+        """Both upserts in one transaction; no documents, the records are the search data."""
+        with self._transaction() as cursor:
+            self._merge(cursor, "companies", companies)
+            self._merge(cursor, "contacts", contacts)
+            yield {"companies": (), "contacts": ()}
+
+    def _merge(self, cursor: duckdb.DuckDBPyConnection, service: Service, rows: pa.Table) -> None:
         target = queries.table(service)
         spec = SPECS[service]
         batch = conform(rows, service, spec)
         if batch.num_rows == 0:
             return
         columns = [n for n in batch.column_names if n != ORDINAL]
-        statements = merge_statements(target, spec, columns, has_repeated_ids(batch))
-        with self._transaction() as cursor:
-            cursor.register(BATCH, batch)
-            try:
-                for statement in statements:
-                    self._run(cursor, statement)
-            finally:
-                cursor.unregister(BATCH)
+        cursor.register(BATCH, batch)
+        try:
+            for statement in merge_statements(target, spec, columns, has_repeated_ids(batch)):
+                self._run(cursor, statement)
+        finally:
+            cursor.unregister(BATCH)
 
     def insert_rejects(self, rows: pa.Table) -> None:
         """Appends rejected input rows; the same reject of the same run is stored once."""
@@ -180,6 +192,11 @@ class DuckDBStore:
     def bulk_upsert(self, service: Service, documents: pa.Table) -> None:
         """Nothing to do: the search role reads the records that upsert_* already wrote."""
         queries.table(service)  # still refuse an unknown service
+
+    def index_documents(self, service: Service, sources: Iterable[tuple[str, str]]) -> int:
+        """Nothing to do, as for bulk_upsert."""
+        queries.table(service)
+        return 0
 
     def refresh(self) -> None:
         """Nothing to do: a committed write is visible to the next read."""

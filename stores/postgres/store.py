@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY, UUID
 from sqlalchemy.engine import URL
 
-from stores.base import Record, Service
+from stores.base import Documents, Record, Service
 from stores.errors import StoreTimeout, TerminalStoreError
 from stores.postgres.changes import (
     CHANGE_MARKER_SQL,
@@ -128,9 +128,7 @@ class PostgresRecordStore:
             connection.execute(merge_statement(table, plan.stage, round_no))
 
     @contextlib.contextmanager
-    def upserted_documents(
-        self, companies: pa.Table, contacts: pa.Table
-    ) -> Iterator[dict[Service, list[tuple[str, str]]]]:
+    def upserted_documents(self, companies: pa.Table, contacts: pa.Table) -> Iterator[Documents]:
         """Upserts a batch's companies and contacts in one transaction, then yields their
         search documents as merged, (id, JSON) per distinct id (scan.search_documents_select),
         with the transaction still open; commits when the block ends, rolls back when it
