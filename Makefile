@@ -35,7 +35,7 @@ test: install services
 test-slow: install services
 	$(PY) -m pytest -m "slow and not chaos" $(PYTEST_ARGS)
 
-# About 10 minutes: faults of every kind under load, then an audit (tests/chaos/test_soak.py).
+# 25-40 minutes on 2 cores: faults of every kind under load, then an audit (tests/chaos/test_soak.py).
 test-chaos: install services
 	$(PY) -m pytest -m chaos -s $(PYTEST_ARGS) tests/chaos
 

@@ -251,7 +251,11 @@ def load_file(
         csv_file = open_csv(stream, batch_rows=batch_rows * READ_BATCH_FACTOR)
         with (
             FileNormalizer(
-                key, load_run, loaded_at, companies_only=csv_file.header.companies_only
+                key,
+                load_run,
+                loaded_at,
+                companies_only=csv_file.header.companies_only,
+                documents=False,  # the search documents are the merged records' projection
             ) as normalizer,
             ThreadPoolExecutor(3, thread_name_prefix="connectra-write") as pool,
             _abandon_on_error(abandoned),

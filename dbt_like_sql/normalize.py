@@ -2,8 +2,10 @@
 
 Each normalizer owns an in-memory DuckDB connection on which the SQL project runs; the
 connection also keeps what must survive from batch to batch (the ids already seen in the
-file, its companies as merged so far), so counts and documents are right across batches
-while memory stays bounded by the file's distinct entities, not its rows.
+file and, when it renders contacts' search documents, its companies as merged so far), so
+counts and documents are right across batches while memory stays bounded by the file's
+distinct entities, not its rows. A load asks for no documents (documents=False): it indexes
+the merged records instead (assets/loading.py).
 
 Counting rule, per batch and so per file: read = loaded + merged + rejected, where a row is
 a contact (a company in a companies-only file), `loaded` counts ids new to this file and
@@ -65,7 +67,7 @@ class BatchLike(Protocol):
 class NormalizedBatch:
     companies: pa.Table
     contacts: pa.Table
-    contact_documents: pa.Table
+    contact_documents: pa.Table | None  # None from a FileNormalizer(documents=False)
     rejects: pa.Table
     rows_read: int
     rows_loaded: int
@@ -119,6 +121,7 @@ class FileNormalizer:
         loaded_at: dt.datetime,
         *,
         companies_only: bool = False,
+        documents: bool = True,
         project: SqlProject | None = None,
         threads: int | None = None,
         memory_limit: str | None = None,
@@ -128,6 +131,7 @@ class FileNormalizer:
         self.file_key = file_key
         self.load_run = load_run
         self.companies_only = companies_only
+        self.documents = documents
         self.totals = LoadCounts()
         self._variables = {
             "source_file": file_key,
@@ -143,7 +147,10 @@ class FileNormalizer:
         self._con = duckdb.connect(":memory:", config=config)
         try:
             self._con.execute("SET TimeZone = 'UTC'").fetchall()
-            self._session = SqlSession(project or _default_project(), self._con)
+            project = project or _default_project()
+            if not documents:  # nor the file's companies merged so far, which only they need
+                project = project.subset(_WITHOUT_DOCUMENTS)
+            self._session = SqlSession(project, self._con)
         except BaseException:
             self._con.close()
             raise
@@ -176,10 +183,14 @@ class FileNormalizer:
         all_rejects = self._rejects_table(row_rejects, reader_rejects)
         loaded = result.incremental["file_entities"].inserted
         valid = rows.num_rows - row_rejects.num_rows
-        documents = self._fetch("contact_documents", CONTACT_DOCUMENTS_SCHEMA)
+        if self.documents:
+            documents = self._fetch("contact_documents", CONTACT_DOCUMENTS_SCHEMA)
+            contacts = documents.select(CONTACTS_SCHEMA.names)
+        else:
+            documents, contacts = None, self._fetch("batch_contacts", CONTACTS_SCHEMA)
         normalized = NormalizedBatch(
             companies=self._fetch("batch_companies", COMPANIES_SCHEMA),
-            contacts=documents.select(CONTACTS_SCHEMA.names),
+            contacts=contacts,
             contact_documents=documents,
             rejects=all_rejects,
             rows_read=rows.num_rows + len(reader_rejects),
@@ -215,6 +226,11 @@ class FileNormalizer:
 
 
 _PROJECT: SqlProject | None = None
+
+
+# What a normalizer that renders no search documents runs (a load: its documents are the
+# merged records, assets/loading.py).
+_WITHOUT_DOCUMENTS = ("batch_companies", "batch_contacts", "row_rejects", "file_entities")
 
 
 def _default_project() -> SqlProject:

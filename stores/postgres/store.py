@@ -50,6 +50,7 @@ CountedTable = Literal["contacts", "companies", "ingest_rejects"]
 # How long a statement of upserted_documents may run, waits for row locks included (a batch
 # of another load holds its rows until it is indexed: seconds, minutes on a starved node).
 LOCKED_WRITE_WAIT_MS = 600_000
+DOCUMENTS_PAGE = 2_000
 T = TypeVar("T")
 
 
@@ -433,12 +434,15 @@ def _company_rows(
 
 def _documents(
     connection: sa.Connection, service: Service, rows: pa.Table
-) -> list[tuple[str, str]]:
-    """(id, JSON text) of the rows' distinct ids, as merged (encoded as they are sent)."""
+) -> Iterator[tuple[str, str]]:
+    """(id, JSON text) of the rows' distinct ids, as merged (encoded as they are sent),
+    read when iterated through a server-side cursor, DOCUMENTS_PAGE at a time: a batch's
+    documents are never all in memory at once."""
     if rows.num_rows == 0:
-        return []
+        return
     ids = pc.unique(rows.column("id")).to_pylist()
-    return [(doc_id, doc) for doc_id, doc in connection.execute(_DOCUMENTS[service], {"ids": ids})]
+    streamed = connection.execution_options(yield_per=DOCUMENTS_PAGE)
+    yield from streamed.execute(_DOCUMENTS[service], {"ids": ids}).tuples()
 
 
 _DOCUMENTS: dict[Service, sa.Select[str, str]] = {

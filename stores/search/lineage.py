@@ -17,8 +17,8 @@ stores/lineage.py):
 A load no longer goes through this script: it indexes the records' projection, the rows as
 PostgreSQL merged them, with plain `index` actions (assets/loading.py; BENCHMARKS.md, 17.3),
 so the merge rule runs once, in the records. The script stays for partial documents written
-by `bulk_upsert` (a reindex's catch-up). `scripted_upsert` runs the same script on a new document, so
-each document travels once per action. Dates compare as text: every date is written as
+by `bulk_upsert` (a reindex's catch-up). `scripted_upsert` runs the same script on a new
+document, so each document travels once per action. Dates compare as text: every date is written as
 ISO-8601 UTC with the same layout (stores.records.iso_utc_text, and the same layout from
 PostgreSQL in stores/postgres/scan.py), where text order is time order.
 
