@@ -442,7 +442,7 @@ def _documents(
         return
     ids = pc.unique(rows.column("id")).to_pylist()
     streamed = connection.execution_options(yield_per=DOCUMENTS_PAGE)
-    yield from streamed.execute(_DOCUMENTS[service], {"ids": ids}).tuples()
+    yield from streamed.execute(_DOCUMENTS[service], {"ids": ids})
 
 
 _DOCUMENTS: dict[Service, sa.Select[str, str]] = {
