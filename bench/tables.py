@@ -32,7 +32,8 @@ def ingest_table(ingest: dict[str, Any]) -> str:
     rows = (
         ("**end-to-end** load_file, CSV -> PostgreSQL + OpenSearch, refreshed", "rows_per_s"),
         ("  PostgreSQL side inside it (rows / busy s of the record writes)", "pg_side_rows_per_s"),
-        ("  OpenSearch side inside it (rows / busy s of bulk_upsert + refresh)",
+        ("  OpenSearch side inside it (rows / busy s of index_documents + refresh; the "
+         "documents stream from PostgreSQL meanwhile, and two batches may overlap)",
          "search_side_rows_per_s"),
         ("  normalization alone (read + dbt_like_sql, once, to Parquet)",
          "normalize_only_rows_per_s"),
