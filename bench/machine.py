@@ -7,6 +7,7 @@ import platform
 import sys
 from datetime import UTC, datetime
 from importlib import metadata
+from pathlib import Path
 from typing import Any
 
 from bench.env import ROOT, BenchEnv
@@ -35,17 +36,22 @@ def changed_since(before: dict[str, float]) -> list[str]:
 
 
 def git_commit() -> str | None:
-    """The checked-out commit, read from .git's files (no git command is run)."""
-    head = ROOT / ".git" / "HEAD"
+    """The checked-out commit, read from .git's files (no git command is run); in a
+    worktree, .git is a file naming its git folder, whose refs live in the common one."""
+    git = ROOT / ".git"
     try:
-        ref = head.read_text().strip()
+        if git.is_file():  # "gitdir: <main repository>/.git/worktrees/<name>"
+            git = Path(git.read_text().strip().removeprefix("gitdir: "))
+        common = git / "commondir"
+        shared = (git / common.read_text().strip()).resolve() if common.is_file() else git
+        ref = (git / "HEAD").read_text().strip()
         if not ref.startswith("ref: "):
             return ref
         name = ref[5:]
-        loose = ROOT / ".git" / name
+        loose = shared / name
         if loose.is_file():
             return loose.read_text().strip()
-        for line in (ROOT / ".git" / "packed-refs").read_text().splitlines():
+        for line in (shared / "packed-refs").read_text().splitlines():
             if line.endswith(" " + name):
                 return line.split()[0]
     except OSError:
