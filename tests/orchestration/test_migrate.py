@@ -4,8 +4,6 @@ while queries keep answering, unchanged and without one error."""
 
 from __future__ import annotations
 
-import threading
-import time
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +14,14 @@ from stores.settings import Settings
 from tests.conftest import Services
 from tests.orchestration.conftest import production_variables
 from tests.orchestration.test_ingest_command import connectra
-from tests.orchestration.test_reindex import SERVICES, _ask, _queries, behind, load_sample
+from tests.orchestration.test_reindex import (
+    SERVICES,
+    _ask,
+    _queries,
+    answered_the_same_during,
+    behind,
+    load_sample,
+)
 from tests.stores.test_search_mapping import old_body
 from vql.parser import parse_query, parse_where
 
@@ -54,37 +59,10 @@ def test_migrate_rebuilds_an_index_of_the_old_mapping_while_queries_keep_answeri
         before = {name: _ask(search, *q) for name, q in queries.items()}
         assert all(before[name] for name in _substring_queries()), before
 
-        stop = threading.Event()
-        answers: list[tuple[str, Any]] = []
-        errors: list[BaseException] = []
-
-        def keep_asking() -> None:
-            while not stop.is_set():
-                for name, query in queries.items():
-                    try:
-                        answers.append((name, _ask(search, *query)))
-                    except BaseException as exc:  # noqa: BLE001 - collected, asserted below
-                        errors.append(exc)
-
         said: list[str] = []
-        askers = [threading.Thread(target=keep_asking) for _ in range(2)]
-        for asker in askers:
-            asker.start()
-        try:
-            time.sleep(0.3)
-            asked_before = len(answers)
-            migrate_stores(settings, said.append)
-            asked_during = len(answers) - asked_before
-            time.sleep(0.5)
-        finally:
-            stop.set()
-            for asker in askers:
-                asker.join(30)
-
-        assert not errors, errors[:3]
-        assert asked_during > 20  # the queries really ran while the indices were swapped
-        wrong = [(name, answer) for name, answer in answers if answer != before[name]]
-        assert not wrong, wrong[:3]
+        answered_the_same_during(
+            search, queries, before, lambda: migrate_stores(settings, said.append)
+        )
         assert any(
             line.startswith("contacts index: mapping out of date (city: text + keyword, ngram "
                             "-> text + keyword;") for line in said

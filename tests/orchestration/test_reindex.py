@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -151,6 +151,43 @@ def _ask(search: Any, kind: str, service: str, query: Any) -> Any:
     return (page.ids, page.total)
 
 
+def answered_the_same_during(
+    search: Any, queries: dict[str, Any], before: dict[str, Any], action: Callable[[], object]
+) -> None:
+    """Runs `action` while two threads ask `queries` without pause; asserts none failed,
+    more than 20 were asked during it, and every answer equals `before`'s."""
+    stop = threading.Event()
+    answers: list[tuple[str, Any]] = []
+    errors: list[BaseException] = []
+
+    def keep_asking() -> None:
+        while not stop.is_set():
+            for name, query in queries.items():
+                try:
+                    answers.append((name, _ask(search, *query)))
+                except BaseException as exc:  # noqa: BLE001 - collected, asserted below
+                    errors.append(exc)
+
+    askers = [threading.Thread(target=keep_asking) for _ in range(2)]
+    for asker in askers:
+        asker.start()
+    try:
+        time.sleep(0.3)
+        asked_before = len(answers)
+        action()
+        asked_during = len(answers) - asked_before
+        time.sleep(0.5)
+    finally:
+        stop.set()
+        for asker in askers:
+            asker.join(30)
+
+    assert not errors, errors[:3]
+    assert asked_during > 20  # the queries really ran while the action did its work
+    wrong = [(name, answer) for name, answer in answers if answer != before[name]]
+    assert not wrong, wrong[:3]
+
+
 def test_queries_keep_answering_the_same_while_the_index_is_rebuilt(
     stores: Stores, opensearch: Any, prefix: str, tmp_path: Path
 ) -> None:
@@ -161,36 +198,9 @@ def test_queries_keep_answering_the_same_while_the_index_is_rebuilt(
     old = {s: behind(opensearch, f"{prefix}{s}") for s in SERVICES}
     assert old["contacts"] == [f"{prefix}contacts_v1"]
 
-    stop = threading.Event()
-    answers: list[tuple[str, Any]] = []
-    errors: list[BaseException] = []
-
-    def keep_asking() -> None:
-        while not stop.is_set():
-            for name, query in queries.items():
-                try:
-                    answers.append((name, _ask(stores.search, *query)))
-                except BaseException as exc:  # noqa: BLE001 - collected, asserted below
-                    errors.append(exc)
-
-    askers = [threading.Thread(target=keep_asking) for _ in range(2)]
-    for asker in askers:
-        asker.start()
-    try:
-        time.sleep(0.3)
-        asked_before = len(answers)
-        reindex(stores, batch_rows=100)
-        asked_during = len(answers) - asked_before
-        time.sleep(0.5)
-    finally:
-        stop.set()
-        for asker in askers:
-            asker.join(30)
-
-    assert not errors, errors[:3]
-    assert asked_during > 20  # the queries really ran while the index was rebuilt
-    wrong = [(name, answer) for name, answer in answers if answer != before[name]]
-    assert not wrong, wrong[:3]
+    answered_the_same_during(
+        stores.search, queries, before, lambda: reindex(stores, batch_rows=100)
+    )
     assert {name: _ask(stores.search, *q) for name, q in queries.items()} == before
     for service in SERVICES:
         assert behind(opensearch, f"{prefix}{service}") == [f"{prefix}{service}_v2"]
