@@ -21,7 +21,7 @@ import time
 from typing import Any
 
 from bench.children import run_child
-from bench.data import normalize_file, sample_file
+from bench.data import BATCH_SIZE_FOR_INSERTION, normalize_file, sample_file
 from bench.env import INDEX_PREFIX, BenchEnv
 from bench.limits_pg import raw_copy, truncate_records
 from bench.limits_search import raw_bulk
@@ -41,6 +41,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.loader_cpu")
     parser.add_argument("--rows", type=int, default=200_000)
     parser.add_argument("--profile", action="store_true", help="the load once more, in py-spy")
+    parser.add_argument("--batch-size", type=int, default=BATCH_SIZE_FOR_INSERTION,
+                        help="BATCH_SIZE_FOR_INSERTION of the load (a read batch is 40 of it)")
     parser.add_argument("--no-limits", action="store_true")
     args = parser.parse_args()
     started = time.monotonic()
@@ -50,19 +52,20 @@ def main() -> None:
     out: dict[str, Any] = {"rows": args.rows}
     try:
         sample, _ = sample_file(env.landing, args.rows)
-        normalized = normalize_file(sample, env.work / "norm" / str(args.rows))
         out["expected"] = sample.expected
+        child_args = [str(env.work), sample.key, str(args.batch_size)]
         if not args.no_limits:
+            normalized = normalize_file(sample, env.work / "norm" / str(args.rows))
             _fresh(env)
             out["raw_copy"] = raw_copy(env, normalized)
             out["raw_bulk"] = raw_bulk(env, normalized, "index")
         if args.profile:
             _fresh(env)
             raw = env.work / "profiles" / f"loader-{args.rows}.txt"
-            run_child("bench.ingest_child", [str(env.work), sample.key], profile=raw)
+            run_child("bench.ingest_child", child_args, profile=raw)
             out["profile"] = summarize(raw, top=20)
         _fresh(env)
-        e2e = run_child("bench.ingest_child", [str(env.work), sample.key])
+        e2e = run_child("bench.ingest_child", child_args)
         result = {k: e2e[k] for k in KEEP if k in e2e}
         for limit in ("raw_copy", "raw_bulk"):
             if limit in out:
