@@ -4,8 +4,9 @@ The records are the search data here: VQL compiles to SQL over the ``contacts_se
 and the ``companies`` table (vql.compile_sql), so the search role's ``bulk_upsert`` and
 ``index_documents`` write nothing (the record upsert already did) and ``refresh`` has nothing
 to wait for. Every operation opens the file only for as long as it runs
-(stores/duckdb/access.py explains why and how processes share it). Driver errors leave this class only as StoreErrors; VQL errors
-(a cursor from another backend, a field without values) pass through unchanged.
+(stores/duckdb/access.py explains why and how processes share it). Driver errors leave this
+class only as StoreErrors; VQL errors (a cursor from another backend, a field without
+values) pass through unchanged.
 """
 
 from __future__ import annotations
