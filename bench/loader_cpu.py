@@ -1,16 +1,16 @@
 """The loader's own CPU per row (issue 17.2/17.3), beside the two raw limits, in one run:
-`python -m bench.loader_cpu [--rows 200000] [--profile]`.
+`python -m bench.loader_cpu [--rows 200000] [--profile] [--batch-size 500] [--no-limits]`.
 
-One generated file is normalized once to Parquet (bench/data.py); then, into fresh tables
-and indices each time: PostgreSQL's raw COPY and the engine's raw `_bulk` (index actions)
-of those batches (bench/limits_pg.py, bench/limits_search.py), and one end-to-end load in
-a child process (bench/ingest_child.py), which reports the CPU seconds of its own process
-over load_file (every thread: reading, normalizing, rendering COPY, encoding bulk lines,
-the clients). CPU seconds, not wall
-time, are the figure to compare on a shared machine; wall time and rows/s are reported
-beside them. `--profile` runs the load once more under py-spy and summarizes it
-(bench/profiles.py). Set CONNECTRA_BENCH_TAG to keep the run's database and indices apart
-from another bench on the same services. Prints one JSON document.
+One generated file is normalized once to Parquet (bench/data.py) and, into fresh tables
+and indices each time, PostgreSQL's raw COPY and the engine's raw `_bulk` (index actions)
+of those batches are timed (bench/limits_pg.py, bench/limits_search.py; skipped with
+`--no-limits`); then one end-to-end load in a child process (bench/ingest_child.py), which
+reports the CPU seconds of its own process over load_file (every thread: reading,
+normalizing, rendering COPY, encoding bulk lines, the clients) and its peak resident set.
+CPU seconds, not wall time, are the figure to compare on a shared machine; wall time and
+rows/s are reported beside them. `--profile` runs the load once more under py-spy and
+summarizes it (bench/profiles.py). Set CONNECTRA_BENCH_TAG to keep the run's database and
+indices apart from another bench on the same services. Prints one JSON document.
 """
 
 from __future__ import annotations
