@@ -117,8 +117,6 @@ class NoSearch:
 
     def ensure_indices(self) -> None: ...
 
-    def bulk_upsert(self, service: str, documents: Any) -> None: ...
-
     def index_documents(self, service: str, sources: Any) -> int:
         return 0
 

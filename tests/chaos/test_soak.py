@@ -45,6 +45,7 @@ import boto3
 import dagster as dg
 import pytest
 import requests
+import sqlalchemy as sa
 from dagster._core.scheduler.instigation import InstigatorType
 
 from assets.loading import load_file
@@ -58,6 +59,7 @@ from stores.duckdb import DuckDBStore
 from stores.factory import Stores
 from stores.landing import LocalLandingZone
 from stores.postgres import PostgresRecordStore
+from stores.postgres.schema import TABLES
 from stores.settings import settings_from_mapping
 from tests.conftest import Services, need
 from tests.reliability.asset_runs import search_store
@@ -434,46 +436,43 @@ def settled(soak: Soak, files: list[SoakFile]) -> bool:
     return True
 
 
-def movement(soak: Soak) -> tuple[object, ...]:
+def movement(soak: Soak, records: sa.Engine) -> tuple[object, ...]:
     """What changes while runs make progress: the runs' statuses, and the rows written to
     the records (PostgreSQL's counters, moved by every committed batch)."""
-    import sqlalchemy as sa
-
     statuses = sorted(Counter(r.status.value for r in soak.runs()).items())
     try:
-        engine = sa.create_engine(soak.database, poolclass=sa.NullPool)
-        with engine.connect() as connection:
+        with records.connect() as connection:
             written = connection.exec_driver_sql(
                 "SELECT sum(n_tup_ins + n_tup_upd) FROM pg_stat_user_tables"
                 " WHERE relname IN ('contacts', 'companies')"
             ).scalar()
-        engine.dispose()
-    except sa.exc.SQLAlchemyError:
+    except sa.exc.SQLAlchemyError:  # PostgreSQL restarting: nothing seen to move
         written = None
     return (*statuses, written)
 
 
 def settle(soak: Soak, files: list[SoakFile]) -> tuple[bool, str]:
     """Waits for every file's runs to finish; (done, why not)."""
-    began = last_move = time.monotonic()
-    seen = movement(soak)
-    while not settled(soak, files):
-        now = time.monotonic()
-        if now - began > SETTLE_CAP_SECONDS:
-            return False, f"still running {SETTLE_CAP_SECONDS:.0f} s after the last fault"
-        current = movement(soak)
-        if current != seen:
-            seen, last_move = current, now
-        elif now - last_move > STALL_SECONDS:
-            return False, f"nothing moved for {STALL_SECONDS:.0f} s: {seen}"
-        time.sleep(5.0)
-    return True, ""
+    records = sa.create_engine(soak.database, poolclass=sa.NullPool)
+    try:
+        began = last_move = time.monotonic()
+        seen = movement(soak, records)
+        while not settled(soak, files):
+            now = time.monotonic()
+            if now - began > SETTLE_CAP_SECONDS:
+                return False, f"still running {SETTLE_CAP_SECONDS:.0f} s after the last fault"
+            current = movement(soak, records)
+            if current != seen:
+                seen, last_move = current, now
+            elif now - last_move > STALL_SECONDS:
+                return False, f"nothing moved for {STALL_SECONDS:.0f} s: {seen}"
+            time.sleep(5.0)
+        return True, ""
+    finally:
+        records.dispose()
 
 
 def ids(records: PostgresRecordStore, service: str) -> set[str]:
-    import sqlalchemy as sa
-
-    from stores.postgres.schema import TABLES
 
     with records.engine.connect() as connection:
         return {str(i) for i in connection.execute(sa.select(TABLES[service].c.id)).scalars()}
