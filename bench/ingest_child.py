@@ -154,6 +154,7 @@ def run(work: Path, key: str, batch_rows: int = BATCH_SIZE_FOR_INSERTION,
                              batch_rows=batch_rows, progress=progress)
     seconds = time.perf_counter() - started
     cpu_s = _cpu_seconds() - cpu_before
+    load_peak_mb = status_kb("VmHWM") / 1024  # before the check, which reads every id
     agree = None if records_only else ingest.stores_agree(stores, key).passed
     stores.close()
     return {
@@ -176,6 +177,7 @@ def run(work: Path, key: str, batch_rows: int = BATCH_SIZE_FOR_INSERTION,
         "normalize_s": round(TimedNormalizer.seconds, 3),
         "rss_before_load_mb": round(baseline_mb, 1),
         "peak_rss_mb": round(status_kb("VmHWM") / 1024, 1),
+        "peak_rss_mb_load": round(load_peak_mb, 1),
         "timeline": timeline,
     }
 

@@ -28,8 +28,8 @@ from bench.limits_search import raw_bulk
 from bench.profiles import summarize
 
 KEEP = ("seconds", "rows_per_s", "loader_cpu_s", "loader_cpu_s_per_1m_rows", "peak_rss_mb",
-        "records_busy_s", "search_busy_s", "normalize_s", "rows_read", "rows_loaded",
-        "rows_merged", "rows_rejected", "stores_agree", "cpu_cores")
+        "peak_rss_mb_load", "records_busy_s", "search_busy_s", "normalize_s", "rows_read",
+        "rows_loaded", "rows_merged", "rows_rejected", "stores_agree", "cpu_cores")
 
 
 def _fresh(env: BenchEnv) -> None:
