@@ -285,15 +285,33 @@ def load_file(
 
 
 def stores_agree(stores: Stores, key: str) -> Agreement:
-    in_records = stores.records.ids_for_file("contacts", key) | stores.records.ids_for_file(
-        "companies", key
-    )
-    in_search = stores.search.ids_for_file("contacts", key) | stores.search.ids_for_file(
-        "companies", key
+    """Compares the ids each store holds for the file, service by service. Both stores hand
+    their ids over in ascending order, so they are walked side by side and never held: a
+    million-row file's ids as Python sets took ~280 MB, more than its whole load."""
+    contacts, companies = (
+        _walk_both(stores.records.ids_for_file(s, key), stores.search.ids_for_file(s, key))
+        for s in ("contacts", "companies")
     )
     return Agreement(
-        records=len(in_records),
-        documents=len(in_search),
-        only_in_records=len(in_records - in_search),
-        only_in_search=len(in_search - in_records),
+        records=contacts.records + companies.records,
+        documents=contacts.documents + companies.documents,
+        only_in_records=contacts.only_in_records + companies.only_in_records,
+        only_in_search=contacts.only_in_search + companies.only_in_search,
     )
+
+
+def _walk_both(records: Iterator[str], search: Iterator[str]) -> Agreement:
+    """Merges two ascending id streams, counting the ids of each and those only one has."""
+    in_records = in_search = only_in_records = only_in_search = 0
+    r, s = next(records, None), next(search, None)
+    while r is not None or s is not None:
+        if s is None or (r is not None and r < s):
+            in_records, only_in_records = in_records + 1, only_in_records + 1
+            r = next(records, None)
+        elif r is None or s < r:
+            in_search, only_in_search = in_search + 1, only_in_search + 1
+            s = next(search, None)
+        else:
+            in_records, in_search = in_records + 1, in_search + 1
+            r, s = next(records, None), next(search, None)
+    return Agreement(in_records, in_search, only_in_records, only_in_search)

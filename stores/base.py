@@ -8,7 +8,7 @@ that order; the ingestion writes each normalized batch to both.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
@@ -33,6 +33,8 @@ COMPANY_VIEW_COLUMNS: dict[str, str] = {
 Record = dict[str, Any]
 # A batch's search documents as the record store merged them: (id, JSON text) per service.
 Documents = Mapping[Service, Iterable[tuple[str, str]]]
+# How many ids a store hands over at a time where it streams them (ids_for_file).
+IDS_PAGE = 10_000
 
 
 @dataclass(frozen=True)
@@ -77,7 +79,11 @@ class RecordStore(Protocol):
         """The companies of a page of contacts, keyed by id, in one query."""
         ...
 
-    def ids_for_file(self, service: Service, source_file: str) -> set[str]: ...
+    def ids_for_file(self, service: Service, source_file: str) -> Iterator[str]:
+        """Ids of the records this file contributed to, in ascending order, streamed (a
+        file may hold millions: assets.loading.stores_agree walks two such streams side by
+        side rather than holding them)."""
+        ...
 
     def mark_loaded(self, load_run: str) -> None:
         """A load run completed: the dataset version moves (stores/versions.py)."""
@@ -128,7 +134,9 @@ class SearchStore(Protocol):
         """`request` is a vql.explain.ExplainRequest; the answer of POST /:service/explain."""
         ...
 
-    def ids_for_file(self, service: Service, source_file: str) -> set[str]: ...
+    def ids_for_file(self, service: Service, source_file: str) -> Iterator[str]:
+        """As RecordStore.ids_for_file: ascending, streamed."""
+        ...
 
     def ping(self) -> None: ...
 

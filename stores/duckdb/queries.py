@@ -140,6 +140,8 @@ def values_statement(
 def ids_for_file_statement(service: str, source_file: str) -> Select[Any]:
     """Ids of the records this file contributed to."""
     target = table(service)
-    return sa.select(target.c.id).where(
-        sa.func.list_contains(target.c.source_file, source_file)
+    return (
+        sa.select(target.c.id)
+        .where(sa.func.list_contains(target.c.source_file, source_file))
+        .order_by(target.c.id)
     )

@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY, UUID
 from sqlalchemy.engine import URL
 
-from stores.base import Documents, Record, Service
+from stores.base import IDS_PAGE, Documents, Record, Service
 from stores.errors import StoreTimeout, TerminalStoreError
 from stores.postgres.changes import (
     CHANGE_MARKER_SQL,
@@ -256,14 +256,19 @@ class PostgresRecordStore:
                 version = DatasetVersion.from_row(connection.execute(newest_statement()).first())
                 yield PostgresSnapshot(connection, version, self._secrets)
 
-    def ids_for_file(self, service: Service, source_file: str) -> set[str]:
-        """Ids of the records this file contributed to."""
+    def ids_for_file(self, service: Service, source_file: str) -> Iterator[str]:
+        """Ids of the records this file contributed to, ascending (a uuid's order is its
+        text's), through a server-side cursor."""
         table = _table(service)
-        statement = sa.select(table.c.id).where(
-            table.c.source_file.contains(sa.cast([source_file], ARRAY(sa.Text)))
+        statement = (
+            sa.select(table.c.id)
+            .where(table.c.source_file.contains(sa.cast([source_file], ARRAY(sa.Text))))
+            .order_by(table.c.id)
         )
         with translated(self._secrets), self.engine.connect() as connection:
-            return {str(i) for i in connection.execute(statement).scalars()}
+            streamed = connection.execution_options(yield_per=IDS_PAGE).execute(statement)
+            for ids in streamed.scalars().partitions():
+                yield from map(str, ids)
 
     def file_counts(self, service: Service) -> dict[str, int]:
         """Records per source file (a record counts for every file that contributed to it):

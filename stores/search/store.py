@@ -405,14 +405,12 @@ class SearchEngineStore:
             answers = read_search_probes(request.service, asked, response)
         return explain_payload(request, counts, asked, answers)
 
-    def ids_for_file(self, service: Service, source_file: str) -> set[str]:
-        """Every id whose document names source_file among its files, read in id order."""
+    def ids_for_file(self, service: Service, source_file: str) -> Iterator[str]:
+        """Every id whose document names source_file among its files, ascending."""
         path = search_path(service, "source_file", "keyword")
         query = {"bool": {"filter": [{"term": {path: source_file}}]}}
-        ids: set[str] = set()
         for page in self._scan(service, query):
-            ids.update(hit["_id"] for hit in page)
-        return ids
+            yield from (hit["_id"] for hit in page)
 
     def file_counts(self, service: Service) -> dict[str, int]:
         """Documents per source file (a document counts for each of its files), exact: a

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -75,6 +76,33 @@ def test_sample_file_loads_into_postgres_and_opensearch(
     assert again.rows_loaded == expected["loaded"]
     assert production.search.count("contacts", where_all) == expected["loaded"]
     assert stores_agree(production, "batch/people.csv").passed
+
+
+def test_stores_agree_counts_what_each_store_alone_holds(
+    production: Stores, landing: LocalLandingZone, tmp_path: Path
+) -> None:
+    """Ids missing from the index and one the records never had are counted as such, at
+    both ends of the id order and in its middle (the two stores' ids are walked in order)."""
+    [path] = write_sample_files(300, tmp_path / "gen", seed=5)
+    with path.open("rb") as stream:
+        landing.put("agree/people.csv", stream)
+    load_file(landing, "agree/people.csv", production, "run-1", batch_rows=100)
+    contacts = sorted(production.records.ids_for_file("contacts", "agree/people.csv"))
+    lost = [contacts[0], contacts[len(contacts) // 2], contacts[-1]]
+    search: Any = production.search
+    client, alias = search.dialect.client, search.alias("contacts")
+    for contact in lost:
+        client.delete(index=alias, id=contact)
+    stray = "ffffffff-ffff-4fff-bfff-ffffffffffff"  # after every other id
+    production.search.index_documents(
+        "contacts", [(stray, json.dumps({"id": stray, "source_file": ["agree/people.csv"]}))]
+    )
+    production.search.refresh()
+
+    agreement = stores_agree(production, "agree/people.csv")
+    assert not agreement.passed
+    assert (agreement.only_in_records, agreement.only_in_search) == (3, 1)
+    assert agreement.documents == agreement.records - 3 + 1
 
 
 def _records_as_documents(

@@ -28,4 +28,4 @@ def reference_ids(tmp_path: Path, path: Path) -> dict[str, set[str]]:
     store = DuckDBStore(tmp_path / "reference.duckdb")
     store.ensure_indices()
     load_file(landing, KEY, Stores(store, store, CODEC), "reference", batch_rows=BATCH_ROWS)
-    return {s: store.ids_for_file(s, KEY) for s in ("contacts", "companies")}  # type: ignore[misc]
+    return {s: set(store.ids_for_file(s, KEY)) for s in ("contacts", "companies")}  # type: ignore[misc]

@@ -227,7 +227,7 @@ def differing(client: Any, prefix: str, service: Service, fault_free: DuckDBStor
 
 
 def all_ids(store: DuckDBStore, service: Service) -> set[str]:
-    return store.ids_for_file(service, EARLIER) | store.ids_for_file(service, KEY)
+    return set(store.ids_for_file(service, EARLIER)) | set(store.ids_for_file(service, KEY))
 
 
 def _by_id(rows: list[Any], fields: tuple[str, ...] | None = None) -> dict[str, dict[str, Any]]:

@@ -137,5 +137,5 @@ def test_a_files_ids_are_read_inside_a_point_in_time(
 
     monkeypatch.setattr(dialect, "open_pit", spy_open)
     monkeypatch.setattr(dialect, "close_pit", spy_close)
-    assert store.ids_for_file("companies", "landing/a.csv") == _ids(*COMPANIES[:3])
+    assert set(store.ids_for_file("companies", "landing/a.csv")) == _ids(*COMPANIES[:3])
     assert len(opened) == 1 and opened == closed
