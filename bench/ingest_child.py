@@ -115,6 +115,8 @@ class NoSearch:
     """A search store that writes nothing: the records-only variant of the load, which
     shows what normalization + PostgreSQL reach when the search engine takes no core."""
 
+    index_prefix = INDEX_PREFIX
+
     def ensure_indices(self) -> None: ...
 
     def index_documents(self, service: str, sources: Any) -> int:

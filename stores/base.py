@@ -85,6 +85,15 @@ class RecordStore(Protocol):
         side rather than holding them)."""
         ...
 
+    def index_writes(
+        self, index_set: str, *, exclusive: bool, wait_s: float
+    ) -> AbstractContextManager[None]:
+        """The lock that orders writes to the search index set `index_set` against a
+        reindex's alias swap: a load batch holds it shared, the swap exclusively, waiting
+        at most wait_s (stores.factory.Stores.index_writes). A store that is its own search
+        index has no swap to order against: nothing to hold."""
+        ...
+
     def mark_loaded(self, load_run: str) -> None:
         """A load run completed: the dataset version moves (stores/versions.py)."""
         ...
@@ -99,6 +108,9 @@ class RecordStore(Protocol):
 
 
 class SearchStore(Protocol):
+    # The name of the store's set of indices (their prefix; "" for the embedded store).
+    index_prefix: str
+
     def ensure_indices(self) -> None: ...
 
     def bulk_upsert(self, service: Service, documents: pa.Table) -> None: ...

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from contextlib import AbstractContextManager, nullcontext
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 
 from stores.base import RecordStore, SearchStore
@@ -30,17 +30,7 @@ class Stores:
 
     def index_writes(self, *, exclusive: bool = False) -> AbstractContextManager[None]:
         """The lock that orders writes to the search index against a reindex's alias swap
-        (stores/postgres/changes.py): a load batch holds it shared, the swap exclusively.
-        The embedded profile has no index apart from its records: nothing to hold."""
-        if self.search is self.records:
-            return nullcontext()
-        from stores.postgres import PostgresRecordStore
-        from stores.search import SearchEngineStore
-
-        if not isinstance(self.records, PostgresRecordStore) or not isinstance(
-            self.search, SearchEngineStore
-        ):
-            return nullcontext()
+        (RecordStore.index_writes): a load batch holds it shared, the swap exclusively."""
         wait = SWAP_WAITS_FOR_BATCHES_S if exclusive else BATCH_WAITS_FOR_SWAP_S
         return self.records.index_writes(self.search.index_prefix, exclusive=exclusive, wait_s=wait)
 

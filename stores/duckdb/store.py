@@ -15,7 +15,7 @@ import contextlib
 import threading
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, Literal
@@ -62,6 +62,8 @@ class DuckDBStore:
     `statement_timeout_s` interrupts a read that runs longer (StoreTimeout): a runaway
     query would otherwise keep the file locked against loads.
     """
+
+    index_prefix = ""  # one file: no index sets, no alias to swap
 
     def __init__(
         self,
@@ -200,6 +202,12 @@ class DuckDBStore:
 
     def refresh(self) -> None:
         """Nothing to do: a committed write is visible to the next read."""
+
+    def index_writes(
+        self, index_set: str, *, exclusive: bool, wait_s: float
+    ) -> AbstractContextManager[None]:
+        """Nothing to hold: the records are the index, no alias is ever swapped."""
+        return contextlib.nullcontext()
 
     # -- record reads -----------------------------------------------------------------------
 

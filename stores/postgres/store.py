@@ -339,12 +339,12 @@ class PostgresRecordStore:
             return marker_of(int(connection.exec_driver_sql(CHANGE_MARKER_SQL).scalar_one()))
 
     @contextlib.contextmanager
-    def index_writes(self, name: str, *, exclusive: bool, wait_s: float) -> Iterator[None]:
-        """The index-writes lock of the index set `name`: shared around each load batch,
-        exclusive around a reindex's last catch-up and alias swap (changes.py)."""
+    def index_writes(self, index_set: str, *, exclusive: bool, wait_s: float) -> Iterator[None]:
+        """The index-writes lock of `index_set`, an advisory lock: shared around each load
+        batch, exclusive around a reindex's last catch-up and alias swap (changes.py)."""
         with (
             translated(self._secrets),
-            index_write_lock(self.engine, name, exclusive=exclusive, wait_s=wait_s),
+            index_write_lock(self.engine, index_set, exclusive=exclusive, wait_s=wait_s),
         ):
             yield
 
