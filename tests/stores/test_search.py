@@ -505,8 +505,11 @@ def test_lineage_merges_like_the_record_stores(
     store = SearchEngineStore(engine[1], f"{unique_name}_", cursors=CODEC, replicas=0,
                               merge_in_engine=in_engine)
     if in_engine and "painless" not in store.dialect.script_languages():
+        # This engine cannot run the script: a store left to find out merges by itself.
         store.close()
-        pytest.skip(f"{engine[0]} runs no Painless")
+        store = SearchEngineStore(engine[1], f"{unique_name}_", cursors=CODEC, replicas=0)
+        assert not store.merges_in_engine()
+        in_engine = False
     try:
         _lineage_story(store, in_engine)
     finally:
