@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import IO, Any
 
+import pyarrow as pa
+
 from dbt_like_sql.normalize import FileNormalizer, NormalizedBatch
 from stores import abandon
 from stores.csvfile import HeaderReport, open_csv
@@ -232,6 +234,15 @@ def _load_trim() -> Callable[[], None]:
 _trim_heap = _load_trim()
 
 
+def _use_trimmed_allocator() -> None:
+    """Arrow buffers come from the C library's malloc, whose freed pages _trim_heap hands
+    back each batch. pyarrow's default (mimalloc) keeps freed segments per thread: the
+    loader's peak was ~80 MB higher with it, for the same CPU within noise (BENCHMARKS.md,
+    "Memory"). Process-wide, and a no-op after the first call."""
+    if pa.default_memory_pool().backend_name != "system":
+        pa.set_memory_pool(pa.system_memory_pool())
+
+
 def load_file(
     landing: LandingZone,
     key: str,
@@ -241,6 +252,7 @@ def load_file(
     progress: Callable[[LoadProgress], None] = lambda p: None,
 ) -> LoadProgress:
     """Streams one landed file into both stores; returns the counts of what happened."""
+    _use_trimmed_allocator()
     landed = landing.stat(key)
     state = LoadProgress(key=key, size=landed.size)
     stream = _CountingStream(landing.open(key))
