@@ -111,6 +111,14 @@ def unqueried_off(service: str) -> Body:
     return body
 
 
+def id_sorted_only(service: str) -> Body:
+    """The shipped mapping with the id kept for sorting only (doc values, no terms: no
+    query filters on the id field; the ids query reads _id)."""
+    body = index_body(service, 0)
+    body["mappings"]["properties"]["id"]["index"] = False
+    return body
+
+
 def with_settings(**settings: Any) -> Callable[[str], Body]:
     def body(service: str) -> Body:
         made = lean_17_1(service)
@@ -130,4 +138,5 @@ VARIANTS: dict[str, tuple[str, Callable[[str], Body]]] = {
     "merge": ("lean + segments_per_tier 25",
               with_settings(**{"merge.policy.segments_per_tier": 25})),
     "shipped": ("shipped (vql.mapping.index_body)", lambda service: index_body(service, 0)),
+    "idsort": ("shipped + id for sorting only", id_sorted_only),
 }
