@@ -11,11 +11,12 @@ machine does not favour one; besides the wall time, the node's CPU-seconds over 
 say what the mapping cost it (less sensitive to other work on the machine). `--private`
 sends to a node of this run's own (tests/reliability/servers.py, 1 GiB heap like the
 services' node), whose process CPU-seconds count this run's requests alone: on a machine
-where other sessions write to the shared node, its CPU-seconds are theirs too. After each send
-the size of the indices' live segments is read, then (unless --no-merge) again after a
-force-merge to one segment (the size that does not depend on the merges the node happened
-to run). The end prints a Markdown table with each variant's ratios to `before` and `lean`.
-A side experiment (BENCHMARKS.md, issue 17), not part of `make bench`; index prefix
+where other sessions write to the shared node, its CPU-seconds are theirs too (a first,
+unrecorded send warms its new JVM up). After each send the size of the indices' live
+segments is read, then (unless --no-merge) again after a force-merge to one segment (the
+size that does not depend on the merges the node happened to run). The end prints a
+Markdown table with each variant's ratios to `before` and `lean`. A side experiment
+(BENCHMARKS.md, issue 17), not part of `make bench`; index prefix
 `bench<CONNECTRA_BENCH_TAG>_lean_`, dropped afterwards.
 """
 
