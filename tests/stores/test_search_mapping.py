@@ -142,7 +142,7 @@ def test_an_index_of_the_17_1_mapping_keeps_working_until_migrate_makes_it_leane
     website = {"website"} if store.dialect.has_ngram_tokenizer() else set()
     assert {line.split(":")[0] for line in store.mapping_drift("companies")} == {
         "employees_count_min", "employees_count_max", "linkedin_url", *website}
-    queries = {
+    queries: dict[str, dict[str, Any]] = {
         "substring": {"where": {"text_matches": {"must": [
             {"filter_key": "website", "text_value": "tech.c", "search_type": "substring"}]}}},
         "words": {"where": {"text_matches": {"must": [
