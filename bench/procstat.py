@@ -45,6 +45,11 @@ def _group(pid: str) -> str | None:
     return "other"
 
 
+def process_cpu_seconds(pid: int) -> float:
+    """User + system CPU-seconds of one process (every thread) so far."""
+    return _cpu_seconds(str(pid))
+
+
 def _cpu_seconds(pid: str) -> float:
     try:
         with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as stat:

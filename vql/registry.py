@@ -62,10 +62,11 @@ class Field:
 
     @property
     def analyzed(self) -> bool:
-        """Indexed as words (with a keyword sub-field) in the search engine.
+        """Mapped as text in the search engine (a list: when it allows text matches).
 
-        Every text column is, even when not yet searchable, so a field can take word
-        searches without a reindex; a list is when it allows text matches.
+        Its words are indexed only when it takes text searches, its ``keyword`` sub-field
+        made only when a query reads it (vql.mapping): making a field take a new kind of
+        search changes the mapping, and `connectra migrate` rebuilds.
         """
         return self.data_type == "text" or bool(self.text)
 

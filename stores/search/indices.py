@@ -37,7 +37,9 @@ def ensure_index(
     mappings_for: Callable[[Service], dict[str, Any]] | None = None,
 ) -> str:
     """Makes sure alias -> some index exists; returns the index the alias points to. An
-    existing index is given `mappings_for(service)` first (fields added since it was made)."""
+    existing index is given the fields of `mappings_for(service)` it lacks (fields added
+    since it was made); those it has stay as they are, even where the mapping changed
+    since (that is drift: `connectra migrate` rebuilds the index, vql.mapping_drift)."""
     alias = alias_name(prefix, service)
     try:
         existing = dialect.alias_indices(alias)
@@ -45,7 +47,7 @@ def ensure_index(
             # Whichever version is live (never step back to ours), given the fields the
             # mapping gained since it was created: adding a field needs no reindex.
             if mappings_for is not None:
-                dialect.put_mapping(existing[0], mappings_for(service))
+                _add_missing_fields(dialect, existing[0], mappings_for(service))
             return existing[0]
         index = index_name(prefix, service)
         body = dict(body_for(service))
@@ -65,6 +67,15 @@ def ensure_index(
         raise
     except Exception as exc:
         raise translate(dialect, exc, f"create index {alias}") from exc
+
+
+def _add_missing_fields(dialect: Dialect, index: str, mappings: dict[str, Any]) -> None:
+    """Puts the fields of `mappings` that `index` does not map yet (an existing field given
+    with other parameters would be refused as a conflict)."""
+    have = dialect.mapping_properties(index)
+    missing = {k: v for k, v in mappings.get("properties", {}).items() if k not in have}
+    if missing:
+        dialect.put_mapping(index, {**mappings, "properties": missing})
 
 
 def drop_indices(dialect: Dialect, prefix: str) -> None:

@@ -562,8 +562,8 @@ class SearchEngineStore:
 
 def _mappings(service: Service) -> dict[str, Any]:
     """The fields an index made by an older version may lack (lineage, for one): those that
-    need no analyzer, so the body suits an index whatever analysis it was made with. Adding
-    a field the index already has, unchanged, is a no-op."""
+    need no analyzer, so the body suits an index whatever analysis it was made with. Only
+    those the index lacks are put (ensure_index): one it maps otherwise is drift."""
     every = index_body(service, replicas=0)["mappings"]["properties"]
     return {"properties": {f.name: every[f.name] for f in registry(service) if not f.analyzed}}
 

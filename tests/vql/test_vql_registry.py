@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 import vql
-from vql.mapping import field_mapping
+from tests.old_mappings import properties_17_1, properties_before_17_1
+from vql.mapping import field_mapping, mapping_drift
 
 # DESIGN.md section 6, the registry table, verbatim.
 TABLE = {
@@ -98,29 +99,31 @@ def test_index_body_contacts() -> None:
     props = body["mappings"]["properties"]
     assert body["mappings"]["dynamic"] == "strict"
     assert set(props) == {f.name for f in vql.registry("contacts")}
-    assert props["title"] == {
-        "type": "text",
-        "analyzer": "standard",
-        "position_increment_gap": 100,
-        "fields": {
-            "keyword": {"type": "keyword", "normalizer": "vql_lowercase", "ignore_above": 512},
-            "ngram": {"type": "text", "analyzer": "vql_trigram", "position_increment_gap": 100},
-        },
-    }
     keyword = {"type": "keyword", "normalizer": "vql_lowercase", "ignore_above": 512}
+    ngram = {"type": "text", "analyzer": "vql_trigram", "position_increment_gap": 100}
+    words = {"type": "text", "analyzer": "standard", "position_increment_gap": 100}
+    # no keyword filter and no sort on title: no keyword sub-field (issue 17)
+    assert props["title"] == {**words, "fields": {"ngram": ngram}}
+    assert props["first_name"] == {**words, "fields": {"keyword": keyword, "ngram": ngram}}
+    assert props["city"] == {**words, "fields": {"keyword": keyword}}
     for name in ("id", "company_id", "seniority", "departments", "company_industries"):
         assert props[name] == keyword
     assert props["company_employees_count"] == {"type": "long"}
     assert props["company_founded_year"] == {"type": "integer"}
     assert props["created_at"] == {"type": "date"}
-    assert props["company_country"]["type"] == "text"
+    # keyword filters only: the words are not indexed
+    assert props["company_country"] == {"type": "text", "index": False,
+                                        "fields": {"keyword": keyword}}
+    # read by no query: kept in the document only
+    assert props["company_city"] == {"type": "text", "index": False}
+    assert props["phone"] == {**keyword, "index": False, "doc_values": False}
 
 
 def test_index_body_companies_lists_that_are_searched_are_text() -> None:
     props = vql.index_body("companies", replicas=1)["mappings"]["properties"]
     assert props["industries"]["type"] == "text"
     assert props["industries"]["fields"]["keyword"]["type"] == "keyword"
-    assert props["employees_count_min"] == {"type": "long"}
+    assert props["employees_count_min"] == {"type": "long", "index": False, "doc_values": False}
     assert field_mapping(vql.registry("companies")["linkedin_url"])["type"] == "keyword"
 
 
@@ -155,12 +158,14 @@ def test_index_body_without_ngram_keeps_everything_core_offers() -> None:
         "normalizer": {"vql_lowercase": {"type": "custom", "filter": ["lowercase"]}}
     }
     props = lean["mappings"]["properties"]
-    assert props["title"]["fields"] == {
-        "keyword": {"type": "keyword", "normalizer": "vql_lowercase", "ignore_above": 512}
-    }
-    for name, mapping in full["mappings"]["properties"].items():
-        mapping.get("fields", {}).pop("ngram", None)
-        assert props[name] == mapping, name
+    keyword = {"type": "keyword", "normalizer": "vql_lowercase", "ignore_above": 512}
+    assert props["title"]["fields"] == {"keyword": keyword}
+    for field in vql.registry("contacts"):
+        mapping = full["mappings"]["properties"][field.name]
+        if field.substring:  # the wildcard pattern reads the keyword sub-field instead
+            assert mapping["fields"].pop("ngram")
+            mapping["fields"]["keyword"] = keyword
+        assert props[field.name] == mapping, field.name
     assert vql.substring_mode_of("contacts", props) == "wildcard"
 
 
@@ -186,8 +191,10 @@ def test_only_the_substring_fields_take_substring_and_get_the_ngram_subfield(
     props = vql.index_body(service, replicas=0)["mappings"]["properties"]
     with_ngram = {name for name, m in props.items() if "ngram" in m.get("fields", {})}
     assert with_ngram == SUBSTRING[service]
-    # every text field keeps its keyword sub-field (keyword filters, sorting, wildcard mode)
-    assert all("keyword" in props[f.name]["fields"] for f in reg if f.analyzed)
+    # the keyword sub-field only where keyword filters or sorting read it (issue 17)
+    with_keyword = {name for name, m in props.items() if "keyword" in m.get("fields", {})}
+    assert with_keyword == {
+        f.name for f in reg if f.analyzed and (f.keyword or f.sortable)}
 
 
 def test_the_search_compiler_has_no_path_for_a_substring_the_parser_refuses() -> None:
@@ -195,25 +202,14 @@ def test_the_search_compiler_has_no_path_for_a_substring_the_parser_refuses() ->
         vql.search_path("contacts", "city", "substring")
 
 
-def _old_mapping(service: str) -> dict[str, dict]:  # type: ignore[type-arg]
-    """The mapping before issue 17.1: the n-gram sub-field on every analyzed field."""
-    props = vql.index_body(service, replicas=0)["mappings"]["properties"]
-    ngram = props["title" if service == "contacts" else "name"]["fields"]["ngram"]
-    for f in vql.registry(service):
-        if f.analyzed:
-            props[f.name]["fields"]["ngram"] = ngram
-    return props
-
-
-def test_mapping_drift_names_the_fields_that_lose_the_ngram_subfield() -> None:
-    from vql.mapping import mapping_drift
-
+def test_drift_names_the_fields_that_lose_the_ngram_subfield_since_17_1() -> None:
     current = vql.index_body("companies", replicas=0)["mappings"]["properties"]
     assert mapping_drift("companies", current, "ngram") == ()
-    drift = mapping_drift("companies", _old_mapping("companies"), "ngram")
+    drift = mapping_drift("companies", properties_before_17_1("companies"), "ngram")
     assert "city: text + keyword, ngram -> text + keyword" in drift
     assert {line.split(":")[0] for line in drift} == {
-        "industries", "city", "state", "country", "keywords", "technologies"}
+        "industries", "city", "state", "country", "keywords", "technologies",  # 17.1
+        "website", "employees_count_min", "employees_count_max", "linkedin_url"}  # 17
     # an index made without n-grams (no analysis-common) is what that engine makes anew
     lean = vql.index_body("companies", replicas=0, substring="wildcard")
     assert mapping_drift("companies", lean["mappings"]["properties"], "wildcard") == ()
@@ -221,5 +217,39 @@ def test_mapping_drift_names_the_fields_that_lose_the_ngram_subfield() -> None:
     del current["load_run"]
     assert mapping_drift("companies", current, "ngram") == ()
     del current["website"]
-    assert mapping_drift("companies", current, "ngram") == (
-        "website: missing -> text + keyword, ngram",)
+    assert mapping_drift("companies", current, "ngram") == ("website: missing -> text + ngram",)
+
+
+@pytest.mark.parametrize("service", ["contacts", "companies"])
+def test_the_mapping_holds_what_queries_read_and_an_older_one_is_drift(service: str) -> None:
+    """Issue 17: the keyword sub-field only where keyword filters or sorting read it, the
+    words only of fields that take text searches, and fields no query reads kept in the
+    document only; an index of the 17.1 mapping (every part indexed) is drift on exactly
+    those fields, so `connectra migrate` rebuilds it."""
+    props = vql.index_body(service, replicas=0)["mappings"]["properties"]
+    stored_only = {name for name, m in props.items()
+                   if m.get("index") is False and "fields" not in m}
+    words_off = {name for name, m in props.items() if m["type"] == "text" and "index" in m}
+    no_keyword = {name for name, m in props.items()
+                  if m["type"] == "text" and "keyword" not in m.get("fields", {})}
+    drifted = {line.split(":")[0] for line in
+               mapping_drift(service, properties_17_1(service), "ngram")}
+    if service == "contacts":
+        assert stored_only == {"phone", "linkedin_url", "company_city", "company_state"}
+        assert words_off == {"company_city", "company_state", "company_country"}
+        assert no_keyword == {"full_name", "title", "company_city", "company_state"}
+        assert "company_country: text + keyword -> text (not indexed) + keyword" in \
+            mapping_drift(service, properties_17_1(service), "ngram")
+    else:
+        assert stored_only == {"employees_count_min", "employees_count_max", "linkedin_url"}
+        assert words_off == set()
+        assert no_keyword == {"website"}
+    assert drifted == stored_only | words_off | no_keyword
+    # every field a filter, a sort or the id tie-break reads keeps doc values and its index
+    for field in vql.registry(service):
+        mapping = props[field.name]
+        if field.keyword or field.sortable or field.range or field.name == "id":
+            keyword = mapping["fields"]["keyword"] if field.analyzed else mapping
+            assert "index" not in keyword and "doc_values" not in keyword, field.name
+        if field.text:
+            assert "index" not in mapping, field.name

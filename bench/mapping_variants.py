@@ -1,0 +1,142 @@
+"""The index bodies `python -m bench.mapping` compares, by name.
+
+``before-17.1`` (an n-gram sub-field on every text field) and ``lean-17.1`` (n-grams on the
+substring fields only, every other part of the mapping as before: a lowercase ``keyword``
+sub-field on every text field, every plain field indexed with doc values) are written out
+here, so they stay measurable after the mapping that ships moves on. Each other variant
+changes one thing in ``lean-17.1``; ``shipped`` is what :func:`vql.mapping.index_body` makes
+today.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from typing import Any
+
+from vql.mapping import (
+    ANALYSIS,
+    IGNORE_ABOVE,
+    KEYWORD_SUBFIELD,
+    LIST_POSITION_GAP,
+    NGRAM_SUBFIELD,
+    NORMALIZER,
+    TRIGRAM,
+    index_body,
+)
+from vql.registry import Field, registry
+
+Body = dict[str, Any]
+
+
+def _field_17_1(field: Field, ngram: bool) -> dict[str, Any]:
+    keyword = {"type": "keyword", "normalizer": NORMALIZER, "ignore_above": IGNORE_ABOVE}
+    if not field.analyzed:
+        if field.data_type == "int":
+            return {"type": "integer" if field.int_bits == 32 else "long"}
+        return {"type": "date"} if field.data_type == "date" else keyword
+    subfields: dict[str, Any] = {KEYWORD_SUBFIELD: keyword}
+    if ngram:
+        subfields[NGRAM_SUBFIELD] = {"type": "text", "analyzer": TRIGRAM,
+                                     "position_increment_gap": LIST_POSITION_GAP}
+    return {"type": "text", "analyzer": "standard",
+            "position_increment_gap": LIST_POSITION_GAP, "fields": subfields}
+
+
+def _body(service: str, ngram: Callable[[Field], bool]) -> Body:
+    properties = {f.name: _field_17_1(f, ngram(f)) for f in registry(service)}
+    return {"settings": {"index": {"number_of_replicas": 0, "max_result_window": 10_000},
+                         "analysis": copy.deepcopy(ANALYSIS)},
+            "mappings": {"dynamic": "strict", "properties": properties}}
+
+
+def before_17_1(service: str) -> Body:
+    return _body(service, lambda f: True)
+
+
+def lean_17_1(service: str) -> Body:
+    return _body(service, lambda f: f.substring)
+
+
+def _unqueried(field: Field) -> bool:
+    """No query reads the field's keyword part (or, not analyzed, the field at all): no
+    keyword filter, sort or range on it, and it is not the id (the last sort key)."""
+    return not (field.keyword or field.sortable or field.range or field.name == "id")
+
+
+def no_norms(service: str) -> Body:
+    """norms: false on every text field and its n-gram sub-field (no length normalization
+    of relevance)."""
+    body = lean_17_1(service)
+    for mapping in body["mappings"]["properties"].values():
+        if mapping["type"] == "text":
+            mapping["norms"] = False
+            if NGRAM_SUBFIELD in mapping["fields"]:
+                mapping["fields"][NGRAM_SUBFIELD]["norms"] = False
+    return body
+
+
+def no_doc_values(service: str) -> Body:
+    """doc_values: false on the keyword parts nothing sorts or aggregates (the keyword
+    sub-field of full_name, title, website, company_city, company_state; phone,
+    linkedin_url; employees_count_min/max)."""
+    body = lean_17_1(service)
+    properties = body["mappings"]["properties"]
+    for field in registry(service):
+        if _unqueried(field):
+            mapping = properties[field.name]
+            target = mapping["fields"][KEYWORD_SUBFIELD] if field.analyzed else mapping
+            target["doc_values"] = False
+    return body
+
+
+def unqueried_off(service: str) -> Body:
+    """What no query reads is not indexed: the keyword sub-field dropped where nothing
+    filters or sorts on it, plain fields nothing queries kept in _source only (index and
+    doc values off), and the words of text fields without text search not indexed."""
+    body = lean_17_1(service)
+    properties = body["mappings"]["properties"]
+    for field in registry(service):
+        mapping = properties[field.name]
+        if field.analyzed:
+            if _unqueried(field):
+                del mapping["fields"][KEYWORD_SUBFIELD]
+                if not mapping["fields"]:
+                    del mapping["fields"]
+            if not field.text:
+                mapping["index"] = False
+                del mapping["position_increment_gap"]
+        elif _unqueried(field):
+            mapping.update(index=False, doc_values=False)
+    return body
+
+
+def id_sorted_only(service: str) -> Body:
+    """The shipped mapping with the id kept for sorting only (doc values, no terms: no
+    query filters on the id field; the ids query reads _id)."""
+    body = index_body(service, 0)
+    body["mappings"]["properties"]["id"]["index"] = False
+    return body
+
+
+def with_settings(**settings: Any) -> Callable[[str], Body]:
+    def body(service: str) -> Body:
+        made = lean_17_1(service)
+        made["settings"]["index"].update(settings)
+        return made
+    return body
+
+
+VARIANTS: dict[str, tuple[str, Callable[[str], Body]]] = {
+    "before": ("before 17.1 (n-grams on every text field)", before_17_1),
+    "lean": ("lean 17.1 (n-grams on the substring fields)", lean_17_1),
+    "norms": ("lean + norms: false on text", no_norms),
+    "docvalues": ("lean + doc_values: false where unqueried", no_doc_values),
+    "unqueried": ("lean + unqueried parts not indexed", unqueried_off),
+    "refresh30": ("lean + refresh_interval 30s", with_settings(refresh_interval="30s")),
+    "refresh1": ("lean + refresh_interval 1s (searched)", with_settings(refresh_interval="1s")),
+    "merge": ("lean + segments_per_tier 25",
+              with_settings(**{"merge.policy.segments_per_tier": 25})),
+    "shipped": ("shipped (vql.mapping.index_body)", lambda service: index_body(service, 0)),
+    "idsort": ("shipped + id for sorting only", id_sorted_only),
+}
