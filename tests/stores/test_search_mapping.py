@@ -98,7 +98,6 @@ def test_an_index_of_the_old_mapping_is_drift_until_a_rebuild_makes_it_lean(
         failure = store.dialect.failure(refused.value)
         assert failure is not None and failure.status == 400
         return
-        return
     for service in ("contacts", "companies"):
         store.dialect.create_index(index_name(prefix, service), old_body(store, service))
     store.ensure_indices()  # finds them: nothing is recreated, only non-analyzed fields added
