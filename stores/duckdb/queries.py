@@ -15,7 +15,7 @@ differently; without a search text, or with prefix_first off, they agree.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -23,12 +23,12 @@ from sqlalchemy.sql.expression import Select
 
 from stores.base import COMPANY_VIEW_COLUMNS
 from stores.duckdb.errors import BACKEND
-from stores.duckdb.schema import SEARCH_SOURCES, TABLES, contacts
+from stores.duckdb.schema import SEARCH_SOURCES, TABLES, companies, contacts
 from stores.errors import TerminalStoreError
 from vql.errors import ErrorDetail, VQLUnsupportedError
 from vql.nodes import Query, Where
 from vql.registry import registry
-from vql.sql import compile_sql, compile_sql_where
+from vql.sql import Expand, Related, compile_sql, compile_sql_where, fuzzy_terms_statement
 from vql.values import ValuesRequest, compile_sql_values
 
 
@@ -51,6 +51,36 @@ def search_source(service: str, fields: Iterable[str] = ()) -> sa.Table:
     if service == "contacts" and COMPANY_VIEW_COLUMNS.keys().isdisjoint(fields):
         return contacts
     return source
+
+
+# The companies' columns named like the contacts' company_* fields: conditions on them are
+# semi-joins of contacts.company_id (vql.sql.Related), never a join of every contact.
+COMPANY_FIELDS = sa.select(
+    companies.c.id, *(companies.c[col].label(name) for name, col in COMPANY_VIEW_COLUMNS.items())
+).subquery("company_fields")
+CONTACTS_COMPANIES = Related(frozenset(COMPANY_VIEW_COLUMNS), COMPANY_FIELDS, "id", "company_id")
+Rows = Callable[[Select[Any]], list[Any]]
+
+
+def related(service: str) -> Related | None:
+    return CONTACTS_COMPANIES if service == "contacts" else None
+
+
+def expander(service: str, rows: Rows) -> Expand:
+    """Fuzzy words expanded against the data (vql.sql.fuzzy_terms_statement), each asked
+    once per expander (a page and its count share them, on one snapshot)."""
+    seen: dict[tuple[str, str, int], list[str]] = {}
+
+    def expand(field: str, word: str, k: int) -> list[str]:
+        key = (field, word, k)
+        if key not in seen:
+            company = service == "contacts" and field in COMPANY_VIEW_COLUMNS
+            source = COMPANY_FIELDS if company else table(service)
+            statement = fuzzy_terms_statement(service, field, word, k, source)
+            seen[key] = [str(r[0]) for r in rows(statement)]
+        return seen[key]
+
+    return expand
 
 
 def where_fields(where: Where | None) -> set[str]:
@@ -96,18 +126,23 @@ def companies_of_contacts_statement(
     return sa.select(*columns).where(companies.c.id.in_(owners))
 
 
-def page_statement(query: Query) -> Select[Any]:
-    """VQL's select with one extra row, which tells whether another page follows."""
-    fields = where_fields(query.where) | {s.field for s in query.order_by}
-    statement = compile_sql(query, search_source(query.service, fields))
+def page_statement(query: Query, expand: Expand | None = None) -> Select[Any]:
+    """VQL's select with one extra row, which tells whether another page follows. Only a
+    sort on a company field selects from the joined view; filters on them are semi-joins."""
+    source = search_source(query.service, {s.field for s in query.order_by})
+    statement = compile_sql(query, source, related=related(query.service), expand=expand)
     return statement.limit(query.limit + 1)
 
 
-def count_statement(service: str, where: Where | None) -> Select[Any]:
-    source = search_source(service, where_fields(where))
+def count_statement(
+    service: str, where: Where | None, expand: Expand | None = None
+) -> Select[Any]:
+    source = search_source(service)
     statement = sa.select(sa.func.count()).select_from(source)
     if where is not None and not where.is_empty:
-        statement = statement.where(compile_sql_where(where, source))
+        statement = statement.where(
+            compile_sql_where(where, source, related=related(service), expand=expand)
+        )
     return statement
 
 

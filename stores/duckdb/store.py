@@ -48,6 +48,7 @@ from vql.explain_sql import (
 from vql.facets import FacetsRequest, facets_payload
 from vql.facets_sql import compile_sql_facets, read_sql_facets
 from vql.nodes import Query, Where
+from vql.sql import Expand
 from vql.sql_dialects import to_duckdb
 
 CountedTable = Literal["contacts", "companies", "ingest_rejects"]
@@ -285,16 +286,15 @@ class DuckDBStore:
 
     def search(self, query: Query) -> SearchPage:
         """A page of ids in VQL order, the exact total, and the cursor of the next page."""
-        page = queries.page_statement(query)
         with self._cursor("read") as cursor:
             cursor.execute("BEGIN TRANSACTION")  # page and total from one snapshot
-            rows = self._run(cursor, page).fetchall()
+            expand = self._expander(cursor, query.service)
+            rows = self._run(cursor, queries.page_statement(query, expand)).fetchall()
             if query.offset == 0 and query.cursor is None and len(rows) <= query.limit:
                 total = len(rows)  # everything fit on the first page: nothing left to count
             else:
-                total = _scalar(
-                    self._run(cursor, queries.count_statement(query.service, query.where))
-                )
+                statement = queries.count_statement(query.service, query.where, expand)
+                total = _scalar(self._run(cursor, statement))
             cursor.execute("COMMIT")
         more = len(rows) > query.limit
         rows = rows[: query.limit]
@@ -305,7 +305,14 @@ class DuckDBStore:
 
     def count(self, service: Service, where: Where | None) -> int:
         with self._cursor("read") as cursor:
-            return _scalar(self._run(cursor, queries.count_statement(service, where)))
+            cursor.execute("BEGIN TRANSACTION")  # fuzzy expansions and count, one snapshot
+            expand = self._expander(cursor, service)
+            total = _scalar(self._run(cursor, queries.count_statement(service, where, expand)))
+            cursor.execute("COMMIT")
+            return total
+
+    def _expander(self, cursor: duckdb.DuckDBPyConnection, service: Service) -> Expand:
+        return queries.expander(service, lambda s: self._run(cursor, s).fetchall())
 
     def values(
         self,
@@ -378,8 +385,10 @@ class DuckDBSnapshot:
     def id_pages(self, query: Query) -> Iterator[list[str]]:
         """The ids matching the query, in its order, query.limit at a time (keyset pages, as
         cursor paging does)."""
+        expand = self.store._expander(self.cursor, query.service)
         while True:
-            rows = self.store._run(self.cursor, queries.page_statement(query)).fetchall()
+            statement = queries.page_statement(query, expand)
+            rows = self.store._run(self.cursor, statement).fetchall()
             page = rows[: query.limit]
             if page:
                 yield [r[0] for r in page]
