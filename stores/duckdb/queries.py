@@ -104,26 +104,34 @@ def selected_columns(target: sa.Table, columns: Sequence[str] | None) -> list[sa
 def fetch_statement(
     target: sa.Table, ids: Sequence[str], columns: list[sa.Column[Any]]
 ) -> Select[Any]:
-    """Rows of `ids` in the given order (repeated ids repeat, unknown ones are absent)."""
-    given = (
-        sa.func.unnest(sa.cast(sa.bindparam("ids", list(ids)), sa.ARRAY(sa.String())))
-        .table_valued("id", with_ordinality="ord")
-        .render_derived(name="given")
-    )
-    return (
-        sa.select(*(columns or [target.c.id]))
-        .select_from(given.join(target, target.c.id == given.c.id))
-        .order_by(given.c.ord)
-    )
+    """The id, then `columns`, of the rows of `ids`, in no order (:func:`in_given_order`
+    puts them in the order asked). ``id IN (?, ...)`` is answered by the primary key's index;
+    a join against the ids, as before, scanned every row group of a million contacts (a
+    100-row page: ~25 ms against ~300 ms)."""
+    return sa.select(target.c.id, *columns).where(target.c.id.in_(list(dict.fromkeys(ids))))
 
 
-def companies_of_contacts_statement(
-    contact_ids: Sequence[str], columns: list[sa.Column[Any]]
-) -> Select[Any]:
-    """The companies that the given contacts belong to (one query for a page)."""
+def in_given_order(ids: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[Sequence[Any]]:
+    """The rows of fetch_statement (id first, dropped here) in the order of `ids`: an id
+    given twice comes twice, an unknown one is absent."""
+    by_id = {row[0]: row[1:] for row in rows}
+    return [by_id[i] for i in ids if i in by_id]
+
+
+def companies_of_contacts(
+    rows: Rows, contact_ids: Sequence[str], columns: list[sa.Column[Any]]
+) -> list[Any]:
+    """The companies that the given contacts belong to: their company ids, then those
+    companies, both ``id IN (?, ...)`` lookups in the primary keys' indexes (one statement
+    with a subquery scanned every company and every contact row group: ~100 ms at 1M)."""
     companies, contacts = table("companies"), table("contacts")
-    owners = sa.select(contacts.c.company_id).where(contacts.c.id.in_(list(contact_ids)))
-    return sa.select(*columns).where(companies.c.id.in_(owners))
+    owners = sa.select(contacts.c.company_id).distinct().where(
+        contacts.c.id.in_(list(dict.fromkeys(contact_ids))), contacts.c.company_id.is_not(None)
+    )
+    company_ids = [r[0] for r in rows(owners)]
+    if not company_ids:
+        return []
+    return rows(sa.select(*columns).where(companies.c.id.in_(company_ids)))
 
 
 def page_statement(query: Query, expand: Expand | None = None) -> Select[Any]:

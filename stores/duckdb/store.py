@@ -215,7 +215,8 @@ class DuckDBStore:
         if not wanted:
             return []
         with self._cursor("read") as cursor:
-            rows = self._run(cursor, queries.fetch_statement(target, wanted, selected)).fetchall()
+            statement = queries.fetch_statement(target, wanted, selected)
+            rows = queries.in_given_order(wanted, self._run(cursor, statement).fetchall())
         if not selected:  # columns=[]: which ids exist, nothing else
             return [{} for _ in rows]
         return json_records([c.name for c in selected], rows)
@@ -223,17 +224,18 @@ class DuckDBStore:
     def companies_of_contacts(
         self, contact_ids: Sequence[str], columns: Sequence[str] | None = None
     ) -> dict[str, Record]:
-        """The companies of these contacts, keyed by company id, in one query joined on the
-        contacts: it needs no contact row first, so it runs beside the fetch of the rows."""
+        """The companies of these contacts, keyed by company id: it needs no contact row
+        first, so it runs beside the fetch of the rows."""
         companies = queries.table("companies")
         wanted = None if columns is None else ["id", *(c for c in columns if c != "id")]
         selected = queries.selected_columns(companies, wanted)
         ids = [i for i in (_canonical_uuid(i) for i in contact_ids) if i is not None]
         if not ids:
             return {}
-        statement = queries.companies_of_contacts_statement(ids, selected)
         with self._cursor("read") as cursor:
-            rows = self._run(cursor, statement).fetchall()
+            rows = queries.companies_of_contacts(
+                lambda s: self._run(cursor, s).fetchall(), ids, selected
+            )
         return {r["id"]: r for r in json_records([c.name for c in selected], rows)}
 
     def ids_for_file(self, service: Service, source_file: str) -> set[str]:
@@ -311,7 +313,7 @@ class DuckDBStore:
             cursor.execute("COMMIT")
             return total
 
-    def _expander(self, cursor: duckdb.DuckDBPyConnection, service: Service) -> Expand:
+    def _expander(self, cursor: duckdb.DuckDBPyConnection, service: str) -> Expand:
         return queries.expander(service, lambda s: self._run(cursor, s).fetchall())
 
     def values(
@@ -406,7 +408,8 @@ class DuckDBSnapshot:
             return []
         with translated():
             statement = queries.fetch_statement(target, wanted, selected)
-            rows = self.store._run(self.cursor, statement).fetchall()
+            found = self.store._run(self.cursor, statement).fetchall()
+            rows = queries.in_given_order(wanted, found)
         return json_records([c.name for c in selected], rows)
 
     def companies_of_contacts(
@@ -419,8 +422,9 @@ class DuckDBSnapshot:
         if not ids:
             return {}
         with translated():
-            statement = queries.companies_of_contacts_statement(ids, selected)
-            rows = self.store._run(self.cursor, statement).fetchall()
+            rows = queries.companies_of_contacts(
+                lambda s: self.store._run(self.cursor, s).fetchall(), ids, selected
+            )
         return {r["id"]: r for r in json_records([c.name for c in selected], rows)}
 
 
