@@ -300,27 +300,45 @@ def _has_spaced(text: ColumnElement[Any], word: str) -> Predicate:
     return sa.func.strpos(spaced_words(text), f" {word} ") > 0
 
 
+def fuzzy_words(where: Where | None) -> dict[str, list[tuple[str, int]]]:
+    """The fuzzy words of a where, per field, each with the edits AUTO allows it (> 0)."""
+    found: dict[str, dict[tuple[str, int], None]] = {}
+    conditions = () if where is None else (*where.must, *where.must_not, *where.should)
+    for node in conditions:
+        if isinstance(node, ShuffleMatch) and node.fuzzy:
+            for word in query_words(node.text):
+                if k := auto_fuzziness(word):
+                    found.setdefault(node.field, {})[(word, k)] = None
+    return {field: list(asked) for field, asked in found.items()}
+
+
 def fuzzy_terms_statement(
-    service: str, field: str, word: str, k: int, source: FromClause
+    service: str, field: str, asked: Sequence[tuple[str, int]], source: FromClause
 ) -> Select[Any]:
-    """The distinct words of `field` in `source` within `k` edits of `word`, at most
-    MAX_EXPANSIONS: the terms the engine expands a fuzzy term to. Lucene keeps the terms of
-    the highest boost, 1 - edits / min(length of term, length of word) in code points, and
-    of equal boosts the lowest in byte order. The words are split from the field's distinct
-    values (few, for titles and the like)."""
+    """Rows (i, term): for the i-th asked (word, k), the distinct words of `field` in
+    `source` within k edits of it, at most MAX_EXPANSIONS: the terms the engine expands a
+    fuzzy word to. Lucene keeps the terms of the highest boost, 1 - edits / min(length of
+    term, length of word) in code points, and of equal boosts the lowest in byte order. The
+    words are split once, from the field's distinct values (few, for titles and the like)."""
     compiler = SqlCompiler(service, source)
     values = sa.select(compiler.all_text(compiler.field(field)).label("v")).distinct()
     split = values.subquery("vql_values")
-    toks = sa.select(sa.func.unnest(words(split.c.v)).label("w")).distinct().subquery("vql_w")
+    toks = sa.select(sa.func.unnest(words(split.c.v)).label("w")).distinct().cte("vql_words")
     w = toks.c.w
-    distance = sa.func.levenshtein(w, word)
-    shorter = sa.func.least(sa.func.length(w), len(word))
-    return (
-        sa.select(w)
-        .where(sa.func.abs(sa.func.length(w) - len(word)) <= k, distance <= k)
-        .order_by(sa.cast(distance, sa.Float()) / shorter, byte_order(w))
-        .limit(MAX_EXPANSIONS)
-    )
+    parts = []
+    for i, (word, k) in enumerate(asked):
+        distance = sa.func.levenshtein(w, word)
+        shorter = sa.func.least(sa.func.length(w), len(word))
+        closest = (
+            sa.select(sa.literal(i).label("i"), w.label("term"))
+            .where(sa.func.abs(sa.func.length(w) - len(word)) <= k, distance <= k)
+            .order_by(sa.cast(distance, sa.Float()) / shorter, byte_order(w))
+            .limit(MAX_EXPANSIONS)
+            .subquery(f"vql_q{i}")
+        )
+        parts.append(sa.select(closest.c.i, closest.c.term))
+    union = sa.union_all(*parts).subquery("vql_terms")
+    return sa.select(union.c.i, union.c.term)
 
 
 def compile_sql_where(

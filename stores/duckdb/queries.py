@@ -28,7 +28,14 @@ from stores.errors import TerminalStoreError
 from vql.errors import ErrorDetail, VQLUnsupportedError
 from vql.nodes import Query, Where
 from vql.registry import registry
-from vql.sql import Expand, Related, compile_sql, compile_sql_where, fuzzy_terms_statement
+from vql.sql import (
+    Expand,
+    Related,
+    compile_sql,
+    compile_sql_where,
+    fuzzy_terms_statement,
+    fuzzy_words,
+)
 from vql.values import ValuesRequest, compile_sql_values
 
 
@@ -66,19 +73,20 @@ def related(service: str) -> Related | None:
     return CONTACTS_COMPANIES if service == "contacts" else None
 
 
-def expander(service: str, rows: Rows) -> Expand:
-    """Fuzzy words expanded against the data (vql.sql.fuzzy_terms_statement), each asked
-    once per expander (a page and its count share them, on one snapshot)."""
-    seen: dict[tuple[str, str, int], list[str]] = {}
+def expander(service: str, rows: Rows, where: Where | None) -> Expand:
+    """The fuzzy words of `where` expanded against the data, one statement per field
+    (vql.sql.fuzzy_terms_statement), before the page and its count use them."""
+    expanded: dict[tuple[str, str, int], list[str]] = {}
+    for field, asked in fuzzy_words(where).items():
+        company = service == "contacts" and field in COMPANY_VIEW_COLUMNS
+        source = COMPANY_FIELDS if company else table(service)
+        terms: list[list[str]] = [[] for _ in asked]
+        for i, term in rows(fuzzy_terms_statement(service, field, asked, source)):
+            terms[int(i)].append(str(term))
+        expanded.update({(field, word, k): t for (word, k), t in zip(asked, terms, strict=True)})
 
     def expand(field: str, word: str, k: int) -> list[str]:
-        key = (field, word, k)
-        if key not in seen:
-            company = service == "contacts" and field in COMPANY_VIEW_COLUMNS
-            source = COMPANY_FIELDS if company else table(service)
-            statement = fuzzy_terms_statement(service, field, word, k, source)
-            seen[key] = [str(r[0]) for r in rows(statement)]
-        return seen[key]
+        return expanded[(field, word, k)]
 
     return expand
 

@@ -290,7 +290,7 @@ class DuckDBStore:
         """A page of ids in VQL order, the exact total, and the cursor of the next page."""
         with self._cursor("read") as cursor:
             cursor.execute("BEGIN TRANSACTION")  # page and total from one snapshot
-            expand = self._expander(cursor, query.service)
+            expand = self._expander(cursor, query.service, query.where)
             rows = self._run(cursor, queries.page_statement(query, expand)).fetchall()
             if query.offset == 0 and query.cursor is None and len(rows) <= query.limit:
                 total = len(rows)  # everything fit on the first page: nothing left to count
@@ -308,13 +308,15 @@ class DuckDBStore:
     def count(self, service: Service, where: Where | None) -> int:
         with self._cursor("read") as cursor:
             cursor.execute("BEGIN TRANSACTION")  # fuzzy expansions and count, one snapshot
-            expand = self._expander(cursor, service)
+            expand = self._expander(cursor, service, where)
             total = _scalar(self._run(cursor, queries.count_statement(service, where, expand)))
             cursor.execute("COMMIT")
             return total
 
-    def _expander(self, cursor: duckdb.DuckDBPyConnection, service: str) -> Expand:
-        return queries.expander(service, lambda s: self._run(cursor, s).fetchall())
+    def _expander(
+        self, cursor: duckdb.DuckDBPyConnection, service: str, where: Where | None
+    ) -> Expand:
+        return queries.expander(service, lambda s: self._run(cursor, s).fetchall(), where)
 
     def values(
         self,
@@ -387,7 +389,7 @@ class DuckDBSnapshot:
     def id_pages(self, query: Query) -> Iterator[list[str]]:
         """The ids matching the query, in its order, query.limit at a time (keyset pages, as
         cursor paging does)."""
-        expand = self.store._expander(self.cursor, query.service)
+        expand = self.store._expander(self.cursor, query.service, query.where)
         while True:
             statement = queries.page_statement(query, expand)
             rows = self.store._run(self.cursor, statement).fetchall()
