@@ -22,8 +22,11 @@ filters; text matching is close, not identical):
 - shuffle: every (``and``) or any (``or``) query word is a word of the value. fuzzy: each
   query word within AUTO edit distance (0 for 1-2 letters, 1 for 3-5, 2 beyond) of some
   word of the value, by plain Levenshtein (the DSL sets ``fuzzy_transpositions: false`` to
-  agree); the engine also caps a fuzzy word at 50 expansions (``max_expansions``), SQL
-  does not. PostgreSQL needs the ``fuzzystrmatch`` extension (the store creates it).
+  agree); the engine also caps a fuzzy word at 50 expansions (``max_expansions``). With
+  an ``expand`` callback (the DuckDB store's) SQL does too: the data's words closest to the
+  query word are looked up first (:func:`fuzzy_terms_statement`, Lucene's order) and then
+  matched as words; without one (PostgreSQL) every word within the distance matches.
+  PostgreSQL needs the ``fuzzystrmatch`` extension (the store creates it).
 - substring: ``strpos(lower(value), lower(needle)) > 0``; the index matches consecutive
   trigrams, which is the same thing.
 - Lists: keyword, exact and substring match any single element; shuffle and fuzzy look at
@@ -47,7 +50,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -370,9 +373,7 @@ def compile_sql(
     exprs = [compiler.sort_expr(k) for k in keys]
     columns = [compiler.column("id").label("id")]
     columns += [e.label(f"sort_{i}") for i, e in enumerate(exprs[:-1])]
-    condition = compiler.where(query.where)
-    if query.cursor is not None:
-        condition = sa.and_(condition, compiler.after(keys, query.cursor.values))
+    condition = _page_condition(query, compiler, keys)
     order = []
     for key, expr in zip(keys, exprs, strict=True):
         ordered = expr.desc() if key.descending else expr.asc()
@@ -383,3 +384,56 @@ def compile_sql(
         stmt = stmt.offset(query.offset)
     return stmt
 
+
+
+def _page_condition(query: Query, compiler: SqlCompiler, keys: tuple[SortKey, ...]) -> Predicate:
+    condition = compiler.where(query.where)
+    if query.cursor is not None:
+        condition = sa.and_(condition, compiler.after(keys, query.cursor.values))
+    return condition
+
+
+def compile_sql_window(
+    query: Query,
+    source: FromClause,
+    size: int,
+    *,
+    related: Related | None = None,
+    expand: Expand | None = None,
+) -> Select[Any] | None:
+    """The first `size` values of the first sort key's own column among the page's
+    candidates (where and cursor), sorted by that column alone, NULLs last; None unless the
+    key is a number or a date. A top-N over one plain column is what DuckDB does fastest (it
+    skips row groups by their min/max as the N-th value improves); :func:`window_bound`
+    turns its answer into a condition that keeps every row of the page, so the real sort
+    (by the key, then the id, over every candidate) only sees the few rows near the top."""
+    keys = check_cursor(query, "sql")
+    key = keys[0]
+    if key.kind not in ("number", "date"):
+        return None
+    compiler = SqlCompiler(query.service, source, related=related, expand=expand)
+    col = compiler.column(key.field)
+    ordered = (col.desc() if key.descending else col.asc()).nulls_last()
+    condition = _page_condition(query, compiler, keys)
+    return sa.select(col).select_from(source).where(condition).order_by(ordered).limit(size)
+
+
+def window_bound(query: Query, source: FromClause, values: Sequence[Any]) -> Predicate | None:
+    """The condition on the first sort key's column that every row of the window's size
+    at the top of the page's order meets, from :func:`compile_sql_window`'s answer: the
+    window's last value (a shorter window holds every candidate). None when it ends in NULL
+    (nothing can be left out). Dates sort by epoch milliseconds, so the bound is the last
+    value cut to its millisecond, widened by one millisecond more for whichever way the
+    engine rounds instants before 1970."""
+    if not values:
+        return sa.false()
+    if values[-1] is None:
+        return None
+    key = check_cursor(query, "sql")[0]
+    col = SqlCompiler(query.service, source).column(key.field)
+    last = values[-1]
+    if key.kind == "date":
+        cut = last.replace(microsecond=last.microsecond // 1000 * 1000)
+        milli = timedelta(milliseconds=1)
+        return col >= cut - milli if key.descending else col < cut + 2 * milli
+    return col >= last if key.descending else col <= last

@@ -291,7 +291,12 @@ class DuckDBStore:
         with self._cursor("read") as cursor:
             cursor.execute("BEGIN TRANSACTION")  # page and total from one snapshot
             expand = self._expander(cursor, query.service, query.where)
-            rows = self._run(cursor, queries.page_statement(query, expand)).fetchall()
+            window_statement = queries.window_statement(query, expand)
+            window = None
+            if window_statement is not None:
+                window = [r[0] for r in self._run(cursor, window_statement).fetchall()]
+            page = queries.page_statement(query, expand, window)
+            rows = self._run(cursor, page).fetchall()
             if query.offset == 0 and query.cursor is None and len(rows) <= query.limit:
                 total = len(rows)  # everything fit on the first page: nothing left to count
             else:
