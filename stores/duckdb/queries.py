@@ -71,8 +71,10 @@ CONTACTS_COMPANIES = Related(frozenset(COMPANY_VIEW_COLUMNS), COMPANY_FIELDS, "i
 Rows = Callable[[Select[Any]], list[Any]]
 
 
-def related(service: str) -> Related | None:
-    return CONTACTS_COMPANIES if service == "contacts" else None
+def related(service: str, source: sa.FromClause | None = None) -> Related | None:
+    """The semi-join of company fields, unless `source` is the joined view already."""
+    plain = source is None or source is table(service)
+    return CONTACTS_COMPANIES if service == "contacts" and plain else None
 
 
 def expander(service: str, rows: Rows, where: Where | None) -> Expand:
@@ -148,10 +150,12 @@ def page_statement(
     query: Query, expand: Expand | None = None, window: Sequence[Any] | None = None
 ) -> Select[Any]:
     """VQL's select with one extra row, which tells whether another page follows. Only a
-    sort on a company field selects from the joined view; filters on them are semi-joins.
+    sort on a company field selects from the joined view (whose columns its filters then
+    use); otherwise filters on company fields are semi-joins.
     `window`: the answer of :func:`window_statement`, which bounds the rows to sort."""
     source = search_source(query.service, {s.field for s in query.order_by})
-    statement = compile_sql(query, source, related=related(query.service), expand=expand)
+    joined = related(query.service, source)
+    statement = compile_sql(query, source, related=joined, expand=expand)
     bound = None if window is None else window_bound(query, source, window)
     if bound is not None:
         statement = statement.where(bound)
