@@ -22,8 +22,11 @@ filters; text matching is close, not identical):
 - shuffle: every (``and``) or any (``or``) query word is a word of the value. fuzzy: each
   query word within AUTO edit distance (0 for 1-2 letters, 1 for 3-5, 2 beyond) of some
   word of the value, by plain Levenshtein (the DSL sets ``fuzzy_transpositions: false`` to
-  agree); the engine also caps a fuzzy word at 50 expansions (``max_expansions``), SQL
-  does not. PostgreSQL needs the ``fuzzystrmatch`` extension (the store creates it).
+  agree); the engine also caps a fuzzy word at 50 expansions (``max_expansions``). With
+  an ``expand`` callback (the DuckDB store's) SQL does too: the data's words closest to the
+  query word are looked up first (:func:`fuzzy_terms_statement`, Lucene's order) and then
+  matched as words; without one (PostgreSQL) every word within the distance matches.
+  PostgreSQL needs the ``fuzzystrmatch`` extension (the store creates it).
 - substring: ``strpos(lower(value), lower(needle)) > 0``; the index matches consecutive
   trigrams, which is the same thing.
 - Lists: keyword, exact and substring match any single element; shuffle and fuzzy look at
@@ -45,7 +48,9 @@ filters; text matching is close, not identical):
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -70,7 +75,6 @@ from vql.sql_dialects import (
     byte_order,
     element,
     epoch_millis,
-    has_word,
     spaced_words,
     within_edits,
     word_count,
@@ -81,6 +85,25 @@ from vql.text import auto_fuzziness
 from vql.text import words as query_words
 
 Predicate = ColumnElement[bool]
+# (field, query word, max edits) -> the words of the data within that many edits, closest
+# first, at most MAX_EXPANSIONS (fuzzy_terms_statement runs on the caller's store).
+Expand = Callable[[str, str, int], Sequence[str]]
+MAX_EXPANSIONS = 50  # the engine's default max_expansions of a fuzzy match
+
+
+@dataclass(frozen=True)
+class Related:
+    """Fields of another table reached by a semi-join, not through a joined view: a
+    condition on one of them is ``source.foreign IN (SELECT key FROM related WHERE
+    condition)``. ``related`` names its columns like the fields (company_name, ...). On
+    DuckDB this filters 50k companies instead of joining them to a million contacts per
+    query; the answer is the view's (a contact without its company matches no condition on
+    its fields, and a must_not on them keeps it)."""
+
+    fields: frozenset[str]
+    source: FromClause
+    key: str
+    foreign: str
 
 
 def _exists(rows: FromClause, *conditions: Predicate) -> Predicate:
@@ -92,9 +115,19 @@ def _exists(rows: FromClause, *conditions: Predicate) -> Predicate:
 class SqlCompiler:
     """One method per condition kind, over the columns of ``source``."""
 
-    def __init__(self, service: str, source: FromClause) -> None:
+    def __init__(
+        self,
+        service: str,
+        source: FromClause,
+        *,
+        related: Related | None = None,
+        expand: Expand | None = None,
+    ) -> None:
+        self.service = service
         self.registry = registry(service)
         self.source = source
+        self.related = related
+        self.expand = expand
 
     def column(self, name: str) -> ColumnElement[Any]:
         try:
@@ -141,6 +174,11 @@ class SqlCompiler:
         return sa.and_(sa.true(), *parts) if parts else sa.true()
 
     def condition(self, node: Condition) -> Predicate:
+        related = self.related
+        if related is not None and node.field in related.fields:
+            inner = SqlCompiler(self.service, related.source, expand=self.expand)
+            matching = sa.select(inner.column(related.key)).where(inner.condition(node))
+            return self.column(related.foreign).in_(matching)
         result: Predicate = getattr(self, node.kind)(node)
         return result
 
@@ -190,17 +228,26 @@ class SqlCompiler:
 
     def shuffle(self, node: ShuffleMatch) -> Predicate:
         field = self.field(node.field)
-        toks = words(self.all_text(field))
+        text = self.all_text(field)
         unique = dict.fromkeys(query_words(node.text))
-        tests = [self.word_match(toks, w, node.fuzzy) for w in unique]
+        tests = [self.word_match(field, text, w, node.fuzzy) for w in unique]
         return sa.and_(*tests) if node.operator == "and" else sa.or_(*tests)
 
-    @staticmethod
-    def word_match(toks: ColumnElement[Any], word: str, fuzzy: bool) -> Predicate:
+    def word_match(
+        self, field: Field, text: ColumnElement[Any], word: str, fuzzy: bool
+    ) -> Predicate:
+        """A word of the value is `word` (or, fuzzy, within AUTO edits of it). A word is a
+        substring ' word ' of the spaced words, a scalar test that DuckDB runs once per
+        distinct value of a dictionary-compressed column (an array of words per row costs
+        ~40x more at 1M rows). Fuzzy with an expander: the data's words close to `word`
+        are looked up first, as the engine expands a fuzzy term, then tested as words."""
         k = auto_fuzziness(word) if fuzzy else 0
         if k == 0:
-            result: Predicate = has_word(toks, word)
-            return result
+            return _has_spaced(text, word)
+        if self.expand is not None:
+            terms = self.expand(field.name, word, k)
+            return sa.or_(*(_has_spaced(text, t) for t in terms)) if terms else sa.false()
+        toks = words(text)
         # EXISTS over unnest, not any_element: DuckDB runs a lambda with levenshtein ~10x
         # slower than this join over the words (0.46 s vs 0.05 s at 1M titles).
         tok = sa.func.unnest(toks).table_valued(sa.column("t", sa.String())).render_derived(
@@ -252,26 +299,81 @@ class SqlCompiler:
         return sa.or_(*disjuncts) if disjuncts else sa.false()
 
 
-def compile_sql_where(where: Where, source: FromClause) -> Predicate:
+def _has_spaced(text: ColumnElement[Any], word: str) -> Predicate:
+    return sa.func.strpos(spaced_words(text), f" {word} ") > 0
+
+
+def fuzzy_words(where: Where | None) -> dict[str, list[tuple[str, int]]]:
+    """The fuzzy words of a where, per field, each with the edits AUTO allows it (> 0)."""
+    found: dict[str, dict[tuple[str, int], None]] = {}
+    conditions = () if where is None else (*where.must, *where.must_not, *where.should)
+    for node in conditions:
+        if isinstance(node, ShuffleMatch) and node.fuzzy:
+            for word in query_words(node.text):
+                if k := auto_fuzziness(word):
+                    found.setdefault(node.field, {})[(word, k)] = None
+    return {field: list(asked) for field, asked in found.items()}
+
+
+def fuzzy_terms_statement(
+    service: str, field: str, asked: Sequence[tuple[str, int]], source: FromClause
+) -> Select[Any]:
+    """Rows (i, term): for the i-th asked (word, k), the distinct words of `field` in
+    `source` within k edits of it, at most MAX_EXPANSIONS: the terms the engine expands a
+    fuzzy word to. Lucene keeps the terms of the highest boost, 1 - edits / min(length of
+    term, length of word) in code points, and of equal boosts the lowest in byte order. The
+    words are split once, from the field's distinct values (few, for titles and the like)."""
+    compiler = SqlCompiler(service, source)
+    values = sa.select(compiler.all_text(compiler.field(field)).label("v")).distinct()
+    split = values.subquery("vql_values")
+    toks = sa.select(sa.func.unnest(words(split.c.v)).label("w")).distinct().cte("vql_words")
+    w = toks.c.w
+    parts = []
+    for i, (word, k) in enumerate(asked):
+        distance = sa.func.levenshtein(w, word)
+        shorter = sa.func.least(sa.func.length(w), len(word))
+        closest = (
+            sa.select(sa.literal(i).label("i"), w.label("term"))
+            .where(sa.func.abs(sa.func.length(w) - len(word)) <= k, distance <= k)
+            .order_by(sa.cast(distance, sa.Float()) / shorter, byte_order(w))
+            .limit(MAX_EXPANSIONS)
+            .subquery(f"vql_q{i}")
+        )
+        parts.append(sa.select(closest.c.i, closest.c.term))
+    union = sa.union_all(*parts).subquery("vql_terms")
+    return sa.select(union.c.i, union.c.term)
+
+
+def compile_sql_where(
+    where: Where,
+    source: FromClause,
+    *,
+    related: Related | None = None,
+    expand: Expand | None = None,
+) -> Predicate:
     """The where condition alone (count and filter-values queries)."""
-    return SqlCompiler(where.service, source).where(where)
+    return SqlCompiler(where.service, source, related=related, expand=expand).where(where)
 
 
-def compile_sql(query: Query, source: FromClause) -> Select[Any]:
+def compile_sql(
+    query: Query,
+    source: FromClause,
+    *,
+    related: Related | None = None,
+    expand: Expand | None = None,
+) -> Select[Any]:
     """``SELECT id, sort_0, ... FROM source WHERE ... ORDER BY ... LIMIT/OFFSET``.
 
     The ``sort_i`` columns are the order's keys before the id (what
     ``sort_values_from_row`` turns into the next cursor). With a cursor, a keyset
     condition replaces the offset.
     """
-    compiler = SqlCompiler(query.service, source)
+    compiler = SqlCompiler(query.service, source, related=related, expand=expand)
     keys = check_cursor(query, "sql")
     exprs = [compiler.sort_expr(k) for k in keys]
     columns = [compiler.column("id").label("id")]
     columns += [e.label(f"sort_{i}") for i, e in enumerate(exprs[:-1])]
-    condition = compiler.where(query.where)
-    if query.cursor is not None:
-        condition = sa.and_(condition, compiler.after(keys, query.cursor.values))
+    condition = _page_condition(query, compiler, keys)
     order = []
     for key, expr in zip(keys, exprs, strict=True):
         ordered = expr.desc() if key.descending else expr.asc()
@@ -282,3 +384,56 @@ def compile_sql(query: Query, source: FromClause) -> Select[Any]:
         stmt = stmt.offset(query.offset)
     return stmt
 
+
+
+def _page_condition(query: Query, compiler: SqlCompiler, keys: tuple[SortKey, ...]) -> Predicate:
+    condition = compiler.where(query.where)
+    if query.cursor is not None:
+        condition = sa.and_(condition, compiler.after(keys, query.cursor.values))
+    return condition
+
+
+def compile_sql_window(
+    query: Query,
+    source: FromClause,
+    size: int,
+    *,
+    related: Related | None = None,
+    expand: Expand | None = None,
+) -> Select[Any] | None:
+    """The first `size` values of the first sort key's own column among the page's
+    candidates (where and cursor), sorted by that column alone, NULLs last; None unless the
+    key is a number or a date. A top-N over one plain column is what DuckDB does fastest (it
+    skips row groups by their min/max as the N-th value improves); :func:`window_bound`
+    turns its answer into a condition that keeps every row of the page, so the real sort
+    (by the key, then the id, over every candidate) only sees the few rows near the top."""
+    keys = check_cursor(query, "sql")
+    key = keys[0]
+    if key.kind not in ("number", "date"):
+        return None
+    compiler = SqlCompiler(query.service, source, related=related, expand=expand)
+    col = compiler.column(key.field)
+    ordered = (col.desc() if key.descending else col.asc()).nulls_last()
+    condition = _page_condition(query, compiler, keys)
+    return sa.select(col).select_from(source).where(condition).order_by(ordered).limit(size)
+
+
+def window_bound(query: Query, source: FromClause, values: Sequence[Any]) -> Predicate | None:
+    """The condition on the first sort key's column that every row of the window's size
+    at the top of the page's order meets, from :func:`compile_sql_window`'s answer: the
+    window's last value (a shorter window holds every candidate). None when it ends in NULL
+    (nothing can be left out). Dates sort by epoch milliseconds, so the bound is the last
+    value cut to its millisecond, widened by one millisecond more for whichever way the
+    engine rounds instants before 1970."""
+    if not values:
+        return sa.false()
+    if values[-1] is None:
+        return None
+    key = check_cursor(query, "sql")[0]
+    col = SqlCompiler(query.service, source).column(key.field)
+    last = values[-1]
+    if key.kind == "date":
+        cut = last.replace(microsecond=last.microsecond // 1000 * 1000)
+        milli = timedelta(milliseconds=1)
+        return col >= cut - milli if key.descending else col < cut + 2 * milli
+    return col >= last if key.descending else col <= last

@@ -116,25 +116,6 @@ def _count_duckdb(element: word_count, compiler: SQLCompiler, **kw: Any) -> str:
     return f"len({_args(compiler, element, **kw)[0]})"
 
 
-class has_word(FunctionElement[Any]):  # noqa: N801
-    """has_word(array, word): the array holds the word."""
-
-    type = sa.Boolean()
-    inherit_cache = True
-
-
-@compiles(has_word)
-def _has_pg(element: has_word, compiler: SQLCompiler, **kw: Any) -> str:
-    arr, word = _args(compiler, element, **kw)
-    return f"({word} = ANY({arr}))"
-
-
-@compiles(has_word, "duckdb")
-def _has_duckdb(element: has_word, compiler: SQLCompiler, **kw: Any) -> str:
-    arr, word = _args(compiler, element, **kw)
-    return f"list_contains({arr}, {word})"
-
-
 class word_in_window(FunctionElement[Any]):  # noqa: N801
     """word_in_window(array, lo, hi, word): the word is at a 1-based position in [lo, hi]."""
 

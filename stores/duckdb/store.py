@@ -48,6 +48,7 @@ from vql.explain_sql import (
 from vql.facets import FacetsRequest, facets_payload
 from vql.facets_sql import compile_sql_facets, read_sql_facets
 from vql.nodes import Query, Where
+from vql.sql import Expand
 from vql.sql_dialects import to_duckdb
 
 CountedTable = Literal["contacts", "companies", "ingest_rejects"]
@@ -222,7 +223,8 @@ class DuckDBStore:
         if not wanted:
             return []
         with self._cursor("read") as cursor:
-            rows = self._run(cursor, queries.fetch_statement(target, wanted, selected)).fetchall()
+            statement = queries.fetch_statement(target, wanted, selected)
+            rows = queries.in_given_order(wanted, self._run(cursor, statement).fetchall())
         if not selected:  # columns=[]: which ids exist, nothing else
             return [{} for _ in rows]
         return json_records([c.name for c in selected], rows)
@@ -230,17 +232,18 @@ class DuckDBStore:
     def companies_of_contacts(
         self, contact_ids: Sequence[str], columns: Sequence[str] | None = None
     ) -> dict[str, Record]:
-        """The companies of these contacts, keyed by company id, in one query joined on the
-        contacts: it needs no contact row first, so it runs beside the fetch of the rows."""
+        """The companies of these contacts, keyed by company id: it needs no contact row
+        first, so it runs beside the fetch of the rows."""
         companies = queries.table("companies")
         wanted = None if columns is None else ["id", *(c for c in columns if c != "id")]
         selected = queries.selected_columns(companies, wanted)
         ids = [i for i in (_canonical_uuid(i) for i in contact_ids) if i is not None]
         if not ids:
             return {}
-        statement = queries.companies_of_contacts_statement(ids, selected)
         with self._cursor("read") as cursor:
-            rows = self._run(cursor, statement).fetchall()
+            rows = queries.companies_of_contacts(
+                lambda s: self._run(cursor, s).fetchall(), ids, selected
+            )
         return {r["id"]: r for r in json_records([c.name for c in selected], rows)}
 
     def ids_for_file(self, service: Service, source_file: str) -> Iterator[str]:
@@ -296,16 +299,20 @@ class DuckDBStore:
 
     def search(self, query: Query) -> SearchPage:
         """A page of ids in VQL order, the exact total, and the cursor of the next page."""
-        page = queries.page_statement(query)
         with self._cursor("read") as cursor:
             cursor.execute("BEGIN TRANSACTION")  # page and total from one snapshot
+            expand = self._expander(cursor, query.service, query.where)
+            window_statement = queries.window_statement(query, expand)
+            window = None
+            if window_statement is not None:
+                window = [r[0] for r in self._run(cursor, window_statement).fetchall()]
+            page = queries.page_statement(query, expand, window)
             rows = self._run(cursor, page).fetchall()
             if query.offset == 0 and query.cursor is None and len(rows) <= query.limit:
                 total = len(rows)  # everything fit on the first page: nothing left to count
             else:
-                total = _scalar(
-                    self._run(cursor, queries.count_statement(query.service, query.where))
-                )
+                statement = queries.count_statement(query.service, query.where, expand)
+                total = _scalar(self._run(cursor, statement))
             cursor.execute("COMMIT")
         more = len(rows) > query.limit
         rows = rows[: query.limit]
@@ -316,7 +323,16 @@ class DuckDBStore:
 
     def count(self, service: Service, where: Where | None) -> int:
         with self._cursor("read") as cursor:
-            return _scalar(self._run(cursor, queries.count_statement(service, where)))
+            cursor.execute("BEGIN TRANSACTION")  # fuzzy expansions and count, one snapshot
+            expand = self._expander(cursor, service, where)
+            total = _scalar(self._run(cursor, queries.count_statement(service, where, expand)))
+            cursor.execute("COMMIT")
+            return total
+
+    def _expander(
+        self, cursor: duckdb.DuckDBPyConnection, service: str, where: Where | None
+    ) -> Expand:
+        return queries.expander(service, lambda s: self._run(cursor, s).fetchall(), where)
 
     def values(
         self,
@@ -389,8 +405,10 @@ class DuckDBSnapshot:
     def id_pages(self, query: Query) -> Iterator[list[str]]:
         """The ids matching the query, in its order, query.limit at a time (keyset pages, as
         cursor paging does)."""
+        expand = self.store._expander(self.cursor, query.service, query.where)
         while True:
-            rows = self.store._run(self.cursor, queries.page_statement(query)).fetchall()
+            statement = queries.page_statement(query, expand)
+            rows = self.store._run(self.cursor, statement).fetchall()
             page = rows[: query.limit]
             if page:
                 yield [r[0] for r in page]
@@ -408,7 +426,8 @@ class DuckDBSnapshot:
             return []
         with translated():
             statement = queries.fetch_statement(target, wanted, selected)
-            rows = self.store._run(self.cursor, statement).fetchall()
+            found = self.store._run(self.cursor, statement).fetchall()
+            rows = queries.in_given_order(wanted, found)
         return json_records([c.name for c in selected], rows)
 
     def companies_of_contacts(
@@ -421,8 +440,9 @@ class DuckDBSnapshot:
         if not ids:
             return {}
         with translated():
-            statement = queries.companies_of_contacts_statement(ids, selected)
-            rows = self.store._run(self.cursor, statement).fetchall()
+            rows = queries.companies_of_contacts(
+                lambda s: self.store._run(self.cursor, s).fetchall(), ids, selected
+            )
         return {r["id"]: r for r in json_records([c.name for c in selected], rows)}
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import csv
 import random
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -32,6 +33,7 @@ from stores.search import make_search_store
 from stores.settings import SearchSettings
 from tests.conftest import Services
 from tests.stores.es_proxy import ElasticsearchProxy
+from tests.stores.rows import contacts
 from vql import CursorCodec, parse_query, parse_where
 
 CODEC = CursorCodec(b"differential-test-cursor-secret!")
@@ -279,3 +281,48 @@ def test_a_value_and_each_of_its_spellings_give_the_same_ids_on_every_engine(
     assert expected["duckdb"], canonical  # the data holds the value: the check is not vacuous
     assert set(map(tuple, expected.values())) == {tuple(expected["duckdb"])}
     assert ids(SURFACES[surface](alias)) == expected, (alias, surface)
+
+
+def _near_words() -> list[str]:
+    """55 words one edit from "abcd": 25 of length 4 and 26 of length 5 (boost 0.75 in
+    Lucene's fuzzy terms), 4 of length 3 (boost 0.67): more than the 50 terms a fuzzy match
+    expands to, so which 50 matters."""
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    return ([f"abc{c}" for c in letters if c != "d"] + [f"abcd{c}" for c in letters]
+            + ["abc", "bcd", "acd", "abd"])
+
+
+@pytest.fixture(scope="module")
+def near(services: Services, opensearch: Any, tmp_path_factory: pytest.TempPathFactory
+         ) -> Iterator[dict[str, Any]]:
+    """One contact per word of _near_words, titled "Mr <word>", on OpenSearch and DuckDB."""
+    from datetime import UTC, datetime
+
+    rows = [{"id": str(uuid.UUID(int=i + 1, version=4)), "title": f"Mr {word}",
+             "email": f"{word}@example.com",
+             "created_at": datetime(2026, 1, 1, tzinfo=UTC)}
+            for i, word in enumerate(_near_words())]
+    host, port = services.env["ELASTICSEARCH_HOST"], int(services.env["ELASTICSEARCH_PORT"])
+    engine = make_search_store(SearchSettings(host, port, engine="opensearch"),
+                               f"near{random.randrange(1 << 30):x}_", cursors=CODEC)
+    duck = DuckDBStore(tmp_path_factory.mktemp("near") / "d.duckdb", cursors=CODEC)
+    try:
+        engine.ensure_indices()
+        engine.bulk_upsert("contacts", pa.Table.from_pylist(rows))
+        engine.refresh()
+        duck.upsert_contacts(contacts(rows))
+        yield {"opensearch": engine, "duckdb": duck}
+    finally:
+        engine.drop_indices()
+        engine.close()
+
+
+def test_a_fuzzy_word_expands_to_the_engines_fifty_terms(near: dict[str, Any]) -> None:
+    """The engine matches the 50 closest terms (max_expansions), not every term within
+    the edits; the embedded store picks the same 50."""
+    body = {"where": {"text_matches": {"must": [
+        {"filter_key": "title", "text_value": "abcd", "search_type": "shuffle", "fuzzy": True}]}},
+        "order_by": [{"order_by": "email", "order_direction": "asc"}], "limit": 100}
+    pages = {n: s.search(parse_query("contacts", body)) for n, s in near.items()}
+    assert pages["opensearch"].total == 50
+    assert (pages["duckdb"].ids, pages["duckdb"].total) == (pages["opensearch"].ids, 50)

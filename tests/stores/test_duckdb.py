@@ -411,3 +411,49 @@ def test_page_and_cursor_paging_visit_every_id_once_in_order(
         if cursor is None:
             break
     assert by_page == by_cursor == expected
+
+
+@pytest.fixture(scope="module")
+def close_stamps(tmp_path_factory: pytest.TempPathFactory) -> DuckDBStore:
+    """Contacts whose created_at values share milliseconds (they differ in microseconds),
+    some before 1970, with companies of few employee counts (and none)."""
+    rng = random.Random(18)
+    comps = [{"id": new_id(), "employees_count": rng.choice([None, 10, 10, 500])}
+             for _ in range(30)]
+    bases = [dt.datetime(1969, 12, 31, 23, 59, 59, 999000, tzinfo=UTC), T0,
+             T0 + dt.timedelta(milliseconds=1), T0 + dt.timedelta(seconds=1)]
+    people = [
+        {"id": new_id(), "company_id": rng.choice([*(c["id"] for c in comps), None]),
+         "created_at": rng.choice(bases) + dt.timedelta(microseconds=rng.choice([0, 1, 999]))}
+        for _ in range(60)
+    ]
+    s = DuckDBStore(tmp_path_factory.mktemp("stamps") / "connectra.duckdb", cursors=CODEC)
+    s.upsert_companies(companies(comps))
+    s.upsert_contacts(contacts(people))
+    return s
+
+
+@pytest.mark.parametrize(("service", "field"), [("contacts", "created_at"),
+                                              ("contacts", "company_employees_count"),
+                                              ("companies", "employees_count")])
+@pytest.mark.parametrize("descending", [True, False])
+@pytest.mark.parametrize("limit", [1, 4, 7])
+def test_pages_bounded_by_their_first_key_equal_the_whole_sort(
+    close_stamps: DuckDBStore, service: str, field: str, descending: bool, limit: int
+) -> None:
+    """A page is sorted among the rows its first key's window lets through
+    (stores/duckdb/queries.py, window_statement): the same ids as sorting every row."""
+    from stores.duckdb import queries
+    from vql.sql_dialects import to_duckdb
+
+    body = {"limit": limit, "order_by": [
+        {"order_by": field, "order_direction": "desc" if descending else "asc"}]}
+    cursor = None
+    for page_no in range(1, 60 // limit + 2):
+        for query in (parse_query(service, {**body, "page": page_no}),
+                      parse_query(service, {**body, "cursor": cursor}, CODEC)):
+            with close_stamps._cursor("read") as con:
+                whole = con.execute(*to_duckdb(queries.page_statement(query))).fetchall()
+            page = close_stamps.search(query)
+            assert page.ids == [r[0] for r in whole[:limit]], (page_no, query.cursor)
+        cursor = page.next_cursor

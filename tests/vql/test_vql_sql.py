@@ -116,8 +116,10 @@ def test_sloppy_phrase(contacts_source: sa.Table) -> None:
 def test_shuffle_and_substring(contacts_source: sa.Table) -> None:
     sql, params = duck_where(text_where(text_value="new York new", search_type="shuffle",
                                         operator="or"), contacts_source)
-    assert sql == f"list_contains({DUCK_WORDS}, ?) OR list_contains({DUCK_WORDS}, ?)"
-    assert params == ["new", "york"]
+    spaced = (r"(' ' || regexp_replace(lower(contacts_search.title), '[^\p{L}\p{N}]+', ' ', "
+              "'g') || ' ')")
+    assert sql == f"strpos({spaced}, ?) > ? OR strpos({spaced}, ?) > ?"
+    assert params == [" new ", 0, " york ", 0]
     sql, params = duck_where(text_where(text_value="Eng ", search_type="substring"),
                              contacts_source)
     assert sql == "strpos(lower(contacts_search.title), ?) > ?"
@@ -134,14 +136,14 @@ def test_text_on_lists(contacts_source: sa.Table) -> None:
     where = dataclasses.replace(where, must=(*where.must, SubstringMatch("industries", "servi")))
     sql, params = vql.to_duckdb(sa.select(companies.c.id).where(
         vql.compile_sql_where(where, companies)))
-    words = (r"regexp_split_to_array(lower(array_to_string(companies.industries, ?)), "
-             r"'[^\p{L}\p{N}]+')")
+    spaced = (r"(' ' || regexp_replace(lower(array_to_string(companies.industries, ?)), "
+              r"'[^\p{L}\p{N}]+', ' ', 'g') || ' ')")
     assert flat(sql) == (
-        f"SELECT companies.id FROM companies WHERE list_contains({words}, ?) "
-        f"AND list_contains({words}, ?) AND (len(list_filter(companies.industries, "
+        f"SELECT companies.id FROM companies WHERE strpos({spaced}, ?) > ? "
+        f"AND strpos({spaced}, ?) > ? AND (len(list_filter(companies.industries, "
         "lambda vql_element: strpos(lower(vql_element), ?) > ?)) > 0)"
     )
-    assert params == [" ", "it", " ", "serv", "servi", 0]
+    assert params == [" ", " it ", 0, " ", " serv ", 0, "servi", 0]
 
 
 def test_postgres_rendering(contacts_source: sa.Table) -> None:
