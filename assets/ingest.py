@@ -34,8 +34,12 @@ SEARCH_INDEX = dg.AssetKey("search_index")
 def _failed(context: AssetExecutionContext, exc: Exception) -> BaseException:
     """An interruption, a retry, or the final Failure, which says (and tags the run with)
     whether the requeue sensor will load the file again (orchestration/requeue.py)."""
-    return step_failed(context, exc, TRANSIENT_RETRY, lambda: final_failure(
-        context.instance, context.run, exc, retries=context.retry_number))
+    return step_failed(
+        context,
+        exc,
+        TRANSIENT_RETRY,
+        lambda: final_failure(context.instance, context.run, exc, retries=context.retry_number),
+    )
 
 
 def _pause_before_retry(context: AssetExecutionContext) -> None:
@@ -65,9 +69,7 @@ def landed_file(context: AssetExecutionContext, connectra: ConnectraResource) ->
     partitions_def=landed_files,
     group_name="ingest",
 )
-def loaded_file(
-    context: AssetExecutionContext, connectra: ConnectraResource
-) -> Iterator[Any]:
+def loaded_file(context: AssetExecutionContext, connectra: ConnectraResource) -> Iterator[Any]:
     """The file normalized by the dbt_like_sql models and written to both stores at once."""
     _pause_before_retry(context)
     settings = connectra.settings()

@@ -11,7 +11,6 @@ is doing (whole transactions only) but waits for nothing more.
 
 from __future__ import annotations
 
-import ctypes
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -21,8 +20,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import IO, Any
 
-import pyarrow as pa
-
+from assets import heap
 from dbt_like_sql.normalize import FileNormalizer, NormalizedBatch
 from stores import abandon
 from stores.csvfile import HeaderReport, open_csv
@@ -219,30 +217,6 @@ def _abandon_on_error(abandoned: threading.Event) -> Iterator[None]:
         raise
 
 
-def _load_trim() -> Callable[[], None]:
-    try:
-        libc = ctypes.CDLL("libc.so.6")
-        trim = libc.malloc_trim
-    except (OSError, AttributeError):  # not glibc: nothing to hand back explicitly
-        return lambda: None
-    return lambda: trim(0)
-
-
-# glibc keeps the heap pages a batch's Python objects were freed from (per thread arena),
-# so a loader's resident set crept up over a long file; handing them back once per batch
-# costs ~1 ms and took ~50 MB off the peak (BENCHMARKS.md, "Memory").
-_trim_heap = _load_trim()
-
-
-def _use_trimmed_allocator() -> None:
-    """Arrow buffers come from the C library's malloc, whose freed pages _trim_heap hands
-    back each batch. pyarrow's default (mimalloc) keeps freed segments per thread: the
-    loader's peak was ~80 MB higher with it, for the same CPU within noise (BENCHMARKS.md,
-    "Memory"). Process-wide, and a no-op after the first call."""
-    if pa.default_memory_pool().backend_name != "system":
-        pa.set_memory_pool(pa.system_memory_pool())
-
-
 def load_file(
     landing: LandingZone,
     key: str,
@@ -252,7 +226,7 @@ def load_file(
     progress: Callable[[LoadProgress], None] = lambda p: None,
 ) -> LoadProgress:
     """Streams one landed file into both stores; returns the counts of what happened."""
-    _use_trimmed_allocator()
+    heap.use_returning_allocator()
     landed = landing.stat(key)
     state = LoadProgress(key=key, size=landed.size)
     stream = _CountingStream(landing.open(key))
@@ -282,7 +256,7 @@ def load_file(
                 for write in in_flight[:-1]:
                     write.done.result()
                 in_flight = in_flight[-1:]
-                _trim_heap()
+                heap.trim()
                 in_flight.append(write_batch(stores, batch, pool, abandoned))
                 state.add(batch)
                 state.bytes_read = stream.count
