@@ -217,34 +217,16 @@ class DuckDBStore:
     ) -> list[Record]:
         """Rows for ids, in the order given (an id given twice comes twice); unknown ids and
         strings that are not uuids are absent."""
-        target = queries.table(service)
-        selected = queries.selected_columns(target, columns)
-        wanted = [i for i in (_canonical_uuid(i) for i in ids) if i is not None]
-        if not wanted:
-            return []
         with self._cursor("read") as cursor:
-            statement = queries.fetch_statement(target, wanted, selected)
-            rows = queries.in_given_order(wanted, self._run(cursor, statement).fetchall())
-        if not selected:  # columns=[]: which ids exist, nothing else
-            return [{} for _ in rows]
-        return json_records([c.name for c in selected], rows)
+            return _fetch(cursor, service, ids, columns)
 
     def companies_of_contacts(
         self, contact_ids: Sequence[str], columns: Sequence[str] | None = None
     ) -> dict[str, Record]:
         """The companies of these contacts, keyed by company id: it needs no contact row
         first, so it runs beside the fetch of the rows."""
-        companies = queries.table("companies")
-        wanted = None if columns is None else ["id", *(c for c in columns if c != "id")]
-        selected = queries.selected_columns(companies, wanted)
-        ids = [i for i in (_canonical_uuid(i) for i in contact_ids) if i is not None]
-        if not ids:
-            return {}
         with self._cursor("read") as cursor:
-            rows = queries.companies_of_contacts(
-                lambda s: self._run(cursor, s).fetchall(), ids, selected
-            )
-        return {r["id"]: r for r in json_records([c.name for c in selected], rows)}
+            return _companies_of_contacts(cursor, contact_ids, columns)
 
     def ids_for_file(self, service: Service, source_file: str) -> Iterator[str]:
         """Ids of the records this file contributed to, ascending: read at once as one
@@ -419,31 +401,49 @@ class DuckDBSnapshot:
     def fetch(
         self, service: Service, ids: Sequence[str], columns: Sequence[str] | None = None
     ) -> list[Record]:
-        target = queries.table(service)
-        selected = queries.selected_columns(target, columns)
-        wanted = [i for i in (_canonical_uuid(i) for i in ids) if i is not None]
-        if not wanted or not selected:
-            return []
         with translated():
-            statement = queries.fetch_statement(target, wanted, selected)
-            found = self.store._run(self.cursor, statement).fetchall()
-            rows = queries.in_given_order(wanted, found)
-        return json_records([c.name for c in selected], rows)
+            return _fetch(self.cursor, service, ids, columns)
 
     def companies_of_contacts(
         self, contact_ids: Sequence[str], columns: Sequence[str] | None = None
     ) -> dict[str, Record]:
-        companies = queries.table("companies")
-        wanted = None if columns is None else ["id", *(c for c in columns if c != "id")]
-        selected = queries.selected_columns(companies, wanted)
-        ids = [i for i in (_canonical_uuid(i) for i in contact_ids) if i is not None]
-        if not ids:
-            return {}
         with translated():
-            rows = queries.companies_of_contacts(
-                lambda s: self.store._run(self.cursor, s).fetchall(), ids, selected
-            )
-        return {r["id"]: r for r in json_records([c.name for c in selected], rows)}
+            return _companies_of_contacts(self.cursor, contact_ids, columns)
+
+
+def _fetch(
+    cursor: duckdb.DuckDBPyConnection,
+    service: Service,
+    ids: Sequence[str],
+    columns: Sequence[str] | None,
+) -> list[Record]:
+    """DuckDBStore.fetch on a cursor (the store's, or a snapshot's transaction)."""
+    target = queries.table(service)
+    selected = queries.selected_columns(target, columns)
+    wanted = [i for i in (_canonical_uuid(i) for i in ids) if i is not None]
+    if not wanted:
+        return []
+    statement = queries.fetch_statement(target, wanted, selected)
+    rows = queries.in_given_order(wanted, DuckDBStore._run(cursor, statement).fetchall())
+    if not selected:  # columns=[]: which ids exist, nothing else
+        return [{} for _ in rows]
+    return json_records([c.name for c in selected], rows)
+
+
+def _companies_of_contacts(
+    cursor: duckdb.DuckDBPyConnection, contact_ids: Sequence[str], columns: Sequence[str] | None
+) -> dict[str, Record]:
+    """DuckDBStore.companies_of_contacts on a cursor."""
+    companies = queries.table("companies")
+    wanted = None if columns is None else ["id", *(c for c in columns if c != "id")]
+    selected = queries.selected_columns(companies, wanted)
+    ids = [i for i in (_canonical_uuid(i) for i in contact_ids) if i is not None]
+    if not ids:
+        return {}
+    rows = queries.companies_of_contacts(
+        lambda s: DuckDBStore._run(cursor, s).fetchall(), ids, selected
+    )
+    return {r["id"]: r for r in json_records([c.name for c in selected], rows)}
 
 
 def _first(result: duckdb.DuckDBPyConnection) -> Any:
