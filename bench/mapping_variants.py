@@ -135,6 +135,7 @@ def ngram_no_positions(service: str) -> Body:
     frequencies or positions: a substring could no longer be a phrase of them)."""
     def change(fields: dict[str, Any]) -> None:
         fields[NGRAM_SUBFIELD]["index_options"] = "docs"
+        del fields[NGRAM_SUBFIELD]["position_increment_gap"]  # refused without positions
     return _substring_subfields(service, change)
 
 
