@@ -155,6 +155,20 @@ def wildcard_field(doc_values: bool) -> Callable[[str], Body]:
     return body
 
 
+def company_fields_by_keyword(service: str) -> Body:
+    """Shipped, but the contacts' company_name and company_domain (values repeated over many
+    contacts) without the n-gram sub-field: substring there would be ``*needle*`` on the
+    keyword sub-field, whose terms dictionary holds the companies, not the contacts."""
+    body = index_body(service, 0)
+    if service == "contacts":
+        for name in ("company_name", "company_domain"):
+            fields = body["mappings"]["properties"][name]["fields"]
+            del fields[NGRAM_SUBFIELD]
+            fields.setdefault(KEYWORD_SUBFIELD, {"type": "keyword", "normalizer": NORMALIZER,
+                                                 "ignore_above": IGNORE_ABOVE})
+    return body
+
+
 def with_settings(**settings: Any) -> Callable[[str], Body]:
     def body(service: str) -> Body:
         made = lean_17_1(service)
@@ -178,6 +192,8 @@ VARIANTS: dict[str, tuple[str, Callable[[str], Body]]] = {
     "ngram-nopos": ("shipped, n-grams without positions (docs)", ngram_no_positions),
     "wildcard-type": ("shipped, wildcard sub-field for n-grams", wildcard_field(False)),
     "wildcard-type-dv": ("shipped, wildcard sub-field + doc values", wildcard_field(True)),
+    "company-keyword": ("shipped, contacts' company_name/domain by keyword",
+                        company_fields_by_keyword),
     "keyword-wildcard": ("shipped, no n-grams (keyword + *needle*)",
                          lambda service: index_body(service, 0, "wildcard")),
 }
