@@ -21,6 +21,7 @@ from vql.mapping import (
     LIST_POSITION_GAP,
     NGRAM_SUBFIELD,
     NORMALIZER,
+    NORMALIZER_ANALYSIS,
     TRIGRAM,
     index_body,
 )
@@ -119,6 +120,55 @@ def id_sorted_only(service: str) -> Body:
     return body
 
 
+def _substring_subfields(service: str, change: Callable[[dict[str, Any]], None]) -> Body:
+    """The shipped mapping with ``change`` applied to the ``fields`` of each substring field."""
+    body = index_body(service, 0)
+    properties = body["mappings"]["properties"]
+    for field in registry(service):
+        if field.substring:
+            change(properties[field.name]["fields"])
+    return body
+
+
+def ngram_no_positions(service: str) -> Body:
+    """Shipped, the n-gram sub-field with ``index_options: docs`` (its trigrams without
+    frequencies or positions: a substring could no longer be a phrase of them)."""
+    def change(fields: dict[str, Any]) -> None:
+        fields[NGRAM_SUBFIELD]["index_options"] = "docs"
+        del fields[NGRAM_SUBFIELD]["position_increment_gap"]  # refused without positions
+    return _substring_subfields(service, change)
+
+
+def wildcard_field(doc_values: bool) -> Callable[[str], Body]:
+    """Shipped, the n-gram sub-field replaced by a ``wildcard`` sub-field (OpenSearch >= 2.15:
+    trigrams with anchors, no positions; a wildcard query verifies each candidate against
+    the doc values, or without them against ``_source``), lowercased by the normalizer."""
+    def change(fields: dict[str, Any]) -> None:
+        del fields[NGRAM_SUBFIELD]
+        fields[WILDCARD_SUBFIELD] = {"type": "wildcard", "normalizer": NORMALIZER,
+                                     "doc_values": doc_values}
+
+    def body(service: str) -> Body:
+        made = _substring_subfields(service, change)
+        made["settings"]["analysis"] = copy.deepcopy(NORMALIZER_ANALYSIS)
+        return made
+    return body
+
+
+def company_fields_by_keyword(service: str) -> Body:
+    """Shipped, but the contacts' company_name and company_domain (values repeated over many
+    contacts) without the n-gram sub-field: substring there would be ``*needle*`` on the
+    keyword sub-field, whose terms dictionary holds the companies, not the contacts."""
+    body = index_body(service, 0)
+    if service == "contacts":
+        for name in ("company_name", "company_domain"):
+            fields = body["mappings"]["properties"][name]["fields"]
+            del fields[NGRAM_SUBFIELD]
+            fields.setdefault(KEYWORD_SUBFIELD, {"type": "keyword", "normalizer": NORMALIZER,
+                                                 "ignore_above": IGNORE_ABOVE})
+    return body
+
+
 def with_settings(**settings: Any) -> Callable[[str], Body]:
     def body(service: str) -> Body:
         made = lean_17_1(service)
@@ -139,4 +189,13 @@ VARIANTS: dict[str, tuple[str, Callable[[str], Body]]] = {
               with_settings(**{"merge.policy.segments_per_tier": 25})),
     "shipped": ("shipped (vql.mapping.index_body)", lambda service: index_body(service, 0)),
     "idsort": ("shipped + id for sorting only", id_sorted_only),
+    "ngram-nopos": ("shipped, n-grams without positions (docs)", ngram_no_positions),
+    "wildcard-type": ("shipped, wildcard sub-field for n-grams", wildcard_field(False)),
+    "wildcard-type-dv": ("shipped, wildcard sub-field + doc values", wildcard_field(True)),
+    "company-keyword": ("shipped, contacts' company_name/domain by keyword",
+                        company_fields_by_keyword),
+    "keyword-wildcard": ("shipped, no n-grams (keyword + *needle*)",
+                         lambda service: index_body(service, 0, "wildcard")),
 }
+# The sub-field name the wildcard-type variants give the substring fields.
+WILDCARD_SUBFIELD = "wildcard"
