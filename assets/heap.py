@@ -9,8 +9,8 @@ settings keep its resident set flat over a file of any size (BENCHMARKS.md, "Mem
 - glibc serves every block of 1 MiB or more by `mmap`, and unmaps it when freed. By default
   it raises that threshold to the largest block freed so far (up to 32 MiB), after which the
   request bodies and buffers were carved out of the per-thread arenas, which fragmented: the
-  peak grew with the file (537 MB at 250k rows, 592-602 MB at 1M; with the threshold fixed,
-  449 and 471 MB).
+  peak grew with the file (quiet runs: 530-552 MB at 250k rows, 597 MB at 1M; with the
+  threshold fixed, 457-474 and 493 MB, for ~6% more loader CPU: the mapped blocks' faults).
 - After each batch, `malloc_trim` hands the arenas' free pages back.
 
 Process-wide: the loader is a process of its own (a Dagster run, the CLI). Not glibc: the

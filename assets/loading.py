@@ -32,7 +32,7 @@ from stores.landing import LandingZone
 # set-up per batch) than on rows, so a read batch holds this many write units, written in
 # one transaction / one bulk stream. Memory follows the read batch (three are alive at once:
 # being parsed, normalized, written): at the default 500 rows, 40 units (20,000 rows) keep a
-# load under ~470 MB at 1M rows (100 units took ~1 GB before assets/heap.py); 20 units take
+# load under ~500 MB at 1M rows (100 units took ~1 GB before assets/heap.py); 20 units take
 # less but cost ~35% more normalization time, which on 2 cores is taken from the search
 # engine's indexing (BENCHMARKS.md, "Memory").
 READ_BATCH_FACTOR = 40
