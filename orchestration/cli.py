@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 import time
 from collections.abc import Sequence
@@ -105,7 +106,22 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def interruptible() -> None:
+    """Ctrl-C and SIGTERM stop the command and what it starts, even when it was started with
+    them ignored. A shell script's `&` starts a command with SIGINT ignored, and Dagster maps
+    SIGTERM to SIGINT's handler around a run in the main thread
+    (dagster/_utils/interrupts.py), which then leaves SIGTERM ignored too, inherited by every
+    process started afterwards: a `connectra` command started by such a process could not
+    stop the `tail` of Dagster's log capture, which outlived it and held its output open
+    (`connectra ingest --wait | ...` never ended)."""
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    if signal.getsignal(signal.SIGTERM) is signal.SIG_IGN:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
 def main(argv: Sequence[str] | None = None) -> None:
+    interruptible()
     args = build_parser().parse_args(argv)
     try:
         sys.exit(args.handler(args))

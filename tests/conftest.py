@@ -19,9 +19,15 @@ from typing import Any, TypeVar
 import pytest
 from dotenv import dotenv_values
 
+from orchestration.cli import interruptible
 from stores.settings import services_env_path
 
 ROOT = Path(__file__).resolve().parents[1]
+
+# A suite started in the background by a script (`make test &`) starts with SIGINT ignored;
+# the Dagster runs the tests execute in this process would then leave SIGTERM ignored for
+# every process the tests start, which no test could stop. Run it as from a terminal.
+interruptible()
 T = TypeVar("T")
 
 

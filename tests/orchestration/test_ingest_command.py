@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -18,16 +19,38 @@ PROFILE_VARS = ("API_KEY", "PG_DB_HOST", "DATABASE_URL", "ELASTICSEARCH_HOST", "
 
 
 def connectra(
-    home: Path, *args: str, profile: dict[str, str] | None = None
+    home: Path, *args: str, profile: dict[str, str] | None = None, interrupts_ignored: bool = False
 ) -> subprocess.CompletedProcess[str]:
-    """Runs the command as a user would: only the documented variables of the profile set."""
+    """Runs the command as a user would: only the documented variables of the profile set;
+    `interrupts_ignored`: started with SIGINT and SIGTERM ignored, as by a process that ran
+    a Dagster job after a shell script's `&` (orchestration/cli.py, interruptible)."""
     env = {k: v for k, v in os.environ.items() if k not in PROFILE_VARS}
     env["CONNECTRA_HOME"] = str(home)
     env.update(profile or {})
+    ignore = _ignore_interrupts if interrupts_ignored else None
     return subprocess.run(
         [str(Path(sys.executable).parent / "connectra"), *args],
         env=env, cwd=home.parent, capture_output=True, text=True, timeout=300,
+        preexec_fn=ignore,
     )  # fmt: skip
+
+
+def _ignore_interrupts() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+
+
+def test_ingest_started_with_interrupts_ignored_ends_and_closes_its_output(
+    tmp_path: Path,
+) -> None:
+    """With SIGTERM ignored from its start, the `tail` of Dagster's log capture could not be
+    stopped: it outlived the command and held its output open, so a caller reading it (a
+    pipe, this test) waited forever."""
+    home = tmp_path / "home"
+    [sample] = write_sample_files(300, tmp_path / "gen", seed=4)
+    done = connectra(home, "ingest", str(sample), "--wait", interrupts_ignored=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert f"cli/{sample.name}: 300 read" in done.stdout
 
 
 def test_ingest_waits_and_reports_counts_then_fails_clearly_on_a_bad_file(tmp_path: Path) -> None:
