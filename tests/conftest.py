@@ -28,6 +28,7 @@ ROOT = Path(__file__).resolve().parents[1]
 # the Dagster runs the tests execute in this process would then leave SIGTERM ignored for
 # every process the tests start, which no test could stop. Run it as from a terminal.
 interruptible()
+
 T = TypeVar("T")
 
 
