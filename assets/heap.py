@@ -27,10 +27,19 @@ M_MMAP_THRESHOLD = -3  # mallopt parameter (malloc.h)
 MMAP_THRESHOLD_BYTES = 1 << 20
 
 
+class _MallInfo2(ctypes.Structure):
+    _fields_ = [
+        (name, ctypes.c_size_t)
+        for name in ("arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks",
+                     "uordblks", "fordblks", "keepcost")
+    ]  # fmt: skip
+
+
 def _glibc() -> ctypes.CDLL | None:
     try:
         libc = ctypes.CDLL("libc.so.6")
         libc.malloc_trim, libc.mallopt  # noqa: B018 - both must exist
+        libc.mallinfo2.restype = _MallInfo2
     except (OSError, AttributeError):
         return None
     return libc
@@ -51,3 +60,12 @@ def trim() -> None:
     """Hands the free pages of every malloc arena back to the system (~1 ms)."""
     if _LIBC is not None:
         _LIBC.malloc_trim(0)
+
+
+def malloc_figures() -> dict[str, int]:
+    """What malloc holds, in bytes (glibc's mallinfo2; empty elsewhere): ``in_use`` (blocks
+    given out), ``free`` (free inside its arenas), ``mapped`` (blocks served by mmap)."""
+    if _LIBC is None:
+        return {}
+    info = _LIBC.mallinfo2()
+    return {"in_use": info.uordblks, "free": info.fordblks, "mapped": info.hblkhd}

@@ -10,7 +10,6 @@ change assets/heap.py's setting for an A/B: `--moving-threshold` leaves glibc's 
 
 from __future__ import annotations
 
-import ctypes
 import json
 import sys
 from typing import Any
@@ -19,33 +18,8 @@ import assets.loading as loading
 from assets import heap
 
 
-class _MallInfo2(ctypes.Structure):
-    _fields_ = [
-        (name, ctypes.c_size_t)
-        for name in (
-            "arena",
-            "ordblks",
-            "smblks",
-            "hblks",
-            "hblkhd",
-            "usmblks",
-            "fsmblks",
-            "uordblks",
-            "fordblks",
-            "keepcost",
-        )
-    ]
-
-
 def _heap_mb() -> dict[str, int]:
-    libc = ctypes.CDLL("libc.so.6")
-    libc.mallinfo2.restype = _MallInfo2
-    info = libc.mallinfo2()
-    figures = {
-        "malloc_in_use_mb": info.uordblks >> 20,
-        "malloc_free_mb": info.fordblks >> 20,
-        "malloc_mapped_mb": info.hblkhd >> 20,
-    }
+    figures = {f"malloc_{k}_mb": v >> 20 for k, v in heap.malloc_figures().items()}
     with open("/proc/self/smaps_rollup") as rollup:
         for line in rollup:
             key, _, value = line.partition(":")
@@ -73,7 +47,7 @@ def _with_heap_figures(load_file: Any) -> Any:
 class _NoMallopt:
     """The C library without mallopt: glibc's moving threshold, for the 'before' runs."""
 
-    def __init__(self, libc: ctypes.CDLL) -> None:
+    def __init__(self, libc: Any) -> None:
         self._libc = libc
 
     def __getattr__(self, name: str) -> Any:

@@ -20,19 +20,15 @@ import ctypes, json, sys
 from assets import heap
 if sys.argv[1] == "loader":
     heap.use_returning_allocator()
-class Info(ctypes.Structure):
-    _fields_ = [(n, ctypes.c_size_t) for n in ("arena", "ordblks", "smblks", "hblks",
-                "hblkhd", "usmblks", "fsmblks", "uordblks", "fordblks", "keepcost")]
 libc = ctypes.CDLL("libc.so.6")
 libc.malloc.restype, libc.malloc.argtypes = ctypes.c_void_p, [ctypes.c_size_t]
 libc.free.argtypes = [ctypes.c_void_p]
-libc.mallinfo2.restype = Info
 libc.free(libc.malloc(8 << 20))
-before = libc.mallinfo2().hblkhd
+before = heap.malloc_figures()["mapped"]
 block = libc.malloc(2 << 20)
-held = libc.mallinfo2().hblkhd - before
+held = heap.malloc_figures()["mapped"] - before
 libc.free(block)
-after = libc.mallinfo2().hblkhd - before
+after = heap.malloc_figures()["mapped"] - before
 print(json.dumps({"mapped_while_held": held, "mapped_after_free": after}))
 """
 
