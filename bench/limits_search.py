@@ -36,7 +36,7 @@ CHUNK_BYTES = 8 * 1024 * 1024
 THREADS = 4
 
 
-def _index_lines(alias: str, table: pa.Table) -> Iterator[bytes]:
+def index_lines(alias: str, table: pa.Table) -> Iterator[bytes]:
     head = b'{"index":{"_index":' + orjson.dumps(alias) + b',"_id":'
     for doc_id, doc in documents_of(json_ready(table), 20_000):
         yield head + orjson.dumps(doc_id) + b"}}\n" + orjson.dumps(doc) + b"\n"
@@ -53,7 +53,7 @@ def serialize(normalized: NormalizedFile, out: Path, form: str,
     `out`; returns counts."""
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir(parents=True)
-    lines = _index_lines if form == "index" else _update_lines
+    lines = index_lines if form == "index" else _update_lines
     chunk: list[bytes] = []
     size = chunks = docs = 0
 

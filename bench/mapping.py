@@ -23,19 +23,17 @@ Markdown table with each variant's ratios to `before` and `lean`. A side experim
 from __future__ import annotations
 
 import dataclasses
-import http.client
-import json
 import shutil
 import statistics
 import sys
 import time
 from dataclasses import dataclass
-from typing import Any
 
 from bench.data import normalize_file, sample_file
 from bench.env import INDEX_PREFIX, BenchEnv
 from bench.limits_search import send, serialize
 from bench.mapping_variants import VARIANTS
+from bench.node import Node
 from bench.procstat import process_cpu_seconds
 from tests.reliability.servers import PrivateOpenSearch
 
@@ -70,25 +68,8 @@ def run(env: BenchEnv, rows: int, rounds: int, variants: tuple[str, ...], merge:
     """The rounds against the node of env.services; ``node_pid``: a node of our own, whose
     process CPU-seconds alone are the node's (else the group of every OpenSearch JVM)."""
     host, port = env.services["ELASTICSEARCH_HOST"], int(env.services["ELASTICSEARCH_PORT"])
-
-    def call(method: str, path: str, body: dict[str, Any] | None = None) -> Any:
-        connection = http.client.HTTPConnection(host, port, timeout=900)
-        data = None if body is None else json.dumps(body).encode()
-        connection.request(method, path, body=data,
-                           headers={"Content-Type": "application/json"})
-        response = connection.getresponse()
-        answer = response.read()
-        connection.close()
-        if response.status >= 300 and not (method == "DELETE" and response.status == 404):
-            raise RuntimeError(f"{method} {path}: {response.status} {answer[:300]!r}")
-        return json.loads(answer) if answer else None
-
-    def store_bytes() -> int:
-        """The bytes of the indices' live segments (files of merged-away segments that a
-        reader still holds open are not the index's size)."""
-        rows = call("GET", f"/_cat/segments/{PREFIX}contacts,{PREFIX}companies"
-                           "?format=json&bytes=b&h=size")  # fmt: skip
-        return sum(int(row["size"]) for row in rows)
+    node = Node(host, port, timeout=900)
+    both = f"{PREFIX}contacts,{PREFIX}companies"
 
     sample, _ = sample_file(env.landing, rows)
     normalized = normalize_file(sample, env.work / "norm-lean" / str(rows))
@@ -106,18 +87,17 @@ def run(env: BenchEnv, rows: int, rounds: int, variants: tuple[str, ...], merge:
         for round_, name, recorded in plan:
             label, body_for = VARIANTS[name]
             for service in SERVICES:
-                call("DELETE", f"/{PREFIX}{service}")
-                call("PUT", f"/{PREFIX}{service}", body_for(service))
+                node.call("DELETE", f"/{PREFIX}{service}")
+                node.call("PUT", f"/{PREFIX}{service}", body_for(service))
             cpu_before = process_cpu_seconds(node_pid) if node_pid else 0.0
             result = send(env, folder, prefix=PREFIX)
-            size = store_bytes()
+            size = node.segment_bytes(both)
             merged, merge_s = 0, 0.0
             if merge:
                 started = time.perf_counter()
-                both = f"/{PREFIX}contacts,{PREFIX}companies"
-                call("POST", f"{both}/_forcemerge?max_num_segments=1")
-                call("POST", f"{both}/_refresh")
-                merged, merge_s = store_bytes(), time.perf_counter() - started
+                node.call("POST", f"/{both}/_forcemerge?max_num_segments=1")
+                node.call("POST", f"/{both}/_refresh")
+                merged, merge_s = node.segment_bytes(both), time.perf_counter() - started
             node_cpu = (process_cpu_seconds(node_pid) - cpu_before if node_pid else
                         result["cpu_cores"].get("opensearch", 0.0) * result["seconds"])
             if recorded:
@@ -130,9 +110,10 @@ def run(env: BenchEnv, rows: int, rounds: int, variants: tuple[str, ...], merge:
                   f"({merge_s:.0f} s)", flush=True)
     finally:
         for service in SERVICES:
-            call("DELETE", f"/{PREFIX}{service}")
+            node.call("DELETE", f"/{PREFIX}{service}")
         shutil.rmtree(folder, ignore_errors=True)
         shutil.rmtree(normalized.folder, ignore_errors=True)
+        node.close()
     print(summary(results, normalized.rows_read))
 
 

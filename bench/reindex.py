@@ -35,7 +35,7 @@ from typing import Any
 from bench.children import run_child
 from bench.data import BATCH_SIZE_FOR_INSERTION
 from bench.env import BenchEnv
-from bench.limits_search import CHUNK_BYTES, THREADS, _index_lines, send
+from bench.limits_search import CHUNK_BYTES, THREADS, index_lines, send
 from bench.loaded import BenchDataset
 from bench.procstat import CpuMeter, status_kb
 
@@ -90,7 +90,7 @@ def raw_bulk(env: BenchEnv) -> dict[str, Any]:
     try:
         for service in SERVICES:
             for rows in records.search_rows(service, 20_000):
-                for line in _index_lines(f"{RAW_PREFIX}{service}", documents(rows, service)):
+                for line in index_lines(f"{RAW_PREFIX}{service}", documents(rows, service)):
                     chunk.append(line)
                     size += len(line)
                     actions += 1

@@ -17,7 +17,6 @@ Index prefix `bench<CONNECTRA_BENCH_TAG>_subq_`, dropped afterwards.
 
 from __future__ import annotations
 
-import http.client
 import json
 import shutil
 import statistics
@@ -26,19 +25,18 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from bench.data import NormalizedFile, normalize_file, sample_file
 from bench.env import INDEX_PREFIX, BenchEnv
+from bench.limits_search import CHUNK_BYTES, index_lines
 from bench.mapping_variants import VARIANTS, WILDCARD_SUBFIELD
-from stores.search.bulk import documents_of, json_ready
+from bench.node import Node
 from tests.reliability.servers import PrivateOpenSearch
 from vql import compile_search, parse_query
 
 PREFIX = f"{INDEX_PREFIX}subq_"
-CHUNK_BYTES = 8 * 1024 * 1024
 DEFAULT_VARIANTS = ("shipped", "wildcard-type", "keyword-wildcard")
 # (field, needle): the query bench's substring, then needles of 3, 4 and 8 characters.
 NEEDLES: tuple[tuple[str, str], ...] = (
@@ -72,12 +70,11 @@ def expected(normalized: NormalizedFile, field: str, needle: str) -> set[str]:
     return ids
 
 
-def _chunks(normalized: NormalizedFile) -> Iterator[bytes]:
+def _chunks(normalized: NormalizedFile, index: str) -> Iterator[bytes]:
     chunk: list[bytes] = []
     size = 0
     for batch in range(normalized.batches):
-        for doc_id, doc in documents_of(json_ready(normalized.table(batch, "documents")), 20_000):
-            line = b'{"index":{"_id":' + orjson.dumps(doc_id) + b"}}\n" + orjson.dumps(doc) + b"\n"
+        for line in index_lines(index, normalized.table(batch, "documents")):
             chunk.append(line)
             size += len(line)
             if size >= CHUNK_BYTES:
@@ -85,22 +82,6 @@ def _chunks(normalized: NormalizedFile) -> Iterator[bytes]:
                 chunk, size = [], 0
     if chunk:
         yield b"".join(chunk)
-
-
-class Node:
-    def __init__(self, host: str, port: int) -> None:
-        self.connection = http.client.HTTPConnection(host, port, timeout=1800)
-
-    def call(self, method: str, path: str, body: Any = None, ndjson: bool = False) -> Any:
-        data = body if isinstance(body, bytes) else (
-            None if body is None else json.dumps(body).encode())
-        kind = "application/x-ndjson" if ndjson else "application/json"
-        self.connection.request(method, path, body=data, headers={"Content-Type": kind})
-        response = self.connection.getresponse()
-        answer = response.read()
-        if response.status >= 300 and not (method == "DELETE" and response.status == 404):
-            raise RuntimeError(f"{method} {path}: {response.status} {answer[:300]!r}")
-        return json.loads(answer) if answer else None
 
 
 def main(rows: int, runs: int, variants: tuple[str, ...], private: bool) -> None:
@@ -131,7 +112,7 @@ def load(node: Node, normalized: NormalizedFile, variants: tuple[str, ...]) -> N
         body["settings"]["index"]["refresh_interval"] = "-1"
         node.call("PUT", f"/{index}", body)
         started = time.perf_counter()
-        for chunk in _chunks(normalized):
+        for chunk in _chunks(normalized, index):
             answer = node.call("POST", f"/{index}/_bulk?filter_path=errors,items.*.error",
                                chunk, ndjson=True)
             if answer.get("errors"):
@@ -141,8 +122,7 @@ def load(node: Node, normalized: NormalizedFile, variants: tuple[str, ...]) -> N
         node.call("POST", f"/{index}/_forcemerge?max_num_segments=1")
         node.call("PUT", f"/{index}/_settings", {"index": {"refresh_interval": None}})
         count = node.call("GET", f"/{index}/_count")["count"]
-        size = sum(int(r["size"]) for r in node.call(
-            "GET", f"/_cat/segments/{index}?format=json&bytes=b&h=size"))
+        size = node.segment_bytes(index)
         print(f"{name}: {count:,} documents sent in {sent:.0f} s, merged {size / 2**20:.0f} MiB",
               flush=True)
 
