@@ -3,9 +3,9 @@
 ``before-17.1`` (an n-gram sub-field on every text field) and ``lean-17.1`` (n-grams on the
 substring fields only, every other part of the mapping as before: a lowercase ``keyword``
 sub-field on every text field, every plain field indexed with doc values) are written out
-here, so they stay measurable after the mapping that ships moves on. Each other variant
-changes one thing in ``lean-17.1``; ``shipped`` is what :func:`vql.mapping.index_body` makes
-today.
+in tests/old_mappings.py, so they stay measurable after the mapping that ships moves on.
+Each other variant changes one thing in ``lean-17.1``; ``shipped`` is what
+:func:`vql.mapping.index_body` makes today.
 """
 
 from __future__ import annotations
@@ -14,55 +14,39 @@ import copy
 from collections.abc import Callable
 from typing import Any
 
+from tests.old_mappings import properties_17_1, properties_before_17_1
 from vql.mapping import (
     ANALYSIS,
     IGNORE_ABOVE,
     KEYWORD_SUBFIELD,
-    LIST_POSITION_GAP,
     NGRAM_SUBFIELD,
     NORMALIZER,
     NORMALIZER_ANALYSIS,
-    TRIGRAM,
     index_body,
+    keyword_read,
 )
 from vql.registry import Field, registry
 
 Body = dict[str, Any]
 
 
-def _field_17_1(field: Field, ngram: bool) -> dict[str, Any]:
-    keyword = {"type": "keyword", "normalizer": NORMALIZER, "ignore_above": IGNORE_ABOVE}
-    if not field.analyzed:
-        if field.data_type == "int":
-            return {"type": "integer" if field.int_bits == 32 else "long"}
-        return {"type": "date"} if field.data_type == "date" else keyword
-    subfields: dict[str, Any] = {KEYWORD_SUBFIELD: keyword}
-    if ngram:
-        subfields[NGRAM_SUBFIELD] = {"type": "text", "analyzer": TRIGRAM,
-                                     "position_increment_gap": LIST_POSITION_GAP}
-    return {"type": "text", "analyzer": "standard",
-            "position_increment_gap": LIST_POSITION_GAP, "fields": subfields}
-
-
-def _body(service: str, ngram: Callable[[Field], bool]) -> Body:
-    properties = {f.name: _field_17_1(f, ngram(f)) for f in registry(service)}
+def _body(service: str, properties: Callable[[str], dict[str, Any]]) -> Body:
     return {"settings": {"index": {"number_of_replicas": 0, "max_result_window": 10_000},
                          "analysis": copy.deepcopy(ANALYSIS)},
-            "mappings": {"dynamic": "strict", "properties": properties}}
+            "mappings": {"dynamic": "strict", "properties": properties(service)}}
 
 
 def before_17_1(service: str) -> Body:
-    return _body(service, lambda f: True)
+    return _body(service, properties_before_17_1)
 
 
 def lean_17_1(service: str) -> Body:
-    return _body(service, lambda f: f.substring)
+    return _body(service, properties_17_1)
 
 
 def _unqueried(field: Field) -> bool:
-    """No query reads the field's keyword part (or, not analyzed, the field at all): no
-    keyword filter, sort or range on it, and it is not the id (the last sort key)."""
-    return not (field.keyword or field.sortable or field.range or field.name == "id")
+    """No query reads the field's keyword part (or, not analyzed, the field at all)."""
+    return not keyword_read(field)
 
 
 def no_norms(service: str) -> Body:
