@@ -18,9 +18,17 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.expression import ClauseElement, ColumnElement, FunctionElement
 
-# Runs of characters that are not letters or digits separate words.
-DUCKDB_NON_WORD = r"'[^\p{L}\p{N}]+'"  # RE2: Unicode classes
-POSTGRES_NON_WORD = "'[^[:alnum:]]+'"  # PostgreSQL regex: letters per the database's locale
+from vql import text as word_rule
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+# One word of the engine's standard tokenizer (vql.text): every place SQL cuts text into
+# words (word matches, phrases, fuzzy expansion) extracts the matches of this pattern.
+DUCKDB_WORD = _literal(word_rule.WORD)  # RE2: Unicode properties
+POSTGRES_WORD = _literal(word_rule.POSTGRES_WORD)  # ARE: classes of the database's locale
 
 
 class DuckDBDialect(PGDialect):
@@ -67,16 +75,22 @@ class words(FunctionElement[Any]):  # noqa: N801 - SQL function style, like sa.f
     inherit_cache = True
 
 
+def _words_of_pg(text: str) -> str:
+    return f"ARRAY(SELECT (regexp_matches(lower({text}), {POSTGRES_WORD}, 'g'))[1])"
+
+
+def _words_of_duckdb(text: str) -> str:
+    return f"regexp_extract_all(lower({text}), {DUCKDB_WORD})"
+
+
 @compiles(words)
 def _words_pg(element: words, compiler: SQLCompiler, **kw: Any) -> str:
-    (text,) = _args(compiler, element, **kw)
-    return f"regexp_split_to_array(lower({text}), {POSTGRES_NON_WORD})"
+    return _words_of_pg(_args(compiler, element, **kw)[0])
 
 
 @compiles(words, "duckdb")
 def _words_duckdb(element: words, compiler: SQLCompiler, **kw: Any) -> str:
-    (text,) = _args(compiler, element, **kw)
-    return f"regexp_split_to_array(lower({text}), {DUCKDB_NON_WORD})"
+    return _words_of_duckdb(_args(compiler, element, **kw)[0])
 
 
 class spaced_words(FunctionElement[Any]):  # noqa: N801
@@ -87,18 +101,18 @@ class spaced_words(FunctionElement[Any]):  # noqa: N801
     inherit_cache = True
 
 
-def _spaced(text: str, pattern: str) -> str:
-    return f"(' ' || regexp_replace(lower({text}), {pattern}, ' ', 'g') || ' ')"
+def _spaced(array: str) -> str:
+    return f"(' ' || array_to_string({array}, ' ') || ' ')"
 
 
 @compiles(spaced_words)
 def _spaced_pg(element: spaced_words, compiler: SQLCompiler, **kw: Any) -> str:
-    return _spaced(_args(compiler, element, **kw)[0], POSTGRES_NON_WORD)
+    return _spaced(_words_of_pg(_args(compiler, element, **kw)[0]))
 
 
 @compiles(spaced_words, "duckdb")
 def _spaced_duckdb(element: spaced_words, compiler: SQLCompiler, **kw: Any) -> str:
-    return _spaced(_args(compiler, element, **kw)[0], DUCKDB_NON_WORD)
+    return _spaced(_words_of_duckdb(_args(compiler, element, **kw)[0]))
 
 
 class word_count(FunctionElement[Any]):  # noqa: N801
