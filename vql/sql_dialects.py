@@ -149,6 +149,26 @@ def _window_duckdb(element: word_in_window, compiler: SQLCompiler, **kw: Any) ->
     return f"list_contains(list_slice({arr}, {lo}, {hi}), {word})"
 
 
+class count_in_window(FunctionElement[Any]):  # noqa: N801
+    """count_in_window(array, lo, hi, word): how many of the 1-based positions [lo, hi]
+    hold the word."""
+
+    type = sa.Integer()
+    inherit_cache = True
+
+
+@compiles(count_in_window)
+def _count_window_pg(element: count_in_window, compiler: SQLCompiler, **kw: Any) -> str:
+    arr, lo, hi, word = _args(compiler, element, **kw)
+    return f"cardinality(array_positions(({arr})[{lo}:{hi}], {word}))"
+
+
+@compiles(count_in_window, "duckdb")
+def _count_window_duckdb(element: count_in_window, compiler: SQLCompiler, **kw: Any) -> str:
+    arr, lo, hi, word = _args(compiler, element, **kw)
+    return f"len(list_filter(list_slice({arr}, {lo}, {hi}), lambda vql_w: vql_w = {word}))"
+
+
 class within_edits(FunctionElement[Any]):  # noqa: N801
     """within_edits(a, b, k): Levenshtein distance of a and b is at most k (PostgreSQL:
     fuzzystrmatch, which the store installs; its bounded variant stops early)."""

@@ -14,13 +14,21 @@ import sqlalchemy as sa
 
 import vql
 from vql.nodes import SubstringMatch
-
-DUCK_WORDS = r"regexp_split_to_array(lower(contacts_search.title), '[^\p{L}\p{N}]+')"
-PG_WORDS = "regexp_split_to_array(lower(contacts_search.title), '[^[:alnum:]]+')"
+from vql.sql_dialects import DUCKDB_WORD, POSTGRES_WORD
+from vql.sql_dialects import words as sa_words
 
 
 def flat(sql: str) -> str:
     return " ".join(sql.split())
+
+
+# The word rule's pattern (vql.text.WORD, checked against the engine in
+# tests/stores/test_differential.py), as a constant SQL literal.
+DUCK_WORDS = flat(f"regexp_extract_all(lower(contacts_search.title), {DUCKDB_WORD})")
+PG_WORDS = flat(
+    f"ARRAY(SELECT (regexp_matches(lower(contacts_search.title), {POSTGRES_WORD}, 'g'))[1])"
+)
+SPACED = f"(' ' || array_to_string({DUCK_WORDS}, ' ') || ' ')"
 
 
 def duck(body: dict[str, Any], source: sa.Table) -> tuple[str, list[Any]]:
@@ -95,10 +103,7 @@ def text_where(**condition: Any) -> dict[str, Any]:
 def test_exact_phrase(contacts_source: sa.Table) -> None:
     sql, params = duck_where(text_where(text_value="Head of-Sales", search_type="exact"),
                              contacts_source)
-    assert sql == (
-        "strpos((' ' || regexp_replace(lower(contacts_search.title), '[^\\p{L}\\p{N}]+', ' ', "
-        "'g') || ' '), ?) > ?"
-    )
+    assert sql == f"strpos({SPACED}, ?) > ?"
     assert params == [" head of sales ", 0]
 
 
@@ -113,12 +118,25 @@ def test_sloppy_phrase(contacts_source: sa.Table) -> None:
     assert params == [-1, 1, 0, 2, "sales", 1, 1, 3, "head"]
 
 
+def test_sloppy_phrase_with_a_repeated_word(contacts_source: sa.Table) -> None:
+    """A word twice in the phrase needs two distinct words of the value (Lucene): its first
+    place's window and one spanning both places that holds it twice."""
+    sql, params = duck_where(text_where(text_value="a b a", search_type="exact", slop=1),
+                             contacts_source)
+    window = f"list_contains(list_slice({DUCK_WORDS}, greatest(?, g.o + ?), g.o + ?), ?)"
+    twice = (f"len(list_filter(list_slice({DUCK_WORDS}, greatest(?, g.o + ?), g.o + ?), "
+             "lambda vql_w: vql_w = ?)) >= ?")
+    assert sql == (
+        f"EXISTS (SELECT 1 FROM generate_series(?, len({DUCK_WORDS})) AS g(o) "
+        f"WHERE {window} AND {twice} AND {window} AND {window})"
+    )
+    assert params == [0, 1, 0, 1, "a", 1, 0, 3, "a", 2, 1, 2, 3, "a", 1, 1, 2, "b"]
+
+
 def test_shuffle_and_substring(contacts_source: sa.Table) -> None:
     sql, params = duck_where(text_where(text_value="new York new", search_type="shuffle",
                                         operator="or"), contacts_source)
-    spaced = (r"(' ' || regexp_replace(lower(contacts_search.title), '[^\p{L}\p{N}]+', ' ', "
-              "'g') || ' ')")
-    assert sql == f"strpos({spaced}, ?) > ? OR strpos({spaced}, ?) > ?"
+    assert sql == f"strpos({SPACED}, ?) > ? OR strpos({SPACED}, ?) > ?"
     assert params == [" new ", 0, " york ", 0]
     sql, params = duck_where(text_where(text_value="Eng ", search_type="substring"),
                              contacts_source)
@@ -136,8 +154,8 @@ def test_text_on_lists(contacts_source: sa.Table) -> None:
     where = dataclasses.replace(where, must=(*where.must, SubstringMatch("industries", "servi")))
     sql, params = vql.to_duckdb(sa.select(companies.c.id).where(
         vql.compile_sql_where(where, companies)))
-    spaced = (r"(' ' || regexp_replace(lower(array_to_string(companies.industries, ?)), "
-              r"'[^\p{L}\p{N}]+', ' ', 'g') || ' ')")
+    spaced = flat(f"(' ' || array_to_string(regexp_extract_all(lower(array_to_string("
+                  f"companies.industries, ?)), {DUCKDB_WORD}), ' ') || ' ')")
     assert flat(sql) == (
         f"SELECT companies.id FROM companies WHERE strpos({spaced}, ?) > ? "
         f"AND strpos({spaced}, ?) > ? AND (len(list_filter(companies.industries, "
@@ -197,3 +215,33 @@ def test_missing_source_column_is_a_programming_error() -> None:
     where = vql.parse_where("contacts", {"keyword_match": {"must": {"country": "x"}}})
     with pytest.raises(ValueError, match="no column 'country'"):
         vql.compile_sql_where(where, source)
+
+
+# Values and the words OpenSearch's standard analyzer gives them (its _analyze, 2.19).
+ENGINE_WORDS = {
+    "O'Neil": ["o'neil"],
+    "john.doe@example.com": ["john.doe", "example.com"],
+    "3.14 and 1,000 units": ["3.14", "and", "1,000", "units"],
+    "foo_bar v2.0.1": ["foo_bar", "v2.0.1"],
+    "Zoë Müller-Lüdenscheidt": ["zoë", "müller", "lüdenscheidt"],
+    "Jose\u0301 e.g. a.1": ["jose\u0301", "e.g", "a", "1"],
+    "東京タワー カタカナabc ひらがな": ["東", "京", "タワー", "カタカナ", "abc",
+                                         "ひ", "ら", "が", "な"],
+    "ภาษาไทย 한국어abc": ["ภาษาไทย", "한국어abc"],
+    "İSTANBUL ΟΔΟΣ": ["istanbul", "οδοσ"],
+    "_ __ a_ x—y": ["a_", "x", "y"],
+}
+
+
+@pytest.mark.parametrize("value", sorted(ENGINE_WORDS))
+def test_sql_and_query_words_are_the_engines(value: str) -> None:
+    """Both sides of a SQL word match, the value in DuckDB and the query text in Python,
+    are cut into the engine's words."""
+    import duckdb
+
+    from vql.text import words
+
+    with duckdb.connect() as con:
+        sql, params = vql.to_duckdb(sa.select(sa_words(sa.literal(value))))
+        assert con.execute(sql, params).fetchone()[0] == ENGINE_WORDS[value]
+    assert words(value) == ENGINE_WORDS[value]
