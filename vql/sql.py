@@ -207,7 +207,8 @@ class SqlCompiler:
         if slop == 0:
             needle = " " + " ".join(phrase) + " "
             return self.per_value(
-                self.field(node.field), lambda v: sa.func.strpos(spaced_words(v), needle) > 0
+                self.field(node.field),
+                lambda v: sa.and_(_has_all(v, phrase), sa.func.strpos(spaced_words(v), needle) > 0),
             )
 
         at: dict[str, list[int]] = {}  # each word's places in the phrase
@@ -233,7 +234,7 @@ class SqlCompiler:
                         count_in_window(toks, lo, o + (last + slop), w) >= n + 2
                         for n, last in enumerate(places[j + 1:])
                     ]
-            return _exists(anchor, *checks)
+            return sa.and_(_has_all(value, phrase), _exists(anchor, *checks))
 
         return self.per_value(self.field(node.field), sloppy, subquery=True)
 
@@ -310,8 +311,14 @@ class SqlCompiler:
         return sa.or_(*disjuncts) if disjuncts else sa.false()
 
 
+def _has_all(text: ColumnElement[Any], phrase: Sequence[str]) -> Predicate:
+    """Every word is a substring of the lowercased value: what a word of the value needs,
+    tested first (a plain scan) so the word pattern only runs on the values that pass."""
+    return sa.and_(*(sa.func.strpos(sa.func.lower(text), w) > 0 for w in dict.fromkeys(phrase)))
+
+
 def _has_spaced(text: ColumnElement[Any], word: str) -> Predicate:
-    return sa.func.strpos(spaced_words(text), f" {word} ") > 0
+    return sa.and_(_has_all(text, [word]), sa.func.strpos(spaced_words(text), f" {word} ") > 0)
 
 
 def fuzzy_words(where: Where | None) -> dict[str, list[tuple[str, int]]]:

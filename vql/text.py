@@ -55,20 +55,21 @@ def _word(
     *, extend: str, ideograph: str, katakana: str, spaceless: str, letter: str, digit: str,
     connector: str,
 ) -> str:
-    """One word of the standard tokenizer, from the classes of characters its rules name."""
+    """One word of the standard tokenizer, from the classes of characters its rules name.
+    Written compact (each class once or twice): RE2's cost grows with the pattern's size."""
     e = f"{extend}*"
     hebrew = _set(*_HEBREW)
-    # A letter; a Hebrew letter may join the next by '"' and keeps a "'" after it.
-    atom = f"(?:{hebrew}{e}(?:\"{e}{hebrew}{e})*(?:'{e})?|{letter}{e})"
-    letters = f"{atom}(?:{_MID_LETTER}{e}{atom})*"
-    digits = f"{digit}{e}(?:{_MID_DIGIT}{e}{digit}{e})*"
-    # Letters and digits run together; Katakana joins them only through a connector.
-    block = f"(?:(?:{letters}|{digits})+|(?:{katakana}{e})+)"
-    joiners = f"(?:{connector}{e})+"
+    # A letter (a Hebrew one keeps a "'" after it), then letters, marks, a letter after one
+    # joining character, a Hebrew letter after '"'.
+    atom = f"(?:{hebrew}'|{letter})"
+    letters = f"{atom}(?:{extend}|(?:{_MID_LETTER}{e})?{atom}|\"{e}{hebrew})*"
+    digits = f"{digit}(?:{extend}|(?:{_MID_DIGIT}{e})?{digit})*"
+    joiner = f"{connector}{e}"
     return (
         f"{ideograph}{e}"
-        f"|(?:{joiners})?{block}(?:{joiners}{block})*(?:{joiners})?"
-        f"|(?:{spaceless}{e})+"
+        f"|(?:{joiner})*{katakana}(?:{katakana}|{extend}|{joiner})*"
+        f"|(?:(?:{joiner})*(?:{letters}|{digits}))+(?:{joiner})*"
+        f"|{spaceless}(?:{spaceless}|{extend})*"
     )
 
 

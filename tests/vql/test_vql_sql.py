@@ -29,6 +29,8 @@ PG_WORDS = flat(
     f"ARRAY(SELECT (regexp_matches(lower(contacts_search.title), {POSTGRES_WORD}, 'g'))[1])"
 )
 SPACED = f"(' ' || array_to_string({DUCK_WORDS}, ' ') || ' ')"
+# A word of the value is a substring of it: tested first, so the pattern runs on fewer values.
+HAS = "strpos(lower(contacts_search.title), ?) > ?"
 
 
 def duck(body: dict[str, Any], source: sa.Table) -> tuple[str, list[Any]]:
@@ -103,8 +105,8 @@ def text_where(**condition: Any) -> dict[str, Any]:
 def test_exact_phrase(contacts_source: sa.Table) -> None:
     sql, params = duck_where(text_where(text_value="Head of-Sales", search_type="exact"),
                              contacts_source)
-    assert sql == f"strpos({SPACED}, ?) > ?"
-    assert params == [" head of sales ", 0]
+    assert sql == f"{HAS} AND {HAS} AND {HAS} AND strpos({SPACED}, ?) > ?"
+    assert params == ["head", 0, "of", 0, "sales", 0, " head of sales ", 0]
 
 
 def test_sloppy_phrase(contacts_source: sa.Table) -> None:
@@ -112,10 +114,10 @@ def test_sloppy_phrase(contacts_source: sa.Table) -> None:
                              contacts_source)
     window = f"list_contains(list_slice({DUCK_WORDS}, greatest(?, g.o + ?), g.o + ?), ?)"
     assert sql == (
-        f"EXISTS (SELECT 1 FROM generate_series(?, len({DUCK_WORDS})) AS g(o) "
-        f"WHERE {window} AND {window})"
+        f"{HAS} AND {HAS} AND (EXISTS (SELECT 1 FROM generate_series(?, len({DUCK_WORDS})) "
+        f"AS g(o) WHERE {window} AND {window}))"
     )
-    assert params == [-1, 1, 0, 2, "sales", 1, 1, 3, "head"]
+    assert params == ["sales", 0, "head", 0, -1, 1, 0, 2, "sales", 1, 1, 3, "head"]
 
 
 def test_sloppy_phrase_with_a_repeated_word(contacts_source: sa.Table) -> None:
@@ -127,17 +129,18 @@ def test_sloppy_phrase_with_a_repeated_word(contacts_source: sa.Table) -> None:
     twice = (f"len(list_filter(list_slice({DUCK_WORDS}, greatest(?, g.o + ?), g.o + ?), "
              "lambda vql_w: vql_w = ?)) >= ?")
     assert sql == (
-        f"EXISTS (SELECT 1 FROM generate_series(?, len({DUCK_WORDS})) AS g(o) "
-        f"WHERE {window} AND {twice} AND {window} AND {window})"
+        f"{HAS} AND {HAS} AND (EXISTS (SELECT 1 FROM generate_series(?, len({DUCK_WORDS})) "
+        f"AS g(o) WHERE {window} AND {twice} AND {window} AND {window}))"
     )
-    assert params == [0, 1, 0, 1, "a", 1, 0, 3, "a", 2, 1, 2, 3, "a", 1, 1, 2, "b"]
+    assert params == ["a", 0, "b", 0, 0, 1, 0, 1, "a", 1, 0, 3, "a", 2, 1, 2, 3, "a", 1, 1,
+                      2, "b"]
 
 
 def test_shuffle_and_substring(contacts_source: sa.Table) -> None:
     sql, params = duck_where(text_where(text_value="new York new", search_type="shuffle",
                                         operator="or"), contacts_source)
-    assert sql == f"strpos({SPACED}, ?) > ? OR strpos({SPACED}, ?) > ?"
-    assert params == [" new ", 0, " york ", 0]
+    assert sql == f"{HAS} AND strpos({SPACED}, ?) > ? OR {HAS} AND strpos({SPACED}, ?) > ?"
+    assert params == ["new", 0, " new ", 0, "york", 0, " york ", 0]
     sql, params = duck_where(text_where(text_value="Eng ", search_type="substring"),
                              contacts_source)
     assert sql == "strpos(lower(contacts_search.title), ?) > ?"
@@ -156,12 +159,14 @@ def test_text_on_lists(contacts_source: sa.Table) -> None:
         vql.compile_sql_where(where, companies)))
     spaced = flat(f"(' ' || array_to_string(regexp_extract_all(lower(array_to_string("
                   f"companies.industries, ?)), {DUCKDB_WORD}), ' ') || ' ')")
+    has = "strpos(lower(array_to_string(companies.industries, ?)), ?) > ?"
     assert flat(sql) == (
-        f"SELECT companies.id FROM companies WHERE strpos({spaced}, ?) > ? "
-        f"AND strpos({spaced}, ?) > ? AND (len(list_filter(companies.industries, "
+        f"SELECT companies.id FROM companies WHERE {has} AND strpos({spaced}, ?) > ? "
+        f"AND {has} AND strpos({spaced}, ?) > ? AND (len(list_filter(companies.industries, "
         "lambda vql_element: strpos(lower(vql_element), ?) > ?)) > 0)"
     )
-    assert params == [" ", " it ", 0, " ", " serv ", 0, "servi", 0]
+    assert params == [" ", "it", 0, " ", " it ", 0, " ", "serv", 0, " ", " serv ", 0,
+                      "servi", 0]
 
 
 def test_postgres_rendering(contacts_source: sa.Table) -> None:
