@@ -19,9 +19,11 @@ random strings: tests/stores/test_differential.py):
 - everything else (spaces, punctuation, symbols) separates words.
 
 What it leaves out (README, "How text matching differs"): emoji and a few symbols such as
-``©`` (the engine keeps each as a word; here they separate words), and the engine's cut of a
-word at 255 characters. :data:`POSTGRES_WORD` is the same rule in PostgreSQL's regex
-dialect, which has no Unicode properties (see there).
+``©`` (the engine keeps each as a word; here they separate words), Katakana joined to other
+letters by a connector (``カ_a``) and ``"`` after a non-Hebrew letter before a Hebrew one
+(one word there, two here), and the engine's cut of a word at 255 characters.
+:data:`POSTGRES_WORD` is the same rule in PostgreSQL's regex dialect, which has no Unicode
+properties (see there).
 """
 
 from __future__ import annotations
@@ -90,6 +92,19 @@ WORD = _word(
     connector=_set(r"\p{Pc}", *_CONNECTORS),
 )
 """One word of the engine's ``standard`` tokenizer (RE2 and ``regex`` syntax)."""
+
+# A value without a match of PLAIN (no joining character between two letters or digits, no
+# connector, mark, format character, letter number, and no letter of the scripts WORD treats
+# apart) has as words exactly its runs of letters and digits: the quick split SQL uses for
+# most values (a scalar regexp_replace, which DuckDB runs once per distinct value).
+PLAIN = (
+    r"[\p{L}\p{Nd}]" + _set(*_MID_LETTER[1:-1], *_MID_DIGIT[1:-1]) + r"[\p{L}\p{Nd}]|"
+    + _set(r"\p{Pc}", *_CONNECTORS, r"\p{M}", *_FORMAT, r"\p{Han}", r"\p{Hiragana}",
+           r"\p{Katakana}", 0x30FC, *_SCRIPTS, r"\p{Nl}", *_HEBREW, 0x05F3)
+)
+"""What makes a value need :data:`WORD` (RE2 and ``regex`` syntax); without it, words are
+the runs of :data:`RUN`."""
+RUN = r"[\p{L}\p{Nd}]+"
 
 _POSTGRES_NOT_LETTERS = (0x3040, "-", 0x30FF, 0x31F0, "-", 0x31FF, 0xFF66, "-", 0xFF9F,
                          *_IDEOGRAPHS, 0x0E00, "-", 0x0EFF, 0x1000, "-", 0x109F, 0x1780, "-",

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 import vql
 from vql.nodes import SubstringMatch
-from vql.sql_dialects import DUCKDB_WORD, POSTGRES_WORD
+from vql.sql_dialects import DUCKDB_NOT_RUN, DUCKDB_PLAIN, DUCKDB_WORD, POSTGRES_WORD
 from vql.sql_dialects import words as sa_words
 
 
@@ -28,7 +28,20 @@ DUCK_WORDS = flat(f"regexp_extract_all(lower(contacts_search.title), {DUCKDB_WOR
 PG_WORDS = flat(
     f"ARRAY(SELECT (regexp_matches(lower(contacts_search.title), {POSTGRES_WORD}, 'g'))[1])"
 )
-SPACED = f"(' ' || array_to_string({DUCK_WORDS}, ' ') || ' ')"
+
+
+def spaced(value: str) -> str:
+    """The value's words between spaces: a value with a character of context (vql.text.PLAIN)
+    through the word pattern, any other by the quick split into runs of letters and digits."""
+    low = f"lower({value})"
+    return flat(
+        f"(' ' || CASE WHEN regexp_replace({low}, {DUCKDB_PLAIN}, '') <> {low} "
+        f"THEN array_to_string(regexp_extract_all({low}, {DUCKDB_WORD}), ' ') "
+        f"ELSE regexp_replace({low}, {DUCKDB_NOT_RUN}, ' ', 'g') END || ' ')"
+    )
+
+
+SPACED = spaced("contacts_search.title")
 # A word of the value is a substring of it: tested first, so the pattern runs on fewer values.
 HAS = "strpos(lower(contacts_search.title), ?) > ?"
 
@@ -157,16 +170,15 @@ def test_text_on_lists(contacts_source: sa.Table) -> None:
     where = dataclasses.replace(where, must=(*where.must, SubstringMatch("industries", "servi")))
     sql, params = vql.to_duckdb(sa.select(companies.c.id).where(
         vql.compile_sql_where(where, companies)))
-    spaced = flat(f"(' ' || array_to_string(regexp_extract_all(lower(array_to_string("
-                  f"companies.industries, ?)), {DUCKDB_WORD}), ' ') || ' ')")
+    joined = spaced("array_to_string(companies.industries, ?)")
     has = "strpos(lower(array_to_string(companies.industries, ?)), ?) > ?"
     assert flat(sql) == (
-        f"SELECT companies.id FROM companies WHERE {has} AND strpos({spaced}, ?) > ? "
-        f"AND {has} AND strpos({spaced}, ?) > ? AND (len(list_filter(companies.industries, "
+        f"SELECT companies.id FROM companies WHERE {has} AND strpos({joined}, ?) > ? "
+        f"AND {has} AND strpos({joined}, ?) > ? AND (len(list_filter(companies.industries, "
         "lambda vql_element: strpos(lower(vql_element), ?) > ?)) > 0)"
     )
-    assert params == [" ", "it", 0, " ", " it ", 0, " ", "serv", 0, " ", " serv ", 0,
-                      "servi", 0]
+    assert params == [" ", "it", 0, " ", " ", " ", " ", " it ", 0, " ", "serv", 0, " ", " ",
+                      " ", " ", " serv ", 0, "servi", 0]
 
 
 def test_postgres_rendering(contacts_source: sa.Table) -> None:
@@ -250,3 +262,27 @@ def test_sql_and_query_words_are_the_engines(value: str) -> None:
         sql, params = vql.to_duckdb(sa.select(sa_words(sa.literal(value))))
         assert con.execute(sql, params).fetchone()[0] == ENGINE_WORDS[value]
     assert words(value) == ENGINE_WORDS[value]
+
+
+def test_spaced_words_are_the_words_whichever_way_they_are_cut() -> None:
+    """DuckDB cuts most values by a quick split (no character of context in them), the others
+    by the word pattern: either way, the spaced words are vql.text.words."""
+    import random
+
+    import duckdb
+
+    from vql.sql_dialects import spaced_words
+    from vql.text import words
+
+    rng = random.Random(18)
+    alphabet = list("ab Zé.'_,1-@ ") + ["\u0301", "東", "カ", "Ⅻ", "ש", "\u00ad", "·"]
+    values = ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 12)))
+              for _ in range(3000)]
+    rows = sa.table("vals", sa.column("i"), sa.column("v", sa.String()))
+    sql, params = vql.to_duckdb(sa.select(spaced_words(rows.c.v)).order_by(rows.c.i))
+    with duckdb.connect() as con:
+        con.execute("CREATE TABLE vals AS SELECT * FROM unnest(?) WITH ORDINALITY AS t(v, i)",
+                    [values])
+        got = [r[0] for r in con.execute(sql, params).fetchall()]
+    assert [g.split() for g in got] == [words(v) for v in values]
+    assert sum(1 for v in values if words(v) != v.lower().split()) > 100  # not only spaces
