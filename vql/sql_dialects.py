@@ -114,17 +114,40 @@ def _spaced_pg(element: spaced_words, compiler: SQLCompiler, **kw: Any) -> str:
 
 @compiles(spaced_words, "duckdb")
 def _spaced_duckdb(element: spaced_words, compiler: SQLCompiler, **kw: Any) -> str:
+    return _spaced_of_duckdb(_args(compiler, element, **kw)[0])
+
+
+def _spaced_of_duckdb(text: str) -> str:
     # Most values need no pattern of context (vql.text.PLAIN): their words are the runs of
     # letters and digits, a scalar regexp_replace DuckDB computes once per distinct value;
     # regexp_extract_all costs ~4 us per row. The test is a scalar too (a replace that
     # changes the value when the pattern is found).
-    text = _args(compiler, element, **kw)[0]
     low = f"lower({text})"
     return (
         f"(' ' || CASE WHEN regexp_replace({low}, {DUCKDB_PLAIN}, '') <> {low} "
         f"THEN array_to_string({_words_of_duckdb(text)}, ' ') "
         f"ELSE regexp_replace({low}, {DUCKDB_NOT_RUN}, ' ', 'g') END || ' ')"
     )
+
+
+class any_word(FunctionElement[Any]):  # noqa: N801
+    """any_word(text, words): some word of the text is one of ``words`` (an array); the
+    text's words are cut once, not once per word."""
+
+    type = sa.Boolean()
+    inherit_cache = True
+
+
+@compiles(any_word)
+def _any_word_pg(element: any_word, compiler: SQLCompiler, **kw: Any) -> str:
+    text, wanted = _args(compiler, element, **kw)
+    return f"({_words_of_pg(text)} && {wanted})"
+
+
+@compiles(any_word, "duckdb")
+def _any_word_duckdb(element: any_word, compiler: SQLCompiler, **kw: Any) -> str:
+    text, wanted = _args(compiler, element, **kw)
+    return f"list_has_any(string_split({_spaced_of_duckdb(text)}, ' '), {wanted})"
 
 
 class word_count(FunctionElement[Any]):  # noqa: N801
