@@ -465,3 +465,22 @@ def test_word_queries_are_not_vacuous(worded: dict[str, Any]) -> None:
     totals = [worded["opensearch"].search(parse_query(
         "contacts", {"where": {"text_matches": {"must": [c]}}})).total for c in WORD_QUERIES]
     assert sum(1 for t in totals if t > 0) >= len(WORD_QUERIES) - 8, totals
+
+
+def test_postgres_words_are_the_engines_words(pg_database: str, opensearch: Any) -> None:
+    """The rule in PostgreSQL's regex dialect, run by the real server (letters of its
+    locale; marks of the combining blocks only: README), on the values of the tests above."""
+    import psycopg
+    import sqlalchemy as sa
+
+    from vql.sql_dialects import to_postgres, words
+
+    texts = [v for row in WORD_VALUES for v in row] + [
+        "3.14 and 1,000 units", "foo_bar v2.0.1", "Jose\u0301 e.g. a.1", "İSTANBUL ΟΔΟΣ",
+        "東京タワー カタカナabc ひらがな", "ภาษาไทย 한국어abc", "_ __ a_ x—y", "Ⅻ 〇 々x"]
+    with psycopg.connect(pg_database) as con:
+        got = []
+        for text in texts:
+            sql, params = to_postgres(sa.select(words(sa.literal(text))))
+            got.append(con.execute(sql, params).fetchone()[0])  # type: ignore[index]
+    assert got == _engine_words(opensearch, texts)
