@@ -18,9 +18,19 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.expression import ClauseElement, ColumnElement, FunctionElement
 
-# Runs of characters that are not letters or digits separate words.
-DUCKDB_NON_WORD = r"'[^\p{L}\p{N}]+'"  # RE2: Unicode classes
-POSTGRES_NON_WORD = "'[^[:alnum:]]+'"  # PostgreSQL regex: letters per the database's locale
+from vql import text as word_rule
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+# One word of the engine's standard tokenizer (vql.text): every place SQL cuts text into
+# words (word matches, phrases, fuzzy expansion) extracts the matches of this pattern.
+DUCKDB_WORD = _literal(word_rule.WORD)  # RE2: Unicode properties
+DUCKDB_PLAIN = _literal(word_rule.PLAIN)
+DUCKDB_NOT_RUN = _literal(word_rule.RUN.replace("[", "[^", 1))
+POSTGRES_WORD = _literal(word_rule.POSTGRES_WORD)  # ARE: classes of the database's locale
 
 
 class DuckDBDialect(PGDialect):
@@ -67,16 +77,22 @@ class words(FunctionElement[Any]):  # noqa: N801 - SQL function style, like sa.f
     inherit_cache = True
 
 
+def _words_of_pg(text: str) -> str:
+    return f"ARRAY(SELECT (regexp_matches(lower({text}), {POSTGRES_WORD}, 'g'))[1])"
+
+
+def _words_of_duckdb(text: str) -> str:
+    return f"regexp_extract_all(lower({text}), {DUCKDB_WORD})"
+
+
 @compiles(words)
 def _words_pg(element: words, compiler: SQLCompiler, **kw: Any) -> str:
-    (text,) = _args(compiler, element, **kw)
-    return f"regexp_split_to_array(lower({text}), {POSTGRES_NON_WORD})"
+    return _words_of_pg(_args(compiler, element, **kw)[0])
 
 
 @compiles(words, "duckdb")
 def _words_duckdb(element: words, compiler: SQLCompiler, **kw: Any) -> str:
-    (text,) = _args(compiler, element, **kw)
-    return f"regexp_split_to_array(lower({text}), {DUCKDB_NON_WORD})"
+    return _words_of_duckdb(_args(compiler, element, **kw)[0])
 
 
 class spaced_words(FunctionElement[Any]):  # noqa: N801
@@ -87,18 +103,51 @@ class spaced_words(FunctionElement[Any]):  # noqa: N801
     inherit_cache = True
 
 
-def _spaced(text: str, pattern: str) -> str:
-    return f"(' ' || regexp_replace(lower({text}), {pattern}, ' ', 'g') || ' ')"
+def _spaced(array: str) -> str:
+    return f"(' ' || array_to_string({array}, ' ') || ' ')"
 
 
 @compiles(spaced_words)
 def _spaced_pg(element: spaced_words, compiler: SQLCompiler, **kw: Any) -> str:
-    return _spaced(_args(compiler, element, **kw)[0], POSTGRES_NON_WORD)
+    return _spaced(_words_of_pg(_args(compiler, element, **kw)[0]))
 
 
 @compiles(spaced_words, "duckdb")
 def _spaced_duckdb(element: spaced_words, compiler: SQLCompiler, **kw: Any) -> str:
-    return _spaced(_args(compiler, element, **kw)[0], DUCKDB_NON_WORD)
+    return _spaced_of_duckdb(_args(compiler, element, **kw)[0])
+
+
+def _spaced_of_duckdb(text: str) -> str:
+    # Most values need no pattern of context (vql.text.PLAIN): their words are the runs of
+    # letters and digits, a scalar regexp_replace DuckDB computes once per distinct value;
+    # regexp_extract_all costs ~4 us per row. The test is a scalar too (a replace that
+    # changes the value when the pattern is found).
+    low = f"lower({text})"
+    return (
+        f"(' ' || CASE WHEN regexp_replace({low}, {DUCKDB_PLAIN}, '') <> {low} "
+        f"THEN array_to_string({_words_of_duckdb(text)}, ' ') "
+        f"ELSE regexp_replace({low}, {DUCKDB_NOT_RUN}, ' ', 'g') END || ' ')"
+    )
+
+
+class any_word(FunctionElement[Any]):  # noqa: N801
+    """any_word(text, words): some word of the text is one of ``words`` (an array); the
+    text's words are cut once, not once per word."""
+
+    type = sa.Boolean()
+    inherit_cache = True
+
+
+@compiles(any_word)
+def _any_word_pg(element: any_word, compiler: SQLCompiler, **kw: Any) -> str:
+    text, wanted = _args(compiler, element, **kw)
+    return f"({_words_of_pg(text)} && {wanted})"
+
+
+@compiles(any_word, "duckdb")
+def _any_word_duckdb(element: any_word, compiler: SQLCompiler, **kw: Any) -> str:
+    text, wanted = _args(compiler, element, **kw)
+    return f"list_has_any(string_split({_spaced_of_duckdb(text)}, ' '), {wanted})"
 
 
 class word_count(FunctionElement[Any]):  # noqa: N801
@@ -133,6 +182,26 @@ def _window_pg(element: word_in_window, compiler: SQLCompiler, **kw: Any) -> str
 def _window_duckdb(element: word_in_window, compiler: SQLCompiler, **kw: Any) -> str:
     arr, lo, hi, word = _args(compiler, element, **kw)
     return f"list_contains(list_slice({arr}, {lo}, {hi}), {word})"
+
+
+class count_in_window(FunctionElement[Any]):  # noqa: N801
+    """count_in_window(array, lo, hi, word): how many of the 1-based positions [lo, hi]
+    hold the word."""
+
+    type = sa.Integer()
+    inherit_cache = True
+
+
+@compiles(count_in_window)
+def _count_window_pg(element: count_in_window, compiler: SQLCompiler, **kw: Any) -> str:
+    arr, lo, hi, word = _args(compiler, element, **kw)
+    return f"cardinality(array_positions(({arr})[{lo}:{hi}], {word}))"
+
+
+@compiles(count_in_window, "duckdb")
+def _count_window_duckdb(element: count_in_window, compiler: SQLCompiler, **kw: Any) -> str:
+    arr, lo, hi, word = _args(compiler, element, **kw)
+    return f"len(list_filter(list_slice({arr}, {lo}, {hi}), lambda vql_w: vql_w = {word}))"
 
 
 class within_edits(FunctionElement[Any]):  # noqa: N801

@@ -1,20 +1,146 @@
 """Word rules shared by the SQL compiler and anyone checking its results.
 
-The search engine splits text with its standard analyzer (Unicode word boundaries); SQL
-cannot, so SQL splits lowercased text on runs of characters that are not letters or digits.
-The query side of SQL matching is split here, in Python, by the same rule.
+The search engine splits text with the ``standard`` tokenizer (Unicode word boundaries,
+UAX#29) and lowercases each word. :data:`WORD` is that rule as one regular expression, in
+the syntax RE2 (DuckDB) and Python's ``regex`` module share: DuckDB cuts values with it
+(:mod:`vql.sql_dialects`) and :func:`words` cuts query text with it, so both sides of a SQL
+text match see the words the engine sees (checked against the engine's ``_analyze`` on
+random strings: tests/stores/test_differential.py):
+
+- letters joined by one of ``' . : ·`` and their look-alikes (``o'neil``, ``john.doe``,
+  ``example.com``), digits by one of ``. , ; '`` (``3.14``, ``1,000``); letters and digits
+  run together (``a1``, ``v2.0.1``); connector punctuation (``_``) joins them (``foo_bar``);
+  a word holds a letter or a digit;
+- combining marks and format characters (soft hyphen, zero-width joiners) stay with the
+  character before them;
+- Han ideographs and Hiragana are one word per character; a run of Katakana is one word, a
+  run of Thai, Lao, Myanmar or Khmer too (Lucene does not segment them by dictionary);
+  Hebrew letters also join by ``"`` and keep a ``'`` after them;
+- everything else (spaces, punctuation, symbols) separates words.
+
+What it leaves out (README, "How text matching differs"): emoji and a few symbols such as
+``©`` (the engine keeps each as a word; here they separate words), Katakana joined to other
+letters by a connector (``カ_a``) and ``"`` after a non-Hebrew letter before a Hebrew one
+(one word there, two here), and the engine's cut of a word at 255 characters.
+:data:`POSTGRES_WORD` is the same rule in PostgreSQL's regex dialect, which has no Unicode
+properties (see there).
 """
 
 from __future__ import annotations
 
-import re
+import regex
 
-_WORD = re.compile(r"[^\W_]+")
+
+def _set(*parts: str | int) -> str:
+    """A character class: properties as written, code points as the characters themselves
+    (RE2, ``regex`` and PostgreSQL read literal characters alike; their escapes differ)."""
+    return "[" + "".join(chr(p) if isinstance(p, int) else p for p in parts) + "]"
+
+
+_FORMAT = (0x00AD, 0x200C, 0x200D, 0x2060, 0xFEFF, 0xFF9E, 0xFF9F)
+# Ideographs (Ideographic=Yes: the CJK blocks, 〆 〇 and Hangzhou numerals, not 々 or 〻,
+# which are letters) and Hiragana: a word each.
+_IDEOGRAPHS = (0x3006, 0x3007, 0x3021, "-", 0x3029, 0x3038, "-", 0x303A, 0x3400, "-", 0x4DBF,
+               0x4E00, "-", 0x9FFF, 0xF900, "-", 0xFAFF)
+_HEBREW = (0x05D0, "-", 0x05EA, 0x05EF, "-", 0x05F2, 0xFB1D, 0xFB1F, "-", 0xFB28, 0xFB2A, "-",
+           0xFB4F)
+_CONNECTORS = (0x202F,)  # beside \p{Pc}: the narrow no-break space joins too
+# Between two letters (MidLetter, MidNumLet, Single_Quote); between two digits (MidNum, ...).
+_MID_NUM_LET = (ord("."), ord("'"), 0x2018, 0x2019, 0x2024, 0xFE52, 0xFF07, 0xFF0E)
+_MID_LETTER = _set(ord(":"), 0x00B7, 0x0387, 0x055F, 0x05F4, 0x2027, 0xFE13, 0xFE55, 0xFF1A,
+                   *_MID_NUM_LET)
+_MID_DIGIT = _set(ord(","), ord(";"), 0x037E, 0x0589, 0x060C, 0x060D, 0x066C, 0x07F8, 0x2044,
+                  0xFE10, 0xFE14, 0xFE50, 0xFE54, 0xFF0C, 0xFF1B, *_MID_NUM_LET)
+
+
+def _word(
+    *, extend: str, ideograph: str, katakana: str, spaceless: str, letter: str, digit: str,
+    connector: str,
+) -> str:
+    """One word of the standard tokenizer, from the classes of characters its rules name.
+    Written compact (each class once or twice): RE2's cost grows with the pattern's size."""
+    e = f"{extend}*"
+    hebrew = _set(*_HEBREW)
+    # A letter (a Hebrew one keeps a "'" after it), then letters, marks, a letter after one
+    # joining character, a Hebrew letter after '"'.
+    atom = f"(?:{hebrew}'|{letter})"
+    letters = f"{atom}(?:{extend}|(?:{_MID_LETTER}{e})?{atom}|\"{e}{hebrew})*"
+    digits = f"{digit}(?:{extend}|(?:{_MID_DIGIT}{e})?{digit})*"
+    joiner = f"{connector}{e}"
+    return (
+        f"{ideograph}{e}"
+        f"|(?:{joiner})*{katakana}(?:{katakana}|{extend}|{joiner})*"
+        f"|(?:(?:{joiner})*(?:{letters}|{digits}))+(?:{joiner})*"
+        f"|{spaceless}(?:{spaceless}|{extend})*"
+    )
+
+
+_SCRIPTS = (r"\p{Thai}", r"\p{Lao}", r"\p{Myanmar}", r"\p{Khmer}")
+_NOT_LETTERS = (r"\p{Hiragana}", r"\p{Katakana}", *_IDEOGRAPHS, 0x30FC, 0xFF9E, 0xFF9F,
+                *_SCRIPTS)
+WORD = _word(
+    extend=_set(r"\p{M}", *_FORMAT),
+    ideograph=_set(r"\p{Hiragana}", *_IDEOGRAPHS, 0x20000, "-", 0x3FFFF),
+    # Katakana and its prolonged sound mark, but the halfwidth sound marks (they extend).
+    katakana="(?:" + _set("^", r"\P{Katakana}", 0xFF9E, 0xFF9F) + "|" + chr(0x30FC) + ")",
+    # Their letters, not their digits (a Thai digit is a digit).
+    spaceless="(?:" + "|".join(_set("^", r"\P" + s[2:], r"\p{Nd}") for s in _SCRIPTS) + ")",
+    # Letters and letter numbers but those above; the Hebrew geresh.
+    letter="(?:" + "|".join((_set("^", r"\P{L}", *_NOT_LETTERS),
+                             _set("^", r"\P{Nl}", *_IDEOGRAPHS), chr(0x05F3))) + ")",
+    digit=r"\p{Nd}",
+    connector=_set(r"\p{Pc}", *_CONNECTORS),
+)
+"""One word of the engine's ``standard`` tokenizer (RE2 and ``regex`` syntax)."""
+
+# A value without a match of PLAIN (no joining character between two letters or digits, no
+# connector, mark, format character, letter number, and no letter of the scripts WORD treats
+# apart) has as words exactly its runs of letters and digits: the quick split SQL uses for
+# most values (a scalar regexp_replace, which DuckDB runs once per distinct value).
+PLAIN = (
+    r"[\p{L}\p{Nd}]" + _set(*_MID_LETTER[1:-1], *_MID_DIGIT[1:-1]) + r"[\p{L}\p{Nd}]|"
+    + _set(r"\p{Pc}", *_CONNECTORS, r"\p{M}", *_FORMAT, r"\p{Han}", r"\p{Hiragana}",
+           r"\p{Katakana}", 0x30FC, *_SCRIPTS, r"\p{Nl}", *_HEBREW, 0x05F3)
+)
+"""What makes a value need :data:`WORD` (RE2 and ``regex`` syntax); without it, words are
+the runs of :data:`RUN`."""
+RUN = r"[\p{L}\p{Nd}]+"
+
+_POSTGRES_NOT_LETTERS = (0x3040, "-", 0x30FF, 0x31F0, "-", 0x31FF, 0xFF66, "-", 0xFF9F,
+                         *_IDEOGRAPHS, 0x0E00, "-", 0x0EFF, 0x1000, "-", 0x109F, 0x1780, "-",
+                         0x17FF)
+POSTGRES_WORD = _word(
+    extend=_set(0x0300, "-", 0x036F, 0x1AB0, "-", 0x1AFF, 0x1DC0, "-", 0x1DFF, 0x20D0, "-",
+                0x20FF, 0xFE20, "-", 0xFE2F, *_FORMAT),
+    ideograph=_set(0x3040, "-", 0x309F, *_IDEOGRAPHS),
+    katakana=_set(0x30A0, "-", 0x30FF, 0x31F0, "-", 0x31FF, 0xFF66, "-", 0xFF9D),
+    spaceless=_set(0x0E01, "-", 0x0E4F, 0x0E80, "-", 0x0ECF, 0x1000, "-", 0x103F, 0x1050, "-",
+                   0x108F, 0x1780, "-", 0x17DF),
+    letter=f"(?:(?!{_set(*_POSTGRES_NOT_LETTERS)})[[:alpha:]]|{chr(0x05F3)})",
+    digit="(?:[[:digit:]]|" + _set(0x0E50, "-", 0x0E59, 0x0ED0, "-", 0x0ED9, 0x1040, "-",
+                                   0x1049, 0x17E0, "-", 0x17E9) + ")",
+    connector=_set("_", 0x203F, 0x2040, 0x2054, 0xFE33, 0xFE34, 0xFE4D, "-", 0xFE4F, 0xFF3F,
+                   *_CONNECTORS),
+)
+"""The rule in PostgreSQL's regex dialect (ARE), which has no Unicode properties: letters
+and digits are ``[[:alpha:]]`` and ``[[:digit:]]`` of the database's locale (ASCII only
+under the C locale), combining marks those of the combining blocks (Latin, Greek, Cyrillic
+diacritics; other scripts' marks count if the locale calls them letters), the scripts by
+their Unicode blocks."""
+
+_WORD = regex.compile(WORD)
+_DOTTED_CAPITAL_I = "\u0130"
+
+
+def lower(text: str) -> str:
+    """Lowercased one character at a time, as the engine's filter and DuckDB's ``lower``
+    (no context rules: a final capital sigma becomes σ, not ς; İ becomes i)."""
+    return "".join("i" if c == _DOTTED_CAPITAL_I else c.lower() for c in text)
 
 
 def words(text: str) -> list[str]:
-    """Lowercased words of ``text``: maximal runs of letters and digits."""
-    return _WORD.findall(text.lower())
+    """Lowercased words of ``text``, cut as the engine's standard tokenizer does."""
+    return _WORD.findall(lower(text))
 
 
 def auto_fuzziness(word: str) -> int:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import csv
 import random
+import re
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -326,3 +327,160 @@ def test_a_fuzzy_word_expands_to_the_engines_fifty_terms(near: dict[str, Any]) -
     pages = {n: s.search(parse_query("contacts", body)) for n, s in near.items()}
     assert pages["opensearch"].total == 50
     assert (pages["duckdb"].ids, pages["duckdb"].total) == (pages["opensearch"].ids, 50)
+
+
+# -- words: SQL cuts text as the engine's standard tokenizer (vql.text.WORD) -------------------
+
+_ALPHABET = list("aZé ü.'’:,;_-@/19\t\"#&") + [
+    "\u0301", "\u00ad", "\u200d", "\u200b", "\u202f", "東", "京", "ひ", "カ", "ー", "ｶ", "ﾞ",
+    "한", "ก", "ไ", "๑", "Ⅻ", "²", "İ", "Σ", "ß", "ǅ", "٣", "·", "‧", "٬", "，", "＿", "ש",
+    "׳", "न", "ि", "ع", "ж", "々", "〇"]
+
+
+# The two places the pattern knowingly parts from the engine (README): Katakana beside a
+# connector, '"' between a non-Hebrew and a Hebrew letter.
+_KNOWN_GAPS = re.compile('[カーｶﾞ][_＿\u202f]|[_＿\u202f][カーｶ]|[^ש]"ש')
+
+
+def _engine_words(client: Any, texts: list[str]) -> list[list[str]]:
+    return [[t["token"] for t in client.indices.analyze(
+        body={"analyzer": "standard", "text": text})["tokens"]] for text in texts]
+
+
+def test_sql_and_query_words_are_the_engines_words(opensearch: Any) -> None:
+    """Random strings of letters of many scripts, marks, digits and joining punctuation
+    (not emoji and symbols such as ©, which the engine keeps as words: README): DuckDB's
+    words of a value and Python's words of a query are the standard analyzer's."""
+    import duckdb
+
+    from vql.sql_dialects import DUCKDB_WORD
+    from vql.text import words
+
+    rng = random.Random(18)
+    texts = ["".join(rng.choice(_ALPHABET) for _ in range(rng.randint(1, 14)))
+             for _ in range(500)]
+    texts = [t for t in texts if not _KNOWN_GAPS.search(t)]
+    assert len(texts) > 400
+    texts += ["O'Neil", "john.doe@example.com", "3.14", "1,000 units", "foo_bar", "v2.0.1",
+              "Zoë Müller-Lüdenscheidt", "José", "東京タワー", "e.g.", "AT&T", "C++"]
+    with duckdb.connect() as con:
+        pattern = f"regexp_extract_all(lower(t), {DUCKDB_WORD})"  # a constant of ours
+        sql = f"SELECT {pattern} FROM (SELECT unnest(?) AS t)"  # noqa: S608
+        duck = [r[0] for r in con.execute(sql, [texts]).fetchall()]
+    engine = _engine_words(opensearch, texts)
+    for text, want, got in zip(texts, engine, duck, strict=True):
+        assert (got, words(text)) == (want, want), text
+
+
+WORD_VALUES = [
+    ("O'Neil", "john.doe@example.com", "Head of Sales"),
+    ("Neil", "neil@example.org", "Engineer 3.14 team"),
+    ("O’Brien", "ann_lee@ex-ample.com", "1,000 units sold"),
+    ("Müller", "jose\u0301@example.com", "foo_bar lead"),
+    ("García", "x.y@example.com", "Senior Sales Senior Manager"),
+    ("Lee", "lee@東京.jp", "東京 タワー manager"),
+    ("Nguyen", "n@x.io", "sales manager sales"),
+    ("Kowalski", "k@x.io", "Sales Lead Sales"),
+]
+
+
+@pytest.fixture(scope="module")
+def worded(services: Services, opensearch: Any, tmp_path_factory: pytest.TempPathFactory
+           ) -> Iterator[dict[str, Any]]:
+    """Contacts whose names, e-mails and titles the two word rules cut differently."""
+    from datetime import UTC, datetime
+
+    rows = [{"id": str(uuid.UUID(int=i + 1, version=4)), "last_name": last, "email": email,
+             "title": title, "created_at": datetime(2026, 1, 1, tzinfo=UTC)}
+            for i, (last, email, title) in enumerate(WORD_VALUES)]
+    host, port = services.env["ELASTICSEARCH_HOST"], int(services.env["ELASTICSEARCH_PORT"])
+    engine = make_search_store(SearchSettings(host, port, engine="opensearch"),
+                               f"words{random.randrange(1 << 30):x}_", cursors=CODEC)
+    duck = DuckDBStore(tmp_path_factory.mktemp("words") / "d.duckdb", cursors=CODEC)
+    try:
+        engine.ensure_indices()
+        engine.bulk_upsert("contacts", pa.Table.from_pylist(rows))
+        engine.refresh()
+        duck.upsert_contacts(contacts(rows))
+        yield {"opensearch": engine, "duckdb": duck}
+    finally:
+        engine.drop_indices()
+        engine.close()
+
+
+def _text(field: str, value: str, kind: str = "shuffle", **more: Any) -> dict[str, Any]:
+    return {"filter_key": field, "text_value": value, "search_type": kind, **more}
+
+
+WORD_QUERIES = [
+    _text("last_name", "neil"),  # SQL found O'Neil too before (o, neil)
+    _text("last_name", "O'Neil"),
+    _text("last_name", "brien"),
+    _text("last_name", "o’brien"),
+    _text("last_name", "mueller", fuzzy=True),
+    _text("email", "example"),
+    _text("email", "example.com"),
+    _text("email", "john.doe"),
+    _text("email", "john"),
+    _text("email", "ann_lee"),
+    _text("email", "lee"),
+    _text("email", "josé@example.com", operator="or"),
+    _text("email", "京"),
+    _text("title", "3.14"),
+    _text("title", "3"),
+    _text("title", "1,000"),
+    _text("title", "1"),
+    _text("title", "foo_bar"),
+    _text("title", "foo"),
+    _text("title", "foo_bra", fuzzy=True),
+    _text("title", "東京", "exact"),
+    _text("title", "タワー"),
+    _text("title", "Engineer 3.14", "exact"),
+    _text("title", "units 1,000", "exact", slop=2),
+    # Slop with a repeated word: as many distinct value words (Lucene); SQL matched before
+    # "sales manager sales" for "sales sales" with slop 0..1 only through one word twice.
+    _text("title", "sales sales", "exact", slop=1),
+    _text("title", "sales sales", "exact", slop=2),
+    _text("title", "senior senior manager", "exact", slop=2),
+    _text("title", "sales lead sales", "exact", slop=1),
+    _text("title", "sales sales lead", "exact", slop=2),
+]
+
+
+@pytest.mark.parametrize("condition", WORD_QUERIES)
+def test_word_queries_agree_with_the_engine(
+    worded: dict[str, Any], condition: dict[str, Any]
+) -> None:
+    body = {"where": {"text_matches": {"must": [condition]}},
+            "order_by": [{"order_by": "email", "order_direction": "asc"}], "limit": 100}
+    query = parse_query("contacts", body)
+    pages = {n: s.search(query) for n, s in worded.items()}
+    engine = pages["opensearch"]
+    assert (pages["duckdb"].ids, pages["duckdb"].total) == (engine.ids, engine.total)
+    where = parse_where("contacts", body["where"])
+    assert worded["duckdb"].count("contacts", where) == engine.total
+
+
+def test_word_queries_are_not_vacuous(worded: dict[str, Any]) -> None:
+    totals = [worded["opensearch"].search(parse_query(
+        "contacts", {"where": {"text_matches": {"must": [c]}}})).total for c in WORD_QUERIES]
+    assert sum(1 for t in totals if t > 0) >= len(WORD_QUERIES) - 8, totals
+
+
+def test_postgres_words_are_the_engines_words(pg_database: str, opensearch: Any) -> None:
+    """The rule in PostgreSQL's regex dialect, run by the real server (letters of its
+    locale; marks of the combining blocks only: README), on the values of the tests above."""
+    import psycopg
+    import sqlalchemy as sa
+
+    from vql.sql_dialects import to_postgres, words
+
+    texts = [v for row in WORD_VALUES for v in row] + [
+        "3.14 and 1,000 units", "foo_bar v2.0.1", "Jose\u0301 e.g. a.1", "İSTANBUL ΟΔΟΣ",
+        "東京タワー カタカナabc ひらがな", "ภาษาไทย 한국어abc", "_ __ a_ x—y", "Ⅻ 〇 々x"]
+    with psycopg.connect(pg_database) as con:
+        got = []
+        for text in texts:
+            sql, params = to_postgres(sa.select(words(sa.literal(text))))
+            got.append(con.execute(sql, params).fetchone()[0])  # type: ignore[index]
+    assert got == _engine_words(opensearch, texts)

@@ -234,10 +234,13 @@ def levenshtein(a: str, b: str) -> int:
 
 
 def phrase_in(tokens: list[str], phrase: list[str], slop: int) -> bool:
-    """Lucene's sloppy phrase: pick a position for every phrase word; the offsets
-    (position - index in the phrase) may spread by at most ``slop``."""
+    """Lucene's sloppy phrase: pick a distinct position for every phrase word (a repeated
+    word takes as many value words); the offsets (position - index in the phrase) may
+    spread by at most ``slop``."""
     candidates = [[p for p, t in enumerate(tokens) if t == w] for w in phrase]
     for choice in itertools.product(*candidates):
+        if len(set(choice)) < len(choice):
+            continue
         offsets = [p - i for i, p in enumerate(choice)]
         if max(offsets) - min(offsets) <= slop:
             return True

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -108,7 +109,8 @@ def test_valid_queries_compile_on_both_compilers(case: tuple[str, dict[str, Any]
     source = sa.table(name, *(sa.column(f.name) for f in vql.registry(service)))
     select = vql.compile_sql(query, source)
     sql, params = vql.to_duckdb(select)
-    assert sql.count("?") == len(params)
+    # every ? outside the constant string literals (the word pattern holds some) is a parameter
+    assert re.sub(r"'(?:[^']|'')*'", "", sql).count("?") == len(params)
     assert vql.to_postgres(select)[0]
 
 

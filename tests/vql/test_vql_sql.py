@@ -14,13 +14,36 @@ import sqlalchemy as sa
 
 import vql
 from vql.nodes import SubstringMatch
-
-DUCK_WORDS = r"regexp_split_to_array(lower(contacts_search.title), '[^\p{L}\p{N}]+')"
-PG_WORDS = "regexp_split_to_array(lower(contacts_search.title), '[^[:alnum:]]+')"
+from vql.sql_dialects import DUCKDB_NOT_RUN, DUCKDB_PLAIN, DUCKDB_WORD, POSTGRES_WORD
+from vql.sql_dialects import words as sa_words
 
 
 def flat(sql: str) -> str:
     return " ".join(sql.split())
+
+
+# The word rule's pattern (vql.text.WORD, checked against the engine in
+# tests/stores/test_differential.py), as a constant SQL literal.
+DUCK_WORDS = flat(f"regexp_extract_all(lower(contacts_search.title), {DUCKDB_WORD})")
+PG_WORDS = flat(
+    f"ARRAY(SELECT (regexp_matches(lower(contacts_search.title), {POSTGRES_WORD}, 'g'))[1])"
+)
+
+
+def spaced(value: str) -> str:
+    """The value's words between spaces: a value with a character of context (vql.text.PLAIN)
+    through the word pattern, any other by the quick split into runs of letters and digits."""
+    low = f"lower({value})"
+    return flat(
+        f"(' ' || CASE WHEN regexp_replace({low}, {DUCKDB_PLAIN}, '') <> {low} "
+        f"THEN array_to_string(regexp_extract_all({low}, {DUCKDB_WORD}), ' ') "
+        f"ELSE regexp_replace({low}, {DUCKDB_NOT_RUN}, ' ', 'g') END || ' ')"
+    )
+
+
+SPACED = spaced("contacts_search.title")
+# A word of the value is a substring of it: tested first, so the pattern runs on fewer values.
+HAS = "strpos(lower(contacts_search.title), ?) > ?"
 
 
 def duck(body: dict[str, Any], source: sa.Table) -> tuple[str, list[Any]]:
@@ -95,11 +118,8 @@ def text_where(**condition: Any) -> dict[str, Any]:
 def test_exact_phrase(contacts_source: sa.Table) -> None:
     sql, params = duck_where(text_where(text_value="Head of-Sales", search_type="exact"),
                              contacts_source)
-    assert sql == (
-        "strpos((' ' || regexp_replace(lower(contacts_search.title), '[^\\p{L}\\p{N}]+', ' ', "
-        "'g') || ' '), ?) > ?"
-    )
-    assert params == [" head of sales ", 0]
+    assert sql == f"{HAS} AND {HAS} AND {HAS} AND strpos({SPACED}, ?) > ?"
+    assert params == ["head", 0, "of", 0, "sales", 0, " head of sales ", 0]
 
 
 def test_sloppy_phrase(contacts_source: sa.Table) -> None:
@@ -107,19 +127,33 @@ def test_sloppy_phrase(contacts_source: sa.Table) -> None:
                              contacts_source)
     window = f"list_contains(list_slice({DUCK_WORDS}, greatest(?, g.o + ?), g.o + ?), ?)"
     assert sql == (
-        f"EXISTS (SELECT 1 FROM generate_series(?, len({DUCK_WORDS})) AS g(o) "
-        f"WHERE {window} AND {window})"
+        f"{HAS} AND {HAS} AND (EXISTS (SELECT 1 FROM generate_series(?, len({DUCK_WORDS})) "
+        f"AS g(o) WHERE {window} AND {window}))"
     )
-    assert params == [-1, 1, 0, 2, "sales", 1, 1, 3, "head"]
+    assert params == ["sales", 0, "head", 0, -1, 1, 0, 2, "sales", 1, 1, 3, "head"]
+
+
+def test_sloppy_phrase_with_a_repeated_word(contacts_source: sa.Table) -> None:
+    """A word twice in the phrase needs two distinct words of the value (Lucene): its first
+    place's window and one spanning both places that holds it twice."""
+    sql, params = duck_where(text_where(text_value="a b a", search_type="exact", slop=1),
+                             contacts_source)
+    window = f"list_contains(list_slice({DUCK_WORDS}, greatest(?, g.o + ?), g.o + ?), ?)"
+    twice = (f"len(list_filter(list_slice({DUCK_WORDS}, greatest(?, g.o + ?), g.o + ?), "
+             "lambda vql_w: vql_w = ?)) >= ?")
+    assert sql == (
+        f"{HAS} AND {HAS} AND (EXISTS (SELECT 1 FROM generate_series(?, len({DUCK_WORDS})) "
+        f"AS g(o) WHERE {window} AND {twice} AND {window} AND {window}))"
+    )
+    assert params == ["a", 0, "b", 0, 0, 1, 0, 1, "a", 1, 0, 3, "a", 2, 1, 2, 3, "a", 1, 1,
+                      2, "b"]
 
 
 def test_shuffle_and_substring(contacts_source: sa.Table) -> None:
     sql, params = duck_where(text_where(text_value="new York new", search_type="shuffle",
                                         operator="or"), contacts_source)
-    spaced = (r"(' ' || regexp_replace(lower(contacts_search.title), '[^\p{L}\p{N}]+', ' ', "
-              "'g') || ' ')")
-    assert sql == f"strpos({spaced}, ?) > ? OR strpos({spaced}, ?) > ?"
-    assert params == [" new ", 0, " york ", 0]
+    assert sql == f"{HAS} AND strpos({SPACED}, ?) > ? OR {HAS} AND strpos({SPACED}, ?) > ?"
+    assert params == ["new", 0, " new ", 0, "york", 0, " york ", 0]
     sql, params = duck_where(text_where(text_value="Eng ", search_type="substring"),
                              contacts_source)
     assert sql == "strpos(lower(contacts_search.title), ?) > ?"
@@ -136,14 +170,15 @@ def test_text_on_lists(contacts_source: sa.Table) -> None:
     where = dataclasses.replace(where, must=(*where.must, SubstringMatch("industries", "servi")))
     sql, params = vql.to_duckdb(sa.select(companies.c.id).where(
         vql.compile_sql_where(where, companies)))
-    spaced = (r"(' ' || regexp_replace(lower(array_to_string(companies.industries, ?)), "
-              r"'[^\p{L}\p{N}]+', ' ', 'g') || ' ')")
+    joined = spaced("array_to_string(companies.industries, ?)")
+    has = "strpos(lower(array_to_string(companies.industries, ?)), ?) > ?"
     assert flat(sql) == (
-        f"SELECT companies.id FROM companies WHERE strpos({spaced}, ?) > ? "
-        f"AND strpos({spaced}, ?) > ? AND (len(list_filter(companies.industries, "
+        f"SELECT companies.id FROM companies WHERE {has} AND strpos({joined}, ?) > ? "
+        f"AND {has} AND strpos({joined}, ?) > ? AND (len(list_filter(companies.industries, "
         "lambda vql_element: strpos(lower(vql_element), ?) > ?)) > 0)"
     )
-    assert params == [" ", " it ", 0, " ", " serv ", 0, "servi", 0]
+    assert params == [" ", "it", 0, " ", " ", " ", " ", " it ", 0, " ", "serv", 0, " ", " ",
+                      " ", " ", " serv ", 0, "servi", 0]
 
 
 def test_postgres_rendering(contacts_source: sa.Table) -> None:
@@ -197,3 +232,57 @@ def test_missing_source_column_is_a_programming_error() -> None:
     where = vql.parse_where("contacts", {"keyword_match": {"must": {"country": "x"}}})
     with pytest.raises(ValueError, match="no column 'country'"):
         vql.compile_sql_where(where, source)
+
+
+# Values and the words OpenSearch's standard analyzer gives them (its _analyze, 2.19).
+ENGINE_WORDS = {
+    "O'Neil": ["o'neil"],
+    "john.doe@example.com": ["john.doe", "example.com"],
+    "3.14 and 1,000 units": ["3.14", "and", "1,000", "units"],
+    "foo_bar v2.0.1": ["foo_bar", "v2.0.1"],
+    "Zoë Müller-Lüdenscheidt": ["zoë", "müller", "lüdenscheidt"],
+    "Jose\u0301 e.g. a.1": ["jose\u0301", "e.g", "a", "1"],
+    "東京タワー カタカナabc ひらがな": ["東", "京", "タワー", "カタカナ", "abc",
+                                         "ひ", "ら", "が", "な"],
+    "ภาษาไทย 한국어abc": ["ภาษาไทย", "한국어abc"],
+    "İSTANBUL ΟΔΟΣ": ["istanbul", "οδοσ"],
+    "_ __ a_ x—y": ["a_", "x", "y"],
+}
+
+
+@pytest.mark.parametrize("value", sorted(ENGINE_WORDS))
+def test_sql_and_query_words_are_the_engines(value: str) -> None:
+    """Both sides of a SQL word match, the value in DuckDB and the query text in Python,
+    are cut into the engine's words."""
+    import duckdb
+
+    from vql.text import words
+
+    with duckdb.connect() as con:
+        sql, params = vql.to_duckdb(sa.select(sa_words(sa.literal(value))))
+        assert con.execute(sql, params).fetchone()[0] == ENGINE_WORDS[value]
+    assert words(value) == ENGINE_WORDS[value]
+
+
+def test_spaced_words_are_the_words_whichever_way_they_are_cut() -> None:
+    """DuckDB cuts most values by a quick split (no character of context in them), the others
+    by the word pattern: either way, the spaced words are vql.text.words."""
+    import random
+
+    import duckdb
+
+    from vql.sql_dialects import spaced_words
+    from vql.text import words
+
+    rng = random.Random(18)
+    alphabet = list("ab Zé.'_,1-@ ") + ["\u0301", "東", "カ", "Ⅻ", "ש", "\u00ad", "·"]
+    values = ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 12)))
+              for _ in range(3000)]
+    rows = sa.table("vals", sa.column("i"), sa.column("v", sa.String()))
+    sql, params = vql.to_duckdb(sa.select(spaced_words(rows.c.v)).order_by(rows.c.i))
+    with duckdb.connect() as con:
+        con.execute("CREATE TABLE vals AS SELECT * FROM unnest(?) WITH ORDINALITY AS t(v, i)",
+                    [values])
+        got = [r[0] for r in con.execute(sql, params).fetchall()]
+    assert [g.split() for g in got] == [words(v) for v in values]
+    assert sum(1 for v in values if words(v) != v.lower().split()) > 100  # not only spaces
