@@ -28,7 +28,7 @@ def _literal(text: str) -> str:
 # One word of the engine's standard tokenizer (vql.text): every place SQL cuts text into
 # words (word matches, phrases, fuzzy expansion) extracts the matches of this pattern.
 DUCKDB_WORD = _literal(word_rule.WORD)  # RE2: Unicode properties
-DUCKDB_PLAIN = _literal(word_rule.PLAIN)
+DUCKDB_CONTEXT = _literal(word_rule.CONTEXT)
 DUCKDB_NOT_RUN = _literal(word_rule.RUN.replace("[", "[^", 1))
 POSTGRES_WORD = _literal(word_rule.POSTGRES_WORD)  # ARE: classes of the database's locale
 
@@ -95,6 +95,19 @@ def _words_duckdb(element: words, compiler: SQLCompiler, **kw: Any) -> str:
     return _words_of_duckdb(_args(compiler, element, **kw)[0])
 
 
+class plain_words(words):  # noqa: N801
+    """words() of a field whose values the store knows have no match of
+    :data:`vql.text.CONTEXT`: on DuckDB its runs of letters and digits (the same words, with
+    no pattern to compile or run); elsewhere as words()."""
+
+    inherit_cache = True
+
+
+@compiles(plain_words, "duckdb")
+def _plain_words_duckdb(element: plain_words, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"string_split(trim({_quick_spaced(_args(compiler, element, **kw)[0])}), ' ')"
+
+
 class spaced_words(FunctionElement[Any]):  # noqa: N801
     """' w1 w2 ... ': the lowercased words joined by single spaces, padded by spaces, so a
     phrase is a plain substring search for ' q1 q2 '."""
@@ -117,17 +130,31 @@ def _spaced_duckdb(element: spaced_words, compiler: SQLCompiler, **kw: Any) -> s
     return _spaced_of_duckdb(_args(compiler, element, **kw)[0])
 
 
+def _quick_spaced(text: str) -> str:
+    return f"regexp_replace(lower({text}), {DUCKDB_NOT_RUN}, ' ', 'g')"
+
+
 def _spaced_of_duckdb(text: str) -> str:
-    # Most values need no pattern of context (vql.text.PLAIN): their words are the runs of
-    # letters and digits, a scalar regexp_replace DuckDB computes once per distinct value;
-    # regexp_extract_all costs ~4 us per row. The test is a scalar too (a replace that
-    # changes the value when the pattern is found).
-    low = f"lower({text})"
+    # A value without a match of vql.text.CONTEXT (most) has as words its runs of letters
+    # and digits: a scalar regexp_replace, which DuckDB computes once per distinct value of
+    # a dictionary-compressed column, where regexp_extract_all costs ~4 us per row. The test
+    # is a scalar too (a replace that changes the value when the pattern is found).
     return (
-        f"(' ' || CASE WHEN regexp_replace({low}, {DUCKDB_PLAIN}, '') <> {low} "
+        f"(' ' || CASE WHEN regexp_replace({text}, {DUCKDB_CONTEXT}, '') <> {text} "
         f"THEN array_to_string({_words_of_duckdb(text)}, ' ') "
-        f"ELSE regexp_replace({low}, {DUCKDB_NOT_RUN}, ' ', 'g') END || ' ')"
+        f"ELSE {_quick_spaced(text)} END || ' ')"
     )
+
+
+class plain_spaced_words(spaced_words):  # noqa: N801
+    """spaced_words() of a field whose values all lack CONTEXT (as plain_words)."""
+
+    inherit_cache = True
+
+
+@compiles(plain_spaced_words, "duckdb")
+def _plain_spaced_duckdb(element: plain_spaced_words, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"(' ' || {_quick_spaced(_args(compiler, element, **kw)[0])} || ' ')"
 
 
 class any_word(FunctionElement[Any]):  # noqa: N801

@@ -126,8 +126,40 @@ _STEP_3 = (
     """,
 )
 
+# The word-searchable columns whose values are all plain (stores/duckdb/schema.py,
+# plain_text_columns), found by one scan of each. Frozen copies of vql.text.CONTEXT and of
+# schema.WORD_COLUMNS (tests/stores/test_duckdb.py checks they still agree): a change of
+# either is a new step that fills the table again.
+_CONTEXT = r"[^\x00-\x7f]|[A-Za-z0-9][',.:;][A-Za-z0-9]|_"
+_WORD_COLUMNS = (
+    ("companies", ("city", "country", "domain", "name", "state", "website"),
+     ("industries", "keywords", "technologies")),
+    ("contacts", ("city", "country", "email", "first_name", "full_name", "last_name", "state",
+                  "title"), ()),
+)
+
+
+def _if_plain(table: str, column: str, is_list: bool) -> str:
+    value = f"array_to_string({column}, ' ')" if is_list else column
+    pattern = _CONTEXT.replace("'", "''")
+    return (  # our own frozen names and pattern, no input
+        f"INSERT INTO plain_text_columns SELECT '{table}', '{column}' WHERE NOT EXISTS "  # noqa: S608
+        f"(SELECT 1 FROM {table} WHERE regexp_matches({value}, '{pattern}'))"
+    )
+
+
+_STEP_4 = (
+    """
+    CREATE TABLE plain_text_columns (
+        table_name VARCHAR, column_name VARCHAR, PRIMARY KEY (table_name, column_name)
+    )
+    """,
+    *(_if_plain(table, column, False) for table, scalars, _ in _WORD_COLUMNS for column in scalars),
+    *(_if_plain(table, column, True) for table, _, lists in _WORD_COLUMNS for column in lists),
+)
+
 # Step n (1-based) is STEPS[n - 1]. Append; never edit a step that has shipped.
-STEPS: tuple[tuple[str, ...], ...] = (_STEP_1, _STEP_2, _STEP_3)
+STEPS: tuple[tuple[str, ...], ...] = (_STEP_1, _STEP_2, _STEP_3, _STEP_4)
 HEAD = len(STEPS)
 
 

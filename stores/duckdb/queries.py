@@ -23,14 +23,22 @@ from sqlalchemy.sql.expression import Select
 
 from stores.base import COMPANY_VIEW_COLUMNS
 from stores.duckdb.errors import BACKEND
-from stores.duckdb.schema import SEARCH_SOURCES, TABLES, companies, contacts
+from stores.duckdb.schema import (
+    SEARCH_SOURCES,
+    TABLES,
+    WORD_COLUMNS,
+    companies,
+    contacts,
+    plain_text_columns,
+)
 from stores.errors import TerminalStoreError
 from vql.errors import ErrorDetail, VQLUnsupportedError
 from vql.nodes import Query, Where
 from vql.registry import registry
 from vql.sql import (
-    Expand,
+    NO_FACTS,
     Related,
+    TextFacts,
     compile_sql,
     compile_sql_where,
     compile_sql_window,
@@ -77,22 +85,30 @@ def related(service: str, source: sa.FromClause | None = None) -> Related | None
     return CONTACTS_COMPANIES if service == "contacts" and plain else None
 
 
-def expander(service: str, rows: Rows, where: Where | None) -> Expand:
-    """The fuzzy words of `where` expanded against the data, one statement per field
+def text_facts(service: str, rows: Rows, where: Where | None) -> TextFacts:
+    """What the query's SQL may know of the data (vql.sql.TextFacts), read in the query's
+    snapshot: which word fields are plain (stores/duckdb/schema.py, plain_text_columns),
+    then the fuzzy words of `where` expanded against the data, one statement per field
     (vql.sql.fuzzy_terms_statement), before the page and its count use them."""
+    listed = plain_text_columns.c
+    columns = {(str(t), str(c)) for t, c in rows(sa.select(listed.table_name, listed.column_name))}
+    plain = frozenset(
+        field for field, column in WORD_COLUMNS[service].items() if column in columns
+    )
+    facts = TextFacts(plain=plain)
     expanded: dict[tuple[str, str, int], list[str]] = {}
     for field, asked in fuzzy_words(where).items():
         company = service == "contacts" and field in COMPANY_VIEW_COLUMNS
         source = COMPANY_FIELDS if company else table(service)
         terms: list[list[str]] = [[] for _ in asked]
-        for i, term in rows(fuzzy_terms_statement(service, field, asked, source)):
+        for i, term in rows(fuzzy_terms_statement(service, field, asked, source, facts)):
             terms[int(i)].append(str(term))
         expanded.update({(field, word, k): t for (word, k), t in zip(asked, terms, strict=True)})
 
     def expand(field: str, word: str, k: int) -> list[str]:
         return expanded[(field, word, k)]
 
-    return expand
+    return TextFacts(expand=expand, plain=plain)
 
 
 def where_fields(where: Where | None) -> set[str]:
@@ -147,7 +163,7 @@ def companies_of_contacts(
 
 
 def page_statement(
-    query: Query, expand: Expand | None = None, window: Sequence[Any] | None = None
+    query: Query, facts: TextFacts = NO_FACTS, window: Sequence[Any] | None = None
 ) -> Select[Any]:
     """VQL's select with one extra row, which tells whether another page follows. Only a
     sort on a company field selects from the joined view (whose columns its filters then
@@ -155,14 +171,14 @@ def page_statement(
     `window`: the answer of :func:`window_statement`, which bounds the rows to sort."""
     source = search_source(query.service, {s.field for s in query.order_by})
     joined = related(query.service, source)
-    statement = compile_sql(query, source, related=joined, expand=expand)
+    statement = compile_sql(query, source, related=joined, facts=facts)
     bound = None if window is None else window_bound(query, source, window)
     if bound is not None:
         statement = statement.where(bound)
     return statement.limit(query.limit + 1)
 
 
-def window_statement(query: Query, expand: Expand | None = None) -> Select[Any] | None:
+def window_statement(query: Query, facts: TextFacts = NO_FACTS) -> Select[Any] | None:
     """The first sort key's values of the rows up to the end of the page and one more
     (vql.sql.compile_sql_window); None when the key is not a number or a date, or is a
     company field (a window through the view's join costs the join once more). On a million
@@ -173,18 +189,18 @@ def window_statement(query: Query, expand: Expand | None = None) -> Select[Any] 
         return None
     size = query.offset + query.limit + 1
     return compile_sql_window(
-        query, source, size, related=related(query.service), expand=expand
+        query, source, size, related=related(query.service), facts=facts
     )
 
 
 def count_statement(
-    service: str, where: Where | None, expand: Expand | None = None
+    service: str, where: Where | None, facts: TextFacts = NO_FACTS
 ) -> Select[Any]:
     source = search_source(service)
     statement = sa.select(sa.func.count()).select_from(source)
     if where is not None and not where.is_empty:
         statement = statement.where(
-            compile_sql_where(where, source, related=related(service), expand=expand)
+            compile_sql_where(where, source, related=related(service), facts=facts)
         )
     return statement
 

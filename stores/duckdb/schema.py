@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy.types import TypeEngine
 
 from stores.base import COMPANY_VIEW_COLUMNS
+from vql.registry import SERVICES, registry
 
 ColumnSpec = tuple[tuple[str, str], ...]
 
@@ -133,6 +134,18 @@ contacts = _table("contacts", CONTACTS, metadata)
 ingest_rejects = _table("ingest_rejects", INGEST_REJECTS, metadata)
 contacts_search = _table("contacts_search", CONTACTS_SEARCH, metadata)
 
+# The word-searchable columns whose every stored value has no match of vql.text.CONTEXT:
+# queries cut their words by the quick split (vql.sql.TextFacts). Filled by the migration
+# that made it (a scan of each column); a write that brings a value with context to one
+# deletes its row in the same transaction (stores/duckdb/upsert.py), so a column is listed
+# only while it is plain. Not listed, a column is cut by the full rule.
+plain_text_columns = sa.Table(
+    "plain_text_columns",
+    metadata,
+    sa.Column("table_name", sa.String(), primary_key=True),
+    sa.Column("column_name", sa.String(), primary_key=True),
+)
+
 TABLES: dict[str, sa.Table] = {"companies": companies, "contacts": contacts}
 # What VQL filters and sorts on, per service (DESIGN.md section 6).
 SEARCH_SOURCES: dict[str, sa.Table] = {"companies": companies, "contacts": contacts_search}
@@ -148,3 +161,23 @@ def data_columns(spec: ColumnSpec) -> list[str]:
     """Columns whose change is a change of the record (drives updated_at)."""
     skip = {"id", *PROVENANCE_COLUMNS, *TIMESTAMP_COLUMNS}
     return [name for name, _ in spec if name not in skip]
+
+
+def _stored_in(service: str, field: str) -> tuple[str, str]:
+    """(table, column) a field's values are stored in: the company_* fields of contacts
+    are the companies' columns."""
+    if service == "contacts" and field in COMPANY_VIEW_COLUMNS:
+        return "companies", COMPANY_VIEW_COLUMNS[field]
+    return service, field
+
+
+# Per service, the fields SQL cuts into words (exact and shuffle matches) and the column
+# each is stored in.
+WORD_COLUMNS: dict[str, dict[str, tuple[str, str]]] = {
+    service: {
+        f.name: _stored_in(service, f.name)
+        for f in registry(service)
+        if {"exact", "shuffle"} & set(f.text)
+    }
+    for service in SERVICES
+}

@@ -31,7 +31,14 @@ from stores.duckdb.batches import ORDINAL, conform, has_repeated_ids
 from stores.duckdb.errors import BACKEND, translated
 from stores.duckdb.migrate import HEAD, STEPS, apply_migrations, current_version
 from stores.duckdb.schema import INGEST_REJECTS, SPECS, ingest_rejects
-from stores.duckdb.upsert import BATCH, merge_statements, rejects_statement
+from stores.duckdb.upsert import (
+    BATCH,
+    context_statement,
+    merge_statements,
+    not_plain_statement,
+    plain_columns_statement,
+    rejects_statement,
+)
 from stores.errors import BackendMisconfigured, TerminalStoreError
 from stores.records import json_records, rejects_select
 from stores.settings import Settings
@@ -48,7 +55,7 @@ from vql.explain_sql import (
 from vql.facets import FacetsRequest, facets_payload
 from vql.facets_sql import compile_sql_facets, read_sql_facets
 from vql.nodes import Query, Where
-from vql.sql import Expand
+from vql.sql import TextFacts
 from vql.sql_dialects import to_duckdb
 
 CountedTable = Literal["contacts", "companies", "ingest_rejects"]
@@ -169,10 +176,26 @@ class DuckDBStore:
         columns = [n for n in batch.column_names if n != ORDINAL]
         cursor.register(BATCH, batch)
         try:
+            self._keep_plain_columns(cursor, target, columns)
             for statement in merge_statements(target, spec, columns, has_repeated_ids(batch)):
                 self._run(cursor, statement)
         finally:
             cursor.unregister(BATCH)
+
+    def _keep_plain_columns(
+        self, cursor: duckdb.DuckDBPyConnection, target: sa.Table, columns: list[str]
+    ) -> None:
+        """The columns of the batch still listed plain lose that when the batch brings a
+        value with context (schema.plain_text_columns), in the merge's transaction. Once
+        none is listed, this is one primary-key read per batch."""
+        rows = self._run(cursor, plain_columns_statement(target, columns)).fetchall()
+        plain = [str(r[0]) for r in rows]
+        if not plain:
+            return
+        [hits] = self._run(cursor, context_statement(target, plain)).fetchall()
+        lost = [name for name, hit in zip(plain, hits, strict=True) if hit]
+        if lost:
+            self._run(cursor, not_plain_statement(target, lost))
 
     def insert_rejects(self, rows: pa.Table) -> None:
         """Appends rejected input rows; the same reject of the same run is stored once."""
@@ -283,17 +306,17 @@ class DuckDBStore:
         """A page of ids in VQL order, the exact total, and the cursor of the next page."""
         with self._cursor("read") as cursor:
             cursor.execute("BEGIN TRANSACTION")  # page and total from one snapshot
-            expand = self._expander(cursor, query.service, query.where)
-            window_statement = queries.window_statement(query, expand)
+            facts = self._text_facts(cursor, query.service, query.where)
+            window_statement = queries.window_statement(query, facts)
             window = None
             if window_statement is not None:
                 window = [r[0] for r in self._run(cursor, window_statement).fetchall()]
-            page = queries.page_statement(query, expand, window)
+            page = queries.page_statement(query, facts, window)
             rows = self._run(cursor, page).fetchall()
             if query.offset == 0 and query.cursor is None and len(rows) <= query.limit:
                 total = len(rows)  # everything fit on the first page: nothing left to count
             else:
-                statement = queries.count_statement(query.service, query.where, expand)
+                statement = queries.count_statement(query.service, query.where, facts)
                 total = _scalar(self._run(cursor, statement))
             cursor.execute("COMMIT")
         more = len(rows) > query.limit
@@ -305,16 +328,16 @@ class DuckDBStore:
 
     def count(self, service: Service, where: Where | None) -> int:
         with self._cursor("read") as cursor:
-            cursor.execute("BEGIN TRANSACTION")  # fuzzy expansions and count, one snapshot
-            expand = self._expander(cursor, service, where)
-            total = _scalar(self._run(cursor, queries.count_statement(service, where, expand)))
+            cursor.execute("BEGIN TRANSACTION")  # text facts and count, one snapshot
+            facts = self._text_facts(cursor, service, where)
+            total = _scalar(self._run(cursor, queries.count_statement(service, where, facts)))
             cursor.execute("COMMIT")
             return total
 
-    def _expander(
+    def _text_facts(
         self, cursor: duckdb.DuckDBPyConnection, service: str, where: Where | None
-    ) -> Expand:
-        return queries.expander(service, lambda s: self._run(cursor, s).fetchall(), where)
+    ) -> TextFacts:
+        return queries.text_facts(service, lambda s: self._run(cursor, s).fetchall(), where)
 
     def values(
         self,
@@ -387,9 +410,9 @@ class DuckDBSnapshot:
     def id_pages(self, query: Query) -> Iterator[list[str]]:
         """The ids matching the query, in its order, query.limit at a time (keyset pages, as
         cursor paging does)."""
-        expand = self.store._expander(self.cursor, query.service, query.where)
+        facts = self.store._text_facts(self.cursor, query.service, query.where)
         while True:
-            statement = queries.page_statement(query, expand)
+            statement = queries.page_statement(query, facts)
             rows = self.store._run(self.cursor, statement).fetchall()
             page = rows[: query.limit]
             if page:

@@ -89,7 +89,7 @@ def test_step_2_turns_each_file_into_a_list_and_backfills_the_load_times(
         con.close()
 
     store = DuckDBStore(path)
-    assert store.migrate() == [2, 3]  # lineage, then the dataset versions
+    assert store.migrate() == [2, 3, 4]  # lineage, dataset versions, plain columns
     lineage = ["source_file", "load_run", "first_seen", "last_seen"]
     assert store.fetch("contacts", [contact], lineage) == [
         {"source_file": ["b.csv"], "load_run": "run-b",
@@ -131,6 +131,88 @@ def test_writes_migrate_a_fresh_file_and_reads_of_a_missing_one_are_transient(
     fresh.ping()
     assert fresh.count_rows("companies") == 1
 
+
+# -- plain text columns: words cut by the quick split where every value allows it ------------
+
+
+def _plain(store: DuckDBStore) -> set[tuple[str, str]]:
+    con = duckdb.connect(str(store.path), read_only=True)
+    try:
+        return {(t, c) for t, c in con.execute("SELECT * FROM plain_text_columns").fetchall()}
+    finally:
+        con.close()
+
+
+def _words_count(store: DuckDBStore, field: str, text: str, **more: Any) -> int:
+    where = parse_where("contacts", {"text_matches": {"must": [
+        {"filter_key": field, "text_value": text, "search_type": "shuffle", **more}]}})
+    return store.count("contacts", where)
+
+
+def test_step_4_copies_the_word_rule_and_columns_of_the_code() -> None:
+    """Step 4 is frozen SQL; if the code's CONTEXT or word columns move, a new step must
+    fill plain_text_columns again, and this fails until one does."""
+    from stores.duckdb import migrate
+    from stores.duckdb.schema import WORD_COLUMNS
+    from vql.text import CONTEXT
+
+    assert migrate._CONTEXT == CONTEXT
+    frozen = {(t, c, False) for t, scalars, _ in migrate._WORD_COLUMNS for c in scalars}
+    frozen |= {(t, c, True) for t, _, lists in migrate._WORD_COLUMNS for c in lists}
+    types = {t: dict(SPECS[t]) for t in ("companies", "contacts")}
+    code = {(t, c, types[t][c] == "VARCHAR[]")
+            for fields in WORD_COLUMNS.values() for t, c in fields.values()}
+    assert frozen == code
+
+
+def test_a_column_stays_plain_until_a_value_with_context_arrives(store: DuckDBStore) -> None:
+    everything = _plain(store)
+    assert ("contacts", "title") in everything and ("companies", "industries") in everything
+    store.upsert_contacts(contacts([
+        {"id": new_id(), "title": "Head of Sales", "first_name": "Ana"},
+        {"id": new_id(), "title": "Sales Lead", "first_name": "Foo"},
+    ]))
+    assert _plain(store) == everything
+    assert _words_count(store, "title", "sales") == 2
+    # One value whose words the quick split would cut otherwise ("foo" and "bar"): the
+    # column is cut by the full rule from this batch on, as the engine cuts it.
+    store.upsert_contacts(contacts([{"id": new_id(), "title": "foo_bar lead"}]))
+    assert _plain(store) == everything - {("contacts", "title")}
+    assert _words_count(store, "title", "foo") == 0
+    assert _words_count(store, "title", "foo_bar") == 1
+    assert _words_count(store, "title", "lead") == 2
+    assert _words_count(store, "first_name", "foo") == 1  # still plain, still answered
+    store.upsert_companies(companies([{"id": new_id(), "name": "Acme",
+                                       "industries": ["R&D", "x.y"]}]))
+    assert ("companies", "industries") not in _plain(store)
+    assert ("companies", "name") in _plain(store)
+
+
+def test_step_4_lists_the_columns_whose_stored_values_are_all_plain(tmp_path: Path) -> None:
+    path = tmp_path / "old.duckdb"
+    assert DuckDBStore(path).migrate(STEPS[:3]) == [1, 2, 3]
+    con = duckdb.connect(str(path))
+    try:  # rows as a step-3 loader wrote them
+        for title, first, email in (("Engineer", "José", "a.b@x.io"),
+                                    ("Senior Engineer", "Ana", "ab@x")):
+            con.execute(
+                "INSERT INTO contacts (id, title, first_name, email, created_at, updated_at, "
+                "first_seen, last_seen) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [new_id(), title, first, email, T0, T0, T0, T0])
+        con.execute(
+            "INSERT INTO companies (id, name, industries, created_at, updated_at, first_seen, "
+            "last_seen) VALUES (?, 'Acme', ['IT'], ?, ?, ?, ?)", [new_id(), T0, T0, T0, T0])
+    finally:
+        con.close()
+
+    store = DuckDBStore(path)
+    assert store.migrate() == [4]
+    listed = _plain(store)
+    assert {("contacts", "title"), ("companies", "name"), ("companies", "industries")} <= listed
+    assert not {("contacts", "first_name"), ("contacts", "email")} & listed
+    assert _words_count(store, "first_name", "josé") == 1
+    assert _words_count(store, "email", "a.b") == 1
+    assert _words_count(store, "title", "engineer") == 2
 
 # -- the search role ------------------------------------------------------------------------
 

@@ -14,7 +14,8 @@ import sqlalchemy as sa
 
 import vql
 from vql.nodes import SubstringMatch
-from vql.sql_dialects import DUCKDB_NOT_RUN, DUCKDB_PLAIN, DUCKDB_WORD, POSTGRES_WORD
+from vql.sql import TextFacts
+from vql.sql_dialects import DUCKDB_CONTEXT, DUCKDB_NOT_RUN, DUCKDB_WORD, POSTGRES_WORD
 from vql.sql_dialects import words as sa_words
 
 
@@ -31,11 +32,11 @@ PG_WORDS = flat(
 
 
 def spaced(value: str) -> str:
-    """The value's words between spaces: a value with a character of context (vql.text.PLAIN)
-    through the word pattern, any other by the quick split into runs of letters and digits."""
+    """The value's words between spaces: a value with a match of vql.text.CONTEXT through the
+    word pattern, any other by the quick split into runs of letters and digits."""
     low = f"lower({value})"
     return flat(
-        f"(' ' || CASE WHEN regexp_replace({low}, {DUCKDB_PLAIN}, '') <> {low} "
+        f"(' ' || CASE WHEN regexp_replace({value}, {DUCKDB_CONTEXT}, '') <> {value} "
         f"THEN array_to_string(regexp_extract_all({low}, {DUCKDB_WORD}), ' ') "
         f"ELSE regexp_replace({low}, {DUCKDB_NOT_RUN}, ' ', 'g') END || ' ')"
     )
@@ -158,6 +159,31 @@ def test_shuffle_and_substring(contacts_source: sa.Table) -> None:
                              contacts_source)
     assert sql == "strpos(lower(contacts_search.title), ?) > ?"
     assert params == ["eng ", 0]
+
+
+def test_a_plain_field_is_cut_by_the_quick_split(contacts_source: sa.Table) -> None:
+    """A field the store knows holds no value with context (TextFacts.plain): its words are
+    its runs of letters and digits, no pattern of context, no substring test first."""
+    quick = f"regexp_replace(lower(contacts_search.title), {DUCKDB_NOT_RUN}, ' ', 'g')"
+    spaced_quick = f"(' ' || {quick} || ' ')"
+    split = f"string_split(trim({quick}), ' ')"
+    facts = TextFacts(plain=frozenset({"title"}),
+                      expand=lambda field, word, k: {"enginer": ["engineer", "engineers"]}[word])
+
+    def compiled(**condition: Any) -> tuple[str, list[Any]]:
+        where = vql.parse_where("contacts", text_where(**condition))
+        condition_sql = vql.compile_sql_where(where, contacts_source, facts=facts)
+        sql, params = vql.to_duckdb(sa.select(contacts_source.c.id).where(condition_sql))
+        return flat(sql).split(" WHERE ", 1)[1], params
+
+    assert compiled(text_value="Head of-Sales", search_type="exact") == (
+        f"strpos({spaced_quick}, ?) > ?", [" head of sales ", 0])
+    sql, params = compiled(text_value="sales head", search_type="exact", slop=2)
+    assert sql.startswith(f"EXISTS (SELECT 1 FROM generate_series(?, len({split})) AS g(o) ")
+    assert DUCKDB_WORD not in sql and DUCKDB_CONTEXT not in sql
+    assert compiled(text_value="enginer", search_type="shuffle", fuzzy=True) == (
+        f"strpos({spaced_quick}, ?) > ? OR strpos({spaced_quick}, ?) > ?",
+        [" engineer ", 0, " engineers ", 0])
 
 
 def test_text_on_lists(contacts_source: sa.Table) -> None:
