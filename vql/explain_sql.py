@@ -20,19 +20,21 @@ from vql.explain import (
     nearest_value,
 )
 from vql.nodes import Where
-from vql.sql import SqlCompiler
+from vql.sql import NO_FACTS, SqlCompiler, TextFacts
 from vql.sql_dialects import within_edits
 from vql.values import ValuesRequest, compile_sql_values
 
 
-def compile_sql_counts(request: ExplainRequest, source: FromClause) -> Select[Any]:
+def compile_sql_counts(
+    request: ExplainRequest, source: FromClause, facts: TextFacts = NO_FACTS
+) -> Select[Any]:
     """One row: a column per name of :func:`count_plan`, labelled with it.
 
     Each condition is evaluated once per row (a column ``c{i}`` of a subquery) and every
     count combines those booleans, so a costly condition (a fuzzy text match) is not
     evaluated again for each of the counts it takes part in.
     """
-    compiler = SqlCompiler(request.service, source)
+    compiler = SqlCompiler(request.service, source, facts=facts)
     flags = sa.select(*(
         sa.func.coalesce(compiler.condition(c.node), sa.false()).label(f"c{i}")
         for i, c in enumerate(request.conditions)
@@ -84,9 +86,9 @@ def _near(probe: ValuesProbe) -> Any:
 
 
 def compile_sql_probes(
-    service: str, asked: dict[str, Probing], source: FromClause
+    service: str, asked: dict[str, Probing], source: FromClause, facts: TextFacts = NO_FACTS
 ) -> dict[str, Select[Any]]:
-    compiler = SqlCompiler(service, source)
+    compiler = SqlCompiler(service, source, facts=facts)
     out: dict[str, Select[Any]] = {}
     for name, probing in asked.items():
         probe = probing.probe
@@ -95,7 +97,7 @@ def compile_sql_probes(
             out[name] = sa.select(sa.func.count()).select_from(source).where(where)
         elif isinstance(probe, ValuesProbe):
             request = ValuesRequest(service, probe.field, None, CANDIDATES, probe.where)
-            out[name] = compile_sql_values(request, source, also=_near(probe))
+            out[name] = compile_sql_values(request, source, also=_near(probe), facts=facts)
         else:
             col = compiler.column(probe.field)
             order = col.desc() if probe.side == "below" else col.asc()

@@ -25,16 +25,18 @@ from vql.facets import (
     RangeFacet,
 )
 from vql.nodes import Condition, Where
-from vql.sql import SqlCompiler
+from vql.sql import NO_FACTS, SqlCompiler, TextFacts
 from vql.sql_dialects import word_count
 from vql.values import ValuesRequest, compile_sql_values
 
 Predicate = ColumnElement[bool]
 
 
-def compile_sql_facets(request: FacetsRequest, source: FromClause) -> list[Select[Any]]:
+def compile_sql_facets(
+    request: FacetsRequest, source: FromClause, facts: TextFacts = NO_FACTS
+) -> list[Select[Any]]:
     """The statements: [counts, then one per keyword or interval facet in request order]."""
-    compiler = SqlCompiler(request.service, source)
+    compiler = SqlCompiler(request.service, source, facts=facts)
     faceted = request.faceted_musts()
 
     def musts(conditions: tuple[Condition, ...]) -> Predicate:
@@ -51,7 +53,7 @@ def compile_sql_facets(request: FacetsRequest, source: FromClause) -> list[Selec
             counts.append(sa.func.count().filter(sa.and_(others, empty)).label(f"missing_{i}"))
             values = ValuesRequest(request.service, facet.field, facet.search_text, facet.size,
                                    request.facet_where(facet.field))
-            select = compile_sql_values(values, source)
+            select = compile_sql_values(values, source, facts=facts)
             n = select.selected_columns[1]
             statements.append(select.add_columns(sa.func.sum(n).over().label("all_pairs")))
         elif isinstance(facet, RangeFacet):

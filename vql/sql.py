@@ -91,8 +91,9 @@ from vql.text import words as query_words
 
 Predicate = ColumnElement[bool]
 # (field, query word, max edits) -> the words of the data within that many edits, closest
-# first, at most MAX_EXPANSIONS (fuzzy_terms_statement runs on the caller's store).
-Expand = Callable[[str, str, int], Sequence[str]]
+# first, at most MAX_EXPANSIONS (fuzzy_terms_statement runs on the caller's store); None
+# for a word it did not look up (SQL then matches every word within the edits).
+Expand = Callable[[str, str, int], Sequence[str] | None]
 MAX_EXPANSIONS = 50  # the engine's default max_expansions of a fuzzy match
 
 
@@ -324,8 +325,8 @@ class SqlCompiler:
         cut = self.cut(field)
         if k == 0:
             return cut.has_word(text, word)
-        if self.facts.expand is not None:
-            terms = list(self.facts.expand(field.name, word, k))
+        terms = None if self.facts.expand is None else self.facts.expand(field.name, word, k)
+        if terms is not None:
             return cut.has_any(text, terms)
         toks = cut.split(text)
         # EXISTS over unnest, not any_element: DuckDB runs a lambda with levenshtein ~10x

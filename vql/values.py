@@ -24,7 +24,7 @@ from vql.normalizing import QueryValues, ValueRules
 from vql.parser import checked_registry
 from vql.reader import Reader, allowed_list, json_type, suggest
 from vql.search import compile_search_where
-from vql.sql import SqlCompiler
+from vql.sql import NO_FACTS, SqlCompiler, TextFacts
 from vql.sql_dialects import byte_order, distinct_lowered
 from vql.where_parser import MAX_TEXT, parse_where_into
 
@@ -108,10 +108,11 @@ def compile_sql_values(
     request: ValuesRequest,
     source: FromClause,
     also: Callable[[ColumnElement[Any]], ColumnElement[bool]] | None = None,
+    facts: TextFacts = NO_FACTS,
 ) -> Select[Any]:
     """``SELECT value, count ... GROUP BY value ORDER BY count DESC, value LIMIT n``;
-    ``also`` adds a condition on the (lowercased) value."""
-    compiler = SqlCompiler(request.service, source)
+    ``also`` adds a condition on the (lowercased) value; ``facts``: vql.sql.TextFacts."""
+    compiler = SqlCompiler(request.service, source, facts=facts)
     field = compiler.field(request.field)
     col = compiler.column(field.name)
     where = compiler.where(request.where or Where(request.service))

@@ -105,8 +105,8 @@ def text_facts(service: str, rows: Rows, where: Where | None) -> TextFacts:
             terms[int(i)].append(str(term))
         expanded.update({(field, word, k): t for (word, k), t in zip(asked, terms, strict=True)})
 
-    def expand(field: str, word: str, k: int) -> list[str]:
-        return expanded[(field, word, k)]
+    def expand(field: str, word: str, k: int) -> list[str] | None:
+        return expanded.get((field, word, k))
 
     return TextFacts(expand=expand, plain=plain)
 
@@ -212,6 +212,7 @@ def values_statement(
     limit: int,
     where: Where | None,
     prefix_first: bool = True,
+    facts: TextFacts = NO_FACTS,
 ) -> Select[Any]:
     """vql's filter-values select, with prefix matches moved to the front when asked."""
     spec = registry(service).get(field)
@@ -222,7 +223,7 @@ def values_statement(
     needle = search_text.strip().lower() or None
     request = ValuesRequest(service, field, needle, max(1, limit), where)
     source = search_source(service, where_fields(where) | {field})
-    statement = compile_sql_values(request, source)
+    statement = compile_sql_values(request, source, facts=facts)
     if needle is None or not prefix_first:
         return statement
     value, count = statement.selected_columns[0], statement.selected_columns[1]

@@ -349,20 +349,24 @@ class DuckDBStore:
     ) -> list[ValueCount]:
         """Distinct values containing search_text (case-insensitive), prefix matches first,
         then the most frequent (stores/duckdb/queries.py)."""
-        statement = queries.values_statement(
-            service, field, search_text, limit, where, self.values_prefix_first
-        )
         with self._cursor("read") as cursor:
+            cursor.execute("BEGIN TRANSACTION")  # text facts and values, one snapshot
+            facts = self._text_facts(cursor, service, where)
+            statement = queries.values_statement(
+                service, field, search_text, limit, where, self.values_prefix_first, facts
+            )
             rows = self._run(cursor, statement).fetchall()
+            cursor.execute("COMMIT")
         return [ValueCount(str(value), int(n)) for value, n in rows]
 
     def facets(self, request: FacetsRequest) -> dict[str, Any]:
         """Disjunctive facet counts (vql/facets_sql.py), every statement on one snapshot."""
         fields = queries.where_fields(request.where) | {f.field for f in request.facets}
         source = queries.search_source(request.service, fields)
-        statements = compile_sql_facets(request, source)
         with self._cursor("read") as cursor:
             cursor.execute("BEGIN TRANSACTION")
+            facts = self._text_facts(cursor, request.service, request.where)
+            statements = compile_sql_facets(request, source, facts)
             results = [self._run(cursor, s).fetchall() for s in statements]
             cursor.execute("COMMIT")
         total, counts = read_sql_facets(request, results)
@@ -375,10 +379,11 @@ class DuckDBStore:
         plan = count_plan(request)
         with self._cursor("read") as cursor:
             cursor.execute("BEGIN TRANSACTION")
-            [row] = self._run(cursor, compile_sql_counts(request, source)).fetchall()
+            facts = self._text_facts(cursor, request.service, request.where)
+            [row] = self._run(cursor, compile_sql_counts(request, source, facts)).fetchall()
             counts = read_sql_counts(plan, row)
             asked = probes(request, counts)
-            statements = compile_sql_probes(request.service, asked, source)
+            statements = compile_sql_probes(request.service, asked, source, facts)
             rows = {name: self._run(cursor, s).fetchall() for name, s in statements.items()}
             cursor.execute("COMMIT")
         return explain_payload(request, counts, asked, read_sql_probes(asked, rows))
