@@ -380,6 +380,12 @@ class SqlCompiler:
         return sa.or_(*disjuncts) if disjuncts else sa.false()
 
 
+def word_fields(where: Where | None) -> set[str]:
+    """The fields a where cuts into words (exact and shuffle matches)."""
+    conditions = () if where is None else (*where.must, *where.must_not, *where.should)
+    return {c.field for c in conditions if isinstance(c, ExactMatch | ShuffleMatch)}
+
+
 def fuzzy_words(where: Where | None) -> dict[str, list[tuple[str, int]]]:
     """The fuzzy words of a where, per field, each with the edits AUTO allows it (> 0)."""
     found: dict[str, dict[tuple[str, int], None]] = {}

@@ -45,6 +45,7 @@ from vql.sql import (
     fuzzy_terms_statement,
     fuzzy_words,
     window_bound,
+    word_fields,
 )
 from vql.values import ValuesRequest, compile_sql_values
 
@@ -90,11 +91,12 @@ def text_facts(service: str, rows: Rows, where: Where | None) -> TextFacts:
     snapshot: which word fields are plain (stores/duckdb/schema.py, plain_text_columns),
     then the fuzzy words of `where` expanded against the data, one statement per field
     (vql.sql.fuzzy_terms_statement), before the page and its count use them."""
-    listed = plain_text_columns.c
-    columns = {(str(t), str(c)) for t, c in rows(sa.select(listed.table_name, listed.column_name))}
-    plain = frozenset(
-        field for field, column in WORD_COLUMNS[service].items() if column in columns
-    )
+    plain: frozenset[str] = frozenset()
+    if word_fields(where):  # a where without words needs no read
+        listed = plain_text_columns.c
+        read = rows(sa.select(listed.table_name, listed.column_name))
+        columns = {(str(t), str(c)) for t, c in read}
+        plain = frozenset(f for f, column in WORD_COLUMNS[service].items() if column in columns)
     facts = TextFacts(plain=plain)
     expanded: dict[tuple[str, str, int], list[str]] = {}
     for field, asked in fuzzy_words(where).items():
