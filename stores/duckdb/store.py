@@ -27,13 +27,12 @@ import sqlalchemy as sa
 from stores.base import IDS_PAGE, Documents, Record, SearchPage, Service, ValueCount
 from stores.duckdb import queries
 from stores.duckdb.access import FileAccess, Mode, Timing
-from stores.duckdb.batches import ORDINAL, conform, has_repeated_ids
+from stores.duckdb.batches import ORDINAL, conform, has_context, has_repeated_ids
 from stores.duckdb.errors import BACKEND, translated
 from stores.duckdb.migrate import HEAD, STEPS, apply_migrations, current_version
 from stores.duckdb.schema import INGEST_REJECTS, SPECS, ingest_rejects
 from stores.duckdb.upsert import (
     BATCH,
-    context_statement,
     merge_statements,
     not_plain_statement,
     plain_columns_statement,
@@ -174,26 +173,23 @@ class DuckDBStore:
         if batch.num_rows == 0:
             return
         columns = [n for n in batch.column_names if n != ORDINAL]
+        self._keep_plain_columns(cursor, target, batch)
         cursor.register(BATCH, batch)
         try:
-            self._keep_plain_columns(cursor, target, columns)
             for statement in merge_statements(target, spec, columns, has_repeated_ids(batch)):
                 self._run(cursor, statement)
         finally:
             cursor.unregister(BATCH)
 
     def _keep_plain_columns(
-        self, cursor: duckdb.DuckDBPyConnection, target: sa.Table, columns: list[str]
+        self, cursor: duckdb.DuckDBPyConnection, target: sa.Table, batch: pa.Table
     ) -> None:
         """The columns of the batch still listed plain lose that when the batch brings a
         value with context (schema.plain_text_columns), in the merge's transaction. Once
         none is listed, this is one primary-key read per batch."""
-        rows = self._run(cursor, plain_columns_statement(target, columns)).fetchall()
-        plain = [str(r[0]) for r in rows]
-        if not plain:
-            return
-        [hits] = self._run(cursor, context_statement(target, plain)).fetchall()
-        lost = [name for name, hit in zip(plain, hits, strict=True) if hit]
+        statement = plain_columns_statement(target, batch.column_names)
+        plain = [str(r[0]) for r in self._run(cursor, statement).fetchall()]
+        lost = [name for name in plain if has_context(batch.column(name))]
         if lost:
             self._run(cursor, not_plain_statement(target, lost))
 

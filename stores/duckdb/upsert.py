@@ -39,7 +39,6 @@ from stores.duckdb.schema import (
     plain_text_columns,
 )
 from stores.lineage import files_union, merged_provenance
-from vql.sql_dialects import DUCKDB_CONTEXT
 
 BATCH = "connectra_batch"  # the name the Arrow batch is registered under, per cursor
 
@@ -131,19 +130,6 @@ def plain_columns_statement(table: sa.Table, columns: Sequence[str]) -> sa.Selec
     return sa.select(listed.column_name).where(
         listed.table_name == table.name, listed.column_name.in_(list(columns))
     )
-
-
-def context_statement(table: sa.Table, plain: Sequence[str]) -> sa.Select[Any]:
-    """One row: per column of `plain`, whether the batch brings a value with a match of
-    vql.text.CONTEXT (a small constant pattern: ~5 ms per column of 20k rows)."""
-    batch = batch_relation(table, plain)
-
-    def has_context(column: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
-        if isinstance(column.type, sa.ARRAY):
-            column = sa.func.array_to_string(column, " ")
-        return sa.func.regexp_matches(column, sa.literal_column(DUCKDB_CONTEXT))
-
-    return sa.select(*(sa.func.bool_or(has_context(batch.c[n])) for n in plain))
 
 
 def not_plain_statement(table: sa.Table, columns: Sequence[str]) -> sa.Delete:
