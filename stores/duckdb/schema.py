@@ -137,7 +137,7 @@ contacts_search = _table("contacts_search", CONTACTS_SEARCH, metadata)
 # The word-searchable columns whose every stored value has no match of vql.text.CONTEXT:
 # queries cut their words by the quick split (vql.sql.TextFacts). Filled by the migration
 # that made it (a scan of each column); a write that brings a value with context to one
-# deletes its row in the same transaction (stores/duckdb/upsert.py), so a column is listed
+# deletes its row in the same transaction (DuckDBStore._merge), so a column is listed
 # only while it is plain. Not listed, a column is cut by the full rule.
 plain_text_columns = sa.Table(
     "plain_text_columns",
