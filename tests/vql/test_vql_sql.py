@@ -163,7 +163,7 @@ def test_shuffle_and_substring(contacts_source: sa.Table) -> None:
 
 def test_a_plain_field_is_cut_by_the_quick_split(contacts_source: sa.Table) -> None:
     """A field the store knows holds no value with context (TextFacts.plain): its words are
-    its runs of letters and digits, no pattern of context, no substring test first."""
+    its runs of letters and digits, no pattern of context; the substring test still first."""
     quick = f"regexp_replace(lower(contacts_search.title), {DUCKDB_NOT_RUN}, ' ', 'g')"
     spaced_quick = f"(' ' || {quick} || ' ')"
     split = f"string_split(trim({quick}), ' ')"
@@ -177,13 +177,15 @@ def test_a_plain_field_is_cut_by_the_quick_split(contacts_source: sa.Table) -> N
         return flat(sql).split(" WHERE ", 1)[1], params
 
     assert compiled(text_value="Head of-Sales", search_type="exact") == (
-        f"strpos({spaced_quick}, ?) > ?", [" head of sales ", 0])
+        f"{HAS} AND {HAS} AND {HAS} AND strpos({spaced_quick}, ?) > ?",
+        ["head", 0, "of", 0, "sales", 0, " head of sales ", 0])
     sql, params = compiled(text_value="sales head", search_type="exact", slop=2)
-    assert sql.startswith(f"EXISTS (SELECT 1 FROM generate_series(?, len({split})) AS g(o) ")
+    assert sql.startswith(f"{HAS} AND {HAS} AND (EXISTS (SELECT 1 FROM generate_series(?, "
+                          f"len({split})) AS g(o) ")
     assert DUCKDB_WORD not in sql and DUCKDB_CONTEXT not in sql
     assert compiled(text_value="enginer", search_type="shuffle", fuzzy=True) == (
-        f"strpos({spaced_quick}, ?) > ? OR strpos({spaced_quick}, ?) > ?",
-        [" engineer ", 0, " engineers ", 0])
+        f"{HAS} AND strpos({spaced_quick}, ?) > ? OR {HAS} AND strpos({spaced_quick}, ?) > ?",
+        ["engineer", 0, " engineer ", 0, "engineers", 0, " engineers ", 0])
 
 
 def test_text_on_lists(contacts_source: sa.Table) -> None:
