@@ -12,6 +12,7 @@ run through the real reader and normalizer, so it holds NULLs, lists, dates and 
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import random
 import re
@@ -293,6 +294,25 @@ def _near_words() -> list[str]:
             + ["abc", "bcd", "acd", "abd"])
 
 
+@contextlib.contextmanager
+def _on_both(services: Services, rows: list[dict[str, Any]], name: str,
+             tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    """The contacts `rows` in a fresh OpenSearch index set and a fresh DuckDB file."""
+    host, port = services.env["ELASTICSEARCH_HOST"], int(services.env["ELASTICSEARCH_PORT"])
+    engine = make_search_store(SearchSettings(host, port, engine="opensearch"),
+                               f"{name}{random.randrange(1 << 30):x}_", cursors=CODEC)
+    duck = DuckDBStore(tmp_path_factory.mktemp(name) / "d.duckdb", cursors=CODEC)
+    try:
+        engine.ensure_indices()
+        engine.bulk_upsert("contacts", pa.Table.from_pylist(rows))
+        engine.refresh()
+        duck.upsert_contacts(contacts(rows))
+        yield {"opensearch": engine, "duckdb": duck}
+    finally:
+        engine.drop_indices()
+        engine.close()
+
+
 @pytest.fixture(scope="module")
 def near(services: Services, opensearch: Any, tmp_path_factory: pytest.TempPathFactory
          ) -> Iterator[dict[str, Any]]:
@@ -303,19 +323,8 @@ def near(services: Services, opensearch: Any, tmp_path_factory: pytest.TempPathF
              "email": f"{word}@example.com",
              "created_at": datetime(2026, 1, 1, tzinfo=UTC)}
             for i, word in enumerate(_near_words())]
-    host, port = services.env["ELASTICSEARCH_HOST"], int(services.env["ELASTICSEARCH_PORT"])
-    engine = make_search_store(SearchSettings(host, port, engine="opensearch"),
-                               f"near{random.randrange(1 << 30):x}_", cursors=CODEC)
-    duck = DuckDBStore(tmp_path_factory.mktemp("near") / "d.duckdb", cursors=CODEC)
-    try:
-        engine.ensure_indices()
-        engine.bulk_upsert("contacts", pa.Table.from_pylist(rows))
-        engine.refresh()
-        duck.upsert_contacts(contacts(rows))
-        yield {"opensearch": engine, "duckdb": duck}
-    finally:
-        engine.drop_indices()
-        engine.close()
+    with _on_both(services, rows, "near", tmp_path_factory) as stores:
+        yield stores
 
 
 def test_a_fuzzy_word_expands_to_the_engines_fifty_terms(near: dict[str, Any]) -> None:
@@ -393,19 +402,8 @@ def worded(services: Services, opensearch: Any, tmp_path_factory: pytest.TempPat
     rows = [{"id": str(uuid.UUID(int=i + 1, version=4)), "last_name": last, "email": email,
              "title": title, "created_at": datetime(2026, 1, 1, tzinfo=UTC)}
             for i, (last, email, title) in enumerate(WORD_VALUES)]
-    host, port = services.env["ELASTICSEARCH_HOST"], int(services.env["ELASTICSEARCH_PORT"])
-    engine = make_search_store(SearchSettings(host, port, engine="opensearch"),
-                               f"words{random.randrange(1 << 30):x}_", cursors=CODEC)
-    duck = DuckDBStore(tmp_path_factory.mktemp("words") / "d.duckdb", cursors=CODEC)
-    try:
-        engine.ensure_indices()
-        engine.bulk_upsert("contacts", pa.Table.from_pylist(rows))
-        engine.refresh()
-        duck.upsert_contacts(contacts(rows))
-        yield {"opensearch": engine, "duckdb": duck}
-    finally:
-        engine.drop_indices()
-        engine.close()
+    with _on_both(services, rows, "words", tmp_path_factory) as stores:
+        yield stores
 
 
 def _text(field: str, value: str, kind: str = "shuffle", **more: Any) -> dict[str, Any]:
