@@ -50,7 +50,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -103,11 +103,14 @@ class TextFacts:
     DuckDB store's, in the query's snapshot). ``expand``: a fuzzy word's terms in the data,
     as the engine expands it. ``plain``: the fields none of whose stored values has a match
     of :data:`vql.text.CONTEXT`, whose words SQL then cuts by the quick split (the same
-    words, without the word pattern). Without facts every value's words are cut by the full
+    words, without the word pattern). ``lowercase``: the fields whose stored values are all
+    lowercase ASCII already, which SQL then compares without ``lower()`` (~30% of a
+    substring scan). Without facts every value's words are cut by the full
     rule and a fuzzy word matches every word within its edits."""
 
     expand: Expand | None = None
     plain: frozenset[str] = frozenset()
+    lowercase: frozenset[str] = frozenset()  # every stored value is its own lower()
 
 
 NO_FACTS = TextFacts()
@@ -124,12 +127,12 @@ class Cut:
     split: type[words]
     spaced: type[spaced_words]
     per_row: bool
+    lowercase: bool = False
 
-    @staticmethod
-    def has_all(text: ColumnElement[Any], phrase: Sequence[str]) -> Predicate:
+    def has_all(self, text: ColumnElement[Any], phrase: Sequence[str]) -> Predicate:
         """Every word is a substring of the lowercased value: what a word of the value
         needs, tested before the value is cut."""
-        low = sa.func.lower(text)
+        low = text if self.lowercase else sa.func.lower(text)
         return sa.and_(*(sa.func.strpos(low, w) > 0 for w in dict.fromkeys(phrase)))
 
     def has_word(self, text: ColumnElement[Any], word: str) -> Predicate:
@@ -201,7 +204,12 @@ class SqlCompiler:
         return self.registry[name]
 
     def cut(self, field: Field) -> Cut:
-        return PLAIN if field.name in self.facts.plain else FULL
+        cut = PLAIN if field.name in self.facts.plain else FULL
+        return replace(cut, lowercase=True) if field.name in self.facts.lowercase else cut
+
+    def lower(self, field: Field, value: ColumnElement[Any]) -> ColumnElement[Any]:
+        """lower(value), or the value itself where the store knows it is lowercase."""
+        return value if field.name in self.facts.lowercase else sa.func.lower(value)
 
     @staticmethod
     def as_text(expr: ColumnElement[Any]) -> ColumnElement[Any]:
@@ -250,7 +258,8 @@ class SqlCompiler:
     # -- conditions ----------------------------------------------------------------------
     def keyword(self, node: KeywordMatch) -> Predicate:
         values = list(dict.fromkeys(v.lower() for v in node.values))
-        return self.per_value(self.field(node.field), lambda v: sa.func.lower(v).in_(values))
+        field = self.field(node.field)
+        return self.per_value(field, lambda v: self.lower(field, v).in_(values))
 
     def range(self, node: RangeMatch) -> Predicate:
         col = self.column(node.field)
@@ -345,9 +354,8 @@ class SqlCompiler:
 
     def substring(self, node: SubstringMatch) -> Predicate:
         needle = node.text.lower()
-        return self.per_value(
-            self.field(node.field), lambda v: sa.func.strpos(sa.func.lower(v), needle) > 0
-        )
+        field = self.field(node.field)
+        return self.per_value(field, lambda v: sa.func.strpos(self.lower(field, v), needle) > 0)
 
     # -- order and cursor ----------------------------------------------------------------
     def sort_expr(self, key: SortKey) -> ColumnElement[Any]:
@@ -379,12 +387,6 @@ class SqlCompiler:
             else:
                 equal_so_far.append(expr.is_(None))
         return sa.or_(*disjuncts) if disjuncts else sa.false()
-
-
-def word_fields(where: Where | None) -> set[str]:
-    """The fields a where cuts into words (exact and shuffle matches)."""
-    conditions = () if where is None else (*where.must, *where.must_not, *where.should)
-    return {c.field for c in conditions if isinstance(c, ExactMatch | ShuffleMatch)}
 
 
 def fuzzy_words(where: Where | None) -> dict[str, list[tuple[str, int]]]:

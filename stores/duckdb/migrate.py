@@ -126,36 +126,50 @@ _STEP_3 = (
     """,
 )
 
-# The word-searchable columns whose values are all plain (stores/duckdb/schema.py,
-# plain_text_columns), found by one scan of each. Frozen copies of vql.text.CONTEXT and of
-# schema.WORD_COLUMNS (tests/stores/test_duckdb.py checks they still agree): a change of
-# either is a new step that fills the table again.
+# What every value of a column is (stores/duckdb/schema.py, column_facts), found by one scan
+# of each column: "plain", no match of vql.text.CONTEXT (the word fields' columns);
+# "lowercase", lowercase ASCII (the columns of text and keyword fields). Frozen copies of
+# CONTEXT and of schema.FACT_COLUMNS (tests/stores/test_duckdb.py checks they still agree):
+# a change of either is a new step that fills the table again.
 _CONTEXT = r"[^\x00-\x7f]|[A-Za-z0-9][',.:;][A-Za-z0-9]|_"
-_WORD_COLUMNS = (
-    ("companies", ("city", "country", "domain", "name", "state", "website"),
+_FACT_COLUMNS = (
+    ("plain", "companies", ("city", "country", "domain", "name", "state", "website"),
      ("industries", "keywords", "technologies")),
-    ("contacts", ("city", "country", "email", "first_name", "full_name", "last_name", "state",
-                  "title"), ()),
+    ("plain", "contacts", ("city", "country", "email", "first_name", "full_name", "last_name",
+                           "state", "title"), ()),
+    ("lowercase", "companies", ("city", "country", "domain", "load_run", "name", "state",
+                                "website"), ("industries", "keywords", "source_file",
+                                             "technologies")),
+    ("lowercase", "contacts", ("city", "company_id", "country", "email", "first_name",
+                               "full_name", "last_name", "load_run", "seniority", "state",
+                               "title"), ("departments", "source_file")),
 )
+_BREAKS = {
+    "plain": "regexp_matches({v}, '" + _CONTEXT.replace("'", "''") + "')",
+    "lowercase": "({v} <> lower({v}) OR strlen({v}) <> length({v}))",
+}
 
 
-def _if_plain(table: str, column: str, is_list: bool) -> str:
+def _if_kept(fact: str, table: str, column: str, is_list: bool) -> str:
     value = f"array_to_string({column}, ' ')" if is_list else column
-    pattern = _CONTEXT.replace("'", "''")
+    breaks = _BREAKS[fact].format(v=value)
     return (  # our own frozen names and pattern, no input
-        f"INSERT INTO plain_text_columns SELECT '{table}', '{column}' WHERE NOT EXISTS "  # noqa: S608
-        f"(SELECT 1 FROM {table} WHERE regexp_matches({value}, '{pattern}'))"
+        f"INSERT INTO column_facts SELECT '{table}', '{column}', '{fact}' WHERE NOT EXISTS "  # noqa: S608
+        f"(SELECT 1 FROM {table} WHERE {breaks})"
     )
 
 
 _STEP_4 = (
     """
-    CREATE TABLE plain_text_columns (
-        table_name VARCHAR, column_name VARCHAR, PRIMARY KEY (table_name, column_name)
+    CREATE TABLE column_facts (
+        table_name VARCHAR, column_name VARCHAR, fact VARCHAR,
+        PRIMARY KEY (table_name, column_name, fact)
     )
     """,
-    *(_if_plain(table, column, False) for table, scalars, _ in _WORD_COLUMNS for column in scalars),
-    *(_if_plain(table, column, True) for table, _, lists in _WORD_COLUMNS for column in lists),
+    *(_if_kept(fact, table, column, False)
+      for fact, table, scalars, _ in _FACT_COLUMNS for column in scalars),
+    *(_if_kept(fact, table, column, True)
+      for fact, table, _, lists in _FACT_COLUMNS for column in lists),
 )
 
 # Step n (1-based) is STEPS[n - 1]. Append; never edit a step that has shipped.

@@ -16,6 +16,7 @@ differently; without a search text, or with prefix_first off, they agree.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import replace
 from typing import Any
 
 import sqlalchemy as sa
@@ -24,12 +25,12 @@ from sqlalchemy.sql.expression import Select
 from stores.base import COMPANY_VIEW_COLUMNS
 from stores.duckdb.errors import BACKEND
 from stores.duckdb.schema import (
+    FACT_COLUMNS,
     SEARCH_SOURCES,
     TABLES,
-    WORD_COLUMNS,
+    column_facts,
     companies,
     contacts,
-    plain_text_columns,
 )
 from stores.errors import TerminalStoreError
 from vql.errors import ErrorDetail, VQLUnsupportedError
@@ -45,7 +46,6 @@ from vql.sql import (
     fuzzy_terms_statement,
     fuzzy_words,
     window_bound,
-    word_fields,
 )
 from vql.values import ValuesRequest, compile_sql_values
 
@@ -88,16 +88,18 @@ def related(service: str, source: sa.FromClause | None = None) -> Related | None
 
 def text_facts(service: str, rows: Rows, where: Where | None) -> TextFacts:
     """What the query's SQL may know of the data (vql.sql.TextFacts), read in the query's
-    snapshot: which word fields are plain (stores/duckdb/schema.py, plain_text_columns),
-    then the fuzzy words of `where` expanded against the data, one statement per field
-    (vql.sql.fuzzy_terms_statement), before the page and its count use them."""
-    plain: frozenset[str] = frozenset()
-    if word_fields(where):  # a where without words needs no read
-        listed = plain_text_columns.c
-        read = rows(sa.select(listed.table_name, listed.column_name))
-        columns = {(str(t), str(c)) for t, c in read}
-        plain = frozenset(f for f, column in WORD_COLUMNS[service].items() if column in columns)
-    facts = TextFacts(plain=plain)
+    snapshot: which fields are plain and which lowercase (stores/duckdb/schema.py,
+    column_facts), then the fuzzy words of `where` expanded against the data, one statement
+    per field (vql.sql.fuzzy_terms_statement), before the page and its count use them."""
+    held: dict[str, frozenset[str]] = {"plain": frozenset(), "lowercase": frozenset()}
+    if where_fields(where):  # an empty where needs no read
+        listed = column_facts.c
+        read = rows(sa.select(listed.table_name, listed.column_name, listed.fact))
+        stored = {(str(f), str(t), str(c)) for t, c, f in read}
+        held = {fact: frozenset(field for field, (t, c) in fields[service].items()
+                                if (fact, t, c) in stored)
+                for fact, fields in FACT_COLUMNS.items()}
+    facts = TextFacts(plain=held["plain"], lowercase=held["lowercase"])
     expanded: dict[tuple[str, str, int], list[str]] = {}
     for field, asked in fuzzy_words(where).items():
         company = service == "contacts" and field in COMPANY_VIEW_COLUMNS
@@ -110,7 +112,7 @@ def text_facts(service: str, rows: Rows, where: Where | None) -> TextFacts:
     def expand(field: str, word: str, k: int) -> list[str] | None:
         return expanded.get((field, word, k))
 
-    return TextFacts(expand=expand, plain=plain)
+    return replace(facts, expand=expand)
 
 
 def where_fields(where: Where | None) -> set[str]:

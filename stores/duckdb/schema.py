@@ -134,16 +134,18 @@ contacts = _table("contacts", CONTACTS, metadata)
 ingest_rejects = _table("ingest_rejects", INGEST_REJECTS, metadata)
 contacts_search = _table("contacts_search", CONTACTS_SEARCH, metadata)
 
-# The word-searchable columns whose every stored value has no match of vql.text.CONTEXT:
-# queries cut their words by the quick split (vql.sql.TextFacts). Filled by the migration
-# that made it (a scan of each column); a write that brings a value with context to one
-# deletes its row in the same transaction (DuckDBStore._merge), so a column is listed
-# only while it is plain. Not listed, a column is cut by the full rule.
-plain_text_columns = sa.Table(
-    "plain_text_columns",
+# What every stored value of a column is, per fact (FACT_COLUMNS): "plain", no match of
+# vql.text.CONTEXT (queries cut its words by the quick split), "lowercase", lowercase ASCII
+# (queries compare it without lower()); vql.sql.TextFacts. Filled by the migration that made
+# it (a scan of each column); a batch that brings a value breaking a fact deletes its row in
+# the same transaction (DuckDBStore._merge), so a row stands only while its fact holds. No
+# row: the query does what it would without the fact.
+column_facts = sa.Table(
+    "column_facts",
     metadata,
     sa.Column("table_name", sa.String(), primary_key=True),
     sa.Column("column_name", sa.String(), primary_key=True),
+    sa.Column("fact", sa.String(), primary_key=True),
 )
 
 TABLES: dict[str, sa.Table] = {"companies": companies, "contacts": contacts}
@@ -171,13 +173,18 @@ def _stored_in(service: str, field: str) -> tuple[str, str]:
     return service, field
 
 
-# Per service, the fields SQL cuts into words (exact and shuffle matches) and the column
-# each is stored in.
-WORD_COLUMNS: dict[str, dict[str, tuple[str, str]]] = {
-    service: {
-        f.name: _stored_in(service, f.name)
-        for f in registry(service)
-        if {"exact", "shuffle"} & set(f.text)
+# Per fact, per service, the fields it is kept for and the column each is stored in: words
+# are cut from the fields of exact and shuffle matches; lower() is taken of every text and
+# keyword field's value.
+FACT_COLUMNS: dict[str, dict[str, dict[str, tuple[str, str]]]] = {
+    fact: {
+        service: {
+            f.name: _stored_in(service, f.name)
+            for f in registry(service)
+            if (f.data_type in ("text", "keyword", "list") and (bool(f.text) or f.keyword)
+                if fact == "lowercase" else bool({"exact", "shuffle"} & set(f.text)))
+        }
+        for service in SERVICES
     }
-    for service in SERVICES
+    for fact in ("plain", "lowercase")
 }

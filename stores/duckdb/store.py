@@ -27,15 +27,15 @@ import sqlalchemy as sa
 from stores.base import IDS_PAGE, Documents, Record, SearchPage, Service, ValueCount
 from stores.duckdb import queries
 from stores.duckdb.access import FileAccess, Mode, Timing
-from stores.duckdb.batches import ORDINAL, conform, has_context, has_repeated_ids
+from stores.duckdb.batches import ORDINAL, conform, fact_holds, has_repeated_ids
 from stores.duckdb.errors import BACKEND, translated
 from stores.duckdb.migrate import HEAD, STEPS, apply_migrations, current_version
 from stores.duckdb.schema import INGEST_REJECTS, SPECS, ingest_rejects
 from stores.duckdb.upsert import (
     BATCH,
+    broken_facts_statement,
+    facts_statement,
     merge_statements,
-    not_plain_statement,
-    plain_columns_statement,
     rejects_statement,
 )
 from stores.errors import BackendMisconfigured, TerminalStoreError
@@ -173,7 +173,7 @@ class DuckDBStore:
         if batch.num_rows == 0:
             return
         columns = [n for n in batch.column_names if n != ORDINAL]
-        self._keep_plain_columns(cursor, target, batch)
+        self._keep_column_facts(cursor, target, batch)
         cursor.register(BATCH, batch)
         try:
             for statement in merge_statements(target, spec, columns, has_repeated_ids(batch)):
@@ -181,17 +181,17 @@ class DuckDBStore:
         finally:
             cursor.unregister(BATCH)
 
-    def _keep_plain_columns(
+    def _keep_column_facts(
         self, cursor: duckdb.DuckDBPyConnection, target: sa.Table, batch: pa.Table
     ) -> None:
-        """The columns of the batch still listed plain lose that when the batch brings a
-        value with context (schema.plain_text_columns), in the merge's transaction. Once
-        none is listed, this is one primary-key read per batch."""
-        statement = plain_columns_statement(target, batch.column_names)
-        plain = [str(r[0]) for r in self._run(cursor, statement).fetchall()]
-        lost = [name for name in plain if has_context(batch.column(name))]
-        if lost:
-            self._run(cursor, not_plain_statement(target, lost))
+        """The facts that still hold for the batch's columns (schema.column_facts) and
+        that the batch's values break are deleted, in the merge's transaction. Once none
+        holds, this is one primary-key read per batch."""
+        statement = facts_statement(target, batch.column_names)
+        held = [(str(c), str(f)) for c, f in self._run(cursor, statement).fetchall()]
+        broken = [(c, f) for c, f in held if not fact_holds(f, batch.column(c))]
+        if broken:
+            self._run(cursor, broken_facts_statement(target, broken))
 
     def insert_rejects(self, rows: pa.Table) -> None:
         """Appends rejected input rows; the same reject of the same run is stored once."""

@@ -35,8 +35,8 @@ from stores.duckdb.schema import (
     PROVENANCE_COLUMNS,
     TIMESTAMP_COLUMNS,
     ColumnSpec,
+    column_facts,
     data_columns,
-    plain_text_columns,
 )
 from stores.lineage import files_union, merged_provenance
 
@@ -124,19 +124,20 @@ def _update_lists(
     )
 
 
-def plain_columns_statement(table: sa.Table, columns: Sequence[str]) -> sa.Select[Any]:
-    """Which of `columns` the table's plain_text_columns still lists (schema.py)."""
-    listed = plain_text_columns.c
-    return sa.select(listed.column_name).where(
+def facts_statement(table: sa.Table, columns: Sequence[str]) -> sa.Select[Any]:
+    """(column, fact) of the table's column_facts that still hold for `columns`."""
+    listed = column_facts.c
+    return sa.select(listed.column_name, listed.fact).where(
         listed.table_name == table.name, listed.column_name.in_(list(columns))
     )
 
 
-def not_plain_statement(table: sa.Table, columns: Sequence[str]) -> sa.Delete:
-    """`columns` of the table are no longer plain."""
-    listed = plain_text_columns.c
-    return sa.delete(plain_text_columns).where(
-        listed.table_name == table.name, listed.column_name.in_(list(columns))
+def broken_facts_statement(table: sa.Table, broken: Sequence[tuple[str, str]]) -> sa.Delete:
+    """The (column, fact) pairs of the table no longer hold."""
+    listed = column_facts.c
+    return sa.delete(column_facts).where(
+        listed.table_name == table.name,
+        sa.tuple_(listed.column_name, listed.fact).in_(list(broken)),
     )
 
 

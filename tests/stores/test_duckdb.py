@@ -135,12 +135,18 @@ def test_writes_migrate_a_fresh_file_and_reads_of_a_missing_one_are_transient(
 # -- plain text columns: words cut by the quick split where every value allows it ------------
 
 
-def _plain(store: DuckDBStore) -> set[tuple[str, str]]:
+def _facts(store: DuckDBStore, fact: str) -> set[tuple[str, str]]:
     con = duckdb.connect(str(store.path), read_only=True)
     try:
-        return {(t, c) for t, c in con.execute("SELECT * FROM plain_text_columns").fetchall()}
+        rows = con.execute("SELECT table_name, column_name FROM column_facts WHERE fact = ?",
+                           [fact]).fetchall()
+        return {(t, c) for t, c in rows}
     finally:
         con.close()
+
+
+def _plain(store: DuckDBStore) -> set[tuple[str, str]]:
+    return _facts(store, "plain")
 
 
 def _words_count(store: DuckDBStore, field: str, text: str, **more: Any) -> int:
@@ -150,19 +156,46 @@ def _words_count(store: DuckDBStore, field: str, text: str, **more: Any) -> int:
 
 
 def test_step_4_copies_the_word_rule_and_columns_of_the_code() -> None:
-    """Step 4 is frozen SQL; if the code's CONTEXT or word columns move, a new step must
-    fill plain_text_columns again, and this fails until one does."""
+    """Step 4 is frozen SQL; if the code's CONTEXT or fact columns move, a new step must
+    fill column_facts again, and this fails until one does."""
     from stores.duckdb import migrate
-    from stores.duckdb.schema import WORD_COLUMNS
+    from stores.duckdb.schema import FACT_COLUMNS
     from vql.text import CONTEXT
 
     assert migrate._CONTEXT == CONTEXT
-    frozen = {(t, c, False) for t, scalars, _ in migrate._WORD_COLUMNS for c in scalars}
-    frozen |= {(t, c, True) for t, _, lists in migrate._WORD_COLUMNS for c in lists}
+    frozen = {(f, t, c, False) for f, t, scalars, _ in migrate._FACT_COLUMNS for c in scalars}
+    frozen |= {(f, t, c, True) for f, t, _, lists in migrate._FACT_COLUMNS for c in lists}
     types = {t: dict(SPECS[t]) for t in ("companies", "contacts")}
-    code = {(t, c, types[t][c] == "VARCHAR[]")
-            for fields in WORD_COLUMNS.values() for t, c in fields.values()}
+    code = {(fact, t, c, types[t][c] == "VARCHAR[]")
+            for fact, services in FACT_COLUMNS.items()
+            for fields in services.values() for t, c in fields.values()}
     assert frozen == code
+
+
+def test_a_column_stays_lowercase_until_a_value_with_a_capital_arrives(
+    store: DuckDBStore,
+) -> None:
+    """Where every value is lowercase ASCII, queries compare it without lower(); the first
+    value that is not (a capital, a non-ASCII letter) ends that in the batch's transaction."""
+    store.upsert_contacts(contacts([
+        {"id": new_id(), "email": "ann@acme.io", "seniority": "senior", "title": "Head"},
+        {"id": new_id(), "email": "bob@acme.io", "seniority": "lead"},
+    ]))
+    lowercase = _facts(store, "lowercase")
+    assert {("contacts", "email"), ("contacts", "seniority")} <= lowercase
+    assert ("contacts", "title") not in lowercase  # "Head"
+
+    def count(where: dict[str, Any]) -> int:
+        return store.count("contacts", parse_where("contacts", where))
+
+    substring = {"text_matches": {"must": [
+        {"filter_key": "email", "text_value": "ACME", "search_type": "substring"}]}}
+    keyword = {"keyword_match": {"must": {"seniority": ["Senior", "LEAD"]}}}
+    assert (count(substring), count(keyword)) == (2, 2)
+    store.upsert_contacts(contacts([{"id": new_id(), "email": "Cy@ACME.io",
+                                     "seniority": "Sénior"}]))
+    assert not {("contacts", "email"), ("contacts", "seniority")} & _facts(store, "lowercase")
+    assert (count(substring), count(keyword)) == (3, 2)
 
 
 def test_a_column_stays_plain_until_a_value_with_context_arrives(store: DuckDBStore) -> None:
@@ -188,7 +221,7 @@ def test_a_column_stays_plain_until_a_value_with_context_arrives(store: DuckDBSt
     assert ("companies", "name") in _plain(store)
 
 
-def test_step_4_lists_the_columns_whose_stored_values_are_all_plain(tmp_path: Path) -> None:
+def test_step_4_lists_the_columns_whose_stored_values_keep_a_fact(tmp_path: Path) -> None:
     path = tmp_path / "old.duckdb"
     assert DuckDBStore(path).migrate(STEPS[:3]) == [1, 2, 3]
     con = duckdb.connect(str(path))
@@ -213,6 +246,8 @@ def test_step_4_lists_the_columns_whose_stored_values_are_all_plain(tmp_path: Pa
     assert _words_count(store, "first_name", "josé") == 1
     assert _words_count(store, "email", "a.b") == 1
     assert _words_count(store, "title", "engineer") == 2
+    lowercase = _facts(store, "lowercase")
+    assert ("contacts", "email") in lowercase and ("contacts", "title") not in lowercase
 
 # -- the search role ------------------------------------------------------------------------
 

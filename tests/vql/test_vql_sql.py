@@ -188,6 +188,21 @@ def test_a_plain_field_is_cut_by_the_quick_split(contacts_source: sa.Table) -> N
         ["engineer", 0, " engineer ", 0, "engineers", 0, " engineers ", 0])
 
 
+def test_a_lowercase_field_is_compared_without_lower(contacts_source: sa.Table) -> None:
+    """A field whose stored values are all lowercase ASCII (TextFacts.lowercase)."""
+    facts = TextFacts(lowercase=frozenset({"email", "seniority"}))
+    where = vql.parse_where("contacts", {
+        "text_matches": {"must": [{"filter_key": "email", "text_value": "ACME",
+                                   "search_type": "substring"}]},
+        "keyword_match": {"must": {"seniority": ["Senior"], "country": "United States"}}})
+    condition = vql.compile_sql_where(where, contacts_source, facts=facts)
+    sql, params = vql.to_duckdb(sa.select(contacts_source.c.id).where(condition))
+    assert flat(sql).split(" WHERE ", 1)[1] == (
+        "strpos(contacts_search.email, ?) > ? AND contacts_search.seniority IN (?) "
+        "AND lower(contacts_search.country) IN (?)")
+    assert params == ["acme", 0, "senior", "united states"]
+
+
 def test_text_on_lists(contacts_source: sa.Table) -> None:
     companies = sa.table("companies", sa.column("id"), sa.column("industries",
                                                                  sa.ARRAY(sa.String())))
