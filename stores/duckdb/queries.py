@@ -86,13 +86,20 @@ def related(service: str, source: sa.FromClause | None = None) -> Related | None
     return CONTACTS_COMPANIES if service == "contacts" and plain else None
 
 
+# The fields a fact may be kept for, per service: a where on none of them reads no facts.
+_FACT_FIELDS = {
+    service: frozenset().union(*(fields[service] for fields in FACT_COLUMNS.values()))
+    for service in TABLES
+}
+
+
 def text_facts(service: str, rows: Rows, where: Where | None) -> TextFacts:
     """What the query's SQL may know of the data (vql.sql.TextFacts), read in the query's
     snapshot: which fields are plain and which lowercase (stores/duckdb/schema.py,
     column_facts), then the fuzzy words of `where` expanded against the data, one statement
     per field (vql.sql.fuzzy_terms_statement), before the page and its count use them."""
     held: dict[str, frozenset[str]] = {"plain": frozenset(), "lowercase": frozenset()}
-    if where_fields(where):  # an empty where needs no read
+    if where_fields(where) & _FACT_FIELDS[service]:  # ranges alone need no read
         listed = column_facts.c
         read = rows(sa.select(listed.table_name, listed.column_name, listed.fact))
         stored = {(str(f), str(t), str(c)) for t, c, f in read}
