@@ -64,5 +64,7 @@ def open_stores(settings: Settings, index_prefix: str | None = None) -> Stores:
         )
     from stores.duckdb import DuckDBStore
 
-    store = DuckDBStore(settings.duckdb_path, cursors=cursors)
+    store = DuckDBStore(
+        settings.duckdb_path, cursors=cursors, filter_cache_mb=settings.filter_cache_mb
+    )
     return Stores(records=store, search=store, cursors=cursors)

@@ -142,6 +142,8 @@ class Settings:
     # download link stays valid (at most until the file is removed).
     export_retention_hours: float = 24.0
     export_link_seconds: int = 3600
+    # The embedded store's filter cache (stores/duckdb/filters.py), per API process; 0: off.
+    filter_cache_mb: int = 64
 
     @property
     def profile(self) -> Profile:
@@ -230,6 +232,7 @@ def settings_from_mapping(env: Mapping[str, str]) -> Settings:
         export_link_seconds=reader.integer(
             "EXPORT_LINK_SECONDS", 3600, minimum=60, maximum=7 * 24 * 3600
         ),
+        filter_cache_mb=reader.integer("FILTER_CACHE_MB", 64, minimum=0),
     )
     if reader.problems:
         raise ConfigError(reader.problems)

@@ -366,6 +366,17 @@ class SqlCompiler:
             return epoch_millis(col)
         return col
 
+    def order(
+        self, keys: Sequence[SortKey], exprs: Sequence[ColumnElement[Any]] | None = None
+    ) -> list[ColumnElement[Any]]:
+        """ORDER BY of the keys (over `exprs`, their sort_expr, when given): NULLs last."""
+        exprs = [self.sort_expr(k) for k in keys] if exprs is None else exprs
+        order: list[ColumnElement[Any]] = []
+        for key, expr in zip(keys, exprs, strict=True):
+            ordered = expr.desc() if key.descending else expr.asc()
+            order.append(ordered if key.kind == "id" else ordered.nulls_last())
+        return order
+
     def key_param(self, key: SortKey, expr: ColumnElement[Any], value: SortValue) -> Any:
         if key.kind == "id" and isinstance(expr.type, sa.Uuid) and expr.type.as_uuid:
             return uuid.UUID(str(value))
@@ -453,23 +464,22 @@ def compile_sql(
     *,
     related: Related | None = None,
     facts: TextFacts = NO_FACTS,
+    matching: Predicate | None = None,
 ) -> Select[Any]:
     """``SELECT id, sort_0, ... FROM source WHERE ... ORDER BY ... LIMIT/OFFSET``.
 
     The ``sort_i`` columns are the order's keys before the id (what
     ``sort_values_from_row`` turns into the next cursor). With a cursor, a keyset
-    condition replaces the offset.
+    condition replaces the offset. ``matching``: a condition that stands for the where
+    (the rows a cache found it to match), instead of compiling it.
     """
     compiler = SqlCompiler(query.service, source, related=related, facts=facts)
     keys = check_cursor(query, "sql")
     exprs = [compiler.sort_expr(k) for k in keys]
     columns = [compiler.column("id").label("id")]
     columns += [e.label(f"sort_{i}") for i, e in enumerate(exprs[:-1])]
-    condition = _page_condition(query, compiler, keys)
-    order = []
-    for key, expr in zip(keys, exprs, strict=True):
-        ordered = expr.desc() if key.descending else expr.asc()
-        order.append(ordered if key.kind == "id" else ordered.nulls_last())
+    condition = _page_condition(query, compiler, keys, matching)
+    order = compiler.order(keys, exprs)
     stmt = sa.select(*columns).select_from(source).where(condition).order_by(*order)
     stmt = stmt.limit(query.limit)
     if query.offset:
@@ -478,8 +488,13 @@ def compile_sql(
 
 
 
-def _page_condition(query: Query, compiler: SqlCompiler, keys: tuple[SortKey, ...]) -> Predicate:
-    condition = compiler.where(query.where)
+def _page_condition(
+    query: Query,
+    compiler: SqlCompiler,
+    keys: tuple[SortKey, ...],
+    matching: Predicate | None = None,
+) -> Predicate:
+    condition = compiler.where(query.where) if matching is None else matching
     if query.cursor is not None:
         condition = sa.and_(condition, compiler.after(keys, query.cursor.values))
     return condition

@@ -125,6 +125,11 @@ class FileAccess:
     def is_open(self) -> bool:
         return self._con is not None
 
+    @property
+    def mode(self) -> Mode | None:
+        """How the connection in use is open (a cursor's, while its operation runs)."""
+        return self._mode
+
     # -- in-process sharing -------------------------------------------------------------------
 
     def _take_write_lock(self, deadline: float, timing: Timing) -> None:

@@ -172,8 +172,16 @@ _STEP_4 = (
       for fact, table, _, lists in _FACT_COLUMNS for column in lists),
 )
 
+# The write token (stores/duckdb/filters.py): one row, a new random value in every write
+# transaction, so a reader that sees the same token sees the same rows at the same row ids.
+_STEP_5 = (
+    "CREATE TABLE write_token (token VARCHAR NOT NULL)",
+    "INSERT INTO write_token SELECT CAST(uuid() AS VARCHAR)",
+)
+
 # Step n (1-based) is STEPS[n - 1]. Append; never edit a step that has shipped.
-STEPS: tuple[tuple[str, ...], ...] = (_STEP_1, _STEP_2, _STEP_3, _STEP_4)
+STEPS: tuple[tuple[str, ...], ...] = (_STEP_1, _STEP_2, _STEP_3, _STEP_4, _STEP_5)
+TOKEN_STEP = 5
 HEAD = len(STEPS)
 
 

@@ -34,11 +34,12 @@ from stores.duckdb.schema import (
 )
 from stores.errors import TerminalStoreError
 from vql.errors import ErrorDetail, VQLUnsupportedError
-from vql.nodes import Query, Where
+from vql.nodes import Condition, Query, SortKey, Where
 from vql.registry import registry
 from vql.sql import (
     NO_FACTS,
     Related,
+    SqlCompiler,
     TextFacts,
     compile_sql,
     compile_sql_where,
@@ -187,6 +188,60 @@ def page_statement(
     if bound is not None:
         statement = statement.where(bound)
     return statement.limit(query.limit + 1)
+
+
+def ranked_source(service: str, fields: Iterable[str]) -> sa.Subquery:
+    """The table's row ids (``row_id``), ids and `fields` (an order's), with the view's
+    LEFT JOIN when one is a company field: what the filter cache (stores/duckdb/filters.py)
+    ranks rows in, and picks a page's rows from."""
+    target = table(service)
+    wanted = {"id", *fields}
+    columns: list[Any] = [sa.literal_column(f"{target.name}.rowid").label("row_id")]
+    columns += [c for c in target.c if c.name in wanted]
+    joined: sa.FromClause = target
+    company = [name for name in COMPANY_VIEW_COLUMNS if name in wanted]
+    if service == "contacts" and company:
+        columns += [companies.c[COMPANY_VIEW_COLUMNS[name]].label(name) for name in company]
+        joined = contacts.outerjoin(companies, companies.c.id == contacts.c.company_id)
+    return sa.select(*columns).select_from(joined).subquery("ranked")
+
+
+def rank_statement(service: str, keys: Sequence[SortKey]) -> Select[Any]:
+    """The row id of every row, in the order of `keys` (a page's effective order)."""
+    source = ranked_source(service, {k.field for k in keys})
+    order = SqlCompiler(service, source).order(keys)
+    return sa.select(source.c.row_id).order_by(*order)
+
+
+def cursor_row_statement(query: Query, keys: Sequence[SortKey]) -> Select[Any]:
+    """The row id of the row a cursor ended at, if it still has the cursor's sort values
+    (the ranking then places the page right after it)."""
+    assert query.cursor is not None
+    source = ranked_source(query.service, {k.field for k in keys})
+    compiler = SqlCompiler(query.service, source)
+    same = []
+    for key, value in zip(keys, query.cursor.values, strict=True):
+        expr = compiler.sort_expr(key)
+        param = None if value is None else compiler.key_param(key, expr, value)
+        same.append(expr.is_(None) if param is None else expr == param)
+    return sa.select(source.c.row_id).where(*same)
+
+
+def page_among_statement(query: Query, keys: Sequence[SortKey], rows: Sequence[int]
+                         ) -> Select[Any]:
+    """The page (as :func:`page_statement`) among the row ids `rows`: the cache's
+    candidates. The order, cursor and offset are SQL's, as uncached."""
+    source = ranked_source(query.service, {k.field for k in keys})
+    among = sa.func.unnest(sa.literal(list(rows), sa.ARRAY(sa.BigInteger())))
+    matching = source.c.row_id.in_(sa.select(among))
+    return compile_sql(query, source, matching=matching).limit(query.limit + 1)
+
+
+def condition_sql(service: str, node: Condition, facts: TextFacts) -> sa.ColumnElement[Any]:
+    """One condition of a where over the service's table, as the where compiles it (company
+    fields as semi-joins)."""
+    compiler = SqlCompiler(service, table(service), related=related(service), facts=facts)
+    return compiler.condition(node)
 
 
 def window_statement(query: Query, facts: TextFacts = NO_FACTS) -> Select[Any] | None:

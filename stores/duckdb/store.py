@@ -29,7 +29,8 @@ from stores.duckdb import queries
 from stores.duckdb.access import FileAccess, Mode, Timing
 from stores.duckdb.batches import ORDINAL, conform, fact_holds, has_repeated_ids
 from stores.duckdb.errors import BACKEND, translated
-from stores.duckdb.migrate import HEAD, STEPS, apply_migrations, current_version
+from stores.duckdb.filters import NEW_TOKEN_STATEMENT, FilterCache, Matches, read_token
+from stores.duckdb.migrate import HEAD, STEPS, TOKEN_STEP, apply_migrations, current_version
 from stores.duckdb.schema import INGEST_REJECTS, SPECS, ingest_rejects
 from stores.duckdb.upsert import (
     BATCH,
@@ -43,7 +44,7 @@ from stores.records import json_records, rejects_select
 from stores.settings import Settings
 from stores.versions import DatasetVersion, mark_statement, newest_statement
 from vql.cursor import CursorCodec
-from vql.cursor_values import sort_values_from_row
+from vql.cursor_values import check_cursor, sort_values_from_row
 from vql.explain import ExplainRequest, count_plan, explain_payload, probes
 from vql.explain_sql import (
     compile_sql_counts,
@@ -80,6 +81,8 @@ class DuckDBStore:
         timing: Timing | None = None,
         statement_timeout_s: float | None = 30.0,
         values_prefix_first: bool = True,
+        filter_cache_mb: int = 64,
+        filter_min_uses: int = 2,
     ) -> None:
         self.path = Path(path)
         self.cursors = cursors
@@ -88,6 +91,9 @@ class DuckDBStore:
         self.values_prefix_first = values_prefix_first
         self.access = FileAccess.shared(self.path)
         self._migrated = False
+        self.filter_cache = (
+            FilterCache(filter_cache_mb << 20, filter_min_uses) if filter_cache_mb > 0 else None
+        )
 
     @classmethod
     def from_settings(cls, settings: Settings, **options: Any) -> DuckDBStore:
@@ -119,6 +125,8 @@ class DuckDBStore:
                 if check_schema and not self._migrated:
                     apply_migrations(cursor)
                 yield cursor
+                if check_schema or current_version(cursor) >= TOKEN_STEP:
+                    cursor.execute(NEW_TOKEN_STATEMENT)  # readers' caches see a new state
                 cursor.execute("COMMIT")
             except BaseException:
                 with contextlib.suppress(duckdb.Error):  # keep the first error
@@ -302,18 +310,13 @@ class DuckDBStore:
         """A page of ids in VQL order, the exact total, and the cursor of the next page."""
         with self._cursor("read") as cursor:
             cursor.execute("BEGIN TRANSACTION")  # page and total from one snapshot
-            facts = self._text_facts(cursor, query.service, query.where)
-            window_statement = queries.window_statement(query, facts)
-            window = None
-            if window_statement is not None:
-                window = [r[0] for r in self._run(cursor, window_statement).fetchall()]
-            page = queries.page_statement(query, facts, window)
-            rows = self._run(cursor, page).fetchall()
-            if query.offset == 0 and query.cursor is None and len(rows) <= query.limit:
-                total = len(rows)  # everything fit on the first page: nothing left to count
+            cached = self._cached_matches(cursor, query.service, query.where)
+            if cached is None:
+                rows, total = self._page(cursor, query)
             else:
-                statement = queries.count_statement(query.service, query.where, facts)
-                total = _scalar(self._run(cursor, statement))
+                total = cached[1].total
+                among = self._cached_page(cursor, query, *cached)
+                rows = self._page(cursor, query, counted=False)[0] if among is None else among
             cursor.execute("COMMIT")
         more = len(rows) > query.limit
         rows = rows[: query.limit]
@@ -322,11 +325,80 @@ class DuckDBStore:
             next_cursor = self.cursors.encode(query, sort_values_from_row(query, rows[-1]))
         return SearchPage([r[0] for r in rows], total, next_cursor)
 
+    def _page(
+        self, cursor: duckdb.DuckDBPyConnection, query: Query, *, counted: bool = True
+    ) -> tuple[list[Any], int]:
+        """The page's rows (one more than the limit) and the total, by plain SQL (-1 unless
+        `counted`)."""
+        facts = self._text_facts(cursor, query.service, query.where)
+        window_statement = queries.window_statement(query, facts)
+        window = None
+        if window_statement is not None:
+            window = [r[0] for r in self._run(cursor, window_statement).fetchall()]
+        page = queries.page_statement(query, facts, window)
+        rows = self._run(cursor, page).fetchall()
+        if not counted:
+            return rows, -1
+        if query.offset == 0 and query.cursor is None and len(rows) <= query.limit:
+            return rows, len(rows)  # everything fit on the first page: nothing left to count
+        statement = queries.count_statement(query.service, query.where, facts)
+        return rows, _scalar(self._run(cursor, statement))
+
+    def _cached_matches(
+        self, cursor: duckdb.DuckDBPyConnection, service: str, where: Where | None
+    ) -> tuple[str, Matches] | None:
+        """The where's rows from the filter cache (stores/duckdb/filters.py), with the write
+        token they hold for; None when plain SQL answers. Not on a connection this process
+        opened to write: its rows may still move at that write's checkpoint."""
+        cache = self.filter_cache
+        if cache is None or self.access.mode != "read":
+            return None
+        token = read_token(cursor)
+        if token is None:
+            return None
+        matches = cache.matches(
+            lambda s: self._run(cursor, s),
+            token,
+            where,
+            lambda node, facts: queries.condition_sql(service, node, facts),
+            lambda part: self._text_facts(cursor, service, part),
+            queries.table(service),
+        )
+        return None if matches is None else (token, matches)
+
+    def _cached_page(
+        self, cursor: duckdb.DuckDBPyConnection, query: Query, token: str, matches: Matches
+    ) -> list[Any] | None:
+        """The page among the first matches in its order's ranking; None when plain SQL
+        sorts (the order not ranked yet, or the cursor's row no longer where it was)."""
+        assert self.filter_cache is not None
+        keys = check_cursor(query, "sql")
+        run = lambda s: self._run(cursor, s)  # noqa: E731
+        after = None
+        if query.cursor is not None:
+            found = run(queries.cursor_row_statement(query, keys)).fetchall()
+            if not found:
+                return None
+            after = int(found[0][0])
+        candidates = self.filter_cache.page_rows(
+            run, token, (query.service, keys), lambda: queries.rank_statement(query.service, keys),
+            queries.table(query.service), after, query.offset + query.limit + 1, matches,
+        )
+        if candidates is None:
+            return None
+        statement = queries.page_among_statement(query, keys, candidates.tolist())
+        return self._run(cursor, statement).fetchall()
+
     def count(self, service: Service, where: Where | None) -> int:
         with self._cursor("read") as cursor:
             cursor.execute("BEGIN TRANSACTION")  # text facts and count, one snapshot
-            facts = self._text_facts(cursor, service, where)
-            total = _scalar(self._run(cursor, queries.count_statement(service, where, facts)))
+            cached = self._cached_matches(cursor, service, where)
+            if cached is not None:
+                total = cached[1].total
+            else:
+                facts = self._text_facts(cursor, service, where)
+                statement = queries.count_statement(service, where, facts)
+                total = _scalar(self._run(cursor, statement))
             cursor.execute("COMMIT")
             return total
 

@@ -89,7 +89,7 @@ def test_step_2_turns_each_file_into_a_list_and_backfills_the_load_times(
         con.close()
 
     store = DuckDBStore(path)
-    assert store.migrate() == [2, 3, 4]  # lineage, dataset versions, plain columns
+    assert store.migrate() == [2, 3, 4, 5]  # lineage, dataset versions, column facts, write token
     lineage = ["source_file", "load_run", "first_seen", "last_seen"]
     assert store.fetch("contacts", [contact], lineage) == [
         {"source_file": ["b.csv"], "load_run": "run-b",
@@ -239,7 +239,7 @@ def test_step_4_lists_the_columns_whose_stored_values_keep_a_fact(tmp_path: Path
         con.close()
 
     store = DuckDBStore(path)
-    assert store.migrate() == [4]
+    assert store.migrate() == [4, 5]
     listed = _plain(store)
     assert {("contacts", "title"), ("companies", "name"), ("companies", "industries")} <= listed
     assert not {("contacts", "first_name"), ("contacts", "email")} & listed
