@@ -33,7 +33,8 @@ def build_deps(env: BenchEnv, profile: str) -> ApiDeps:
     from stores.duckdb import DuckDBStore
 
     cursors = CursorCodec(cursor_secret(settings))
-    store = DuckDBStore(env.duckdb_path, cursors=cursors)
+    store = DuckDBStore(env.duckdb_path, cursors=cursors,
+                        filter_cache_mb=settings.filter_cache_mb)
     return ApiDeps(settings=settings, records=store, search=store, landing=landing, jobs=jobs,
                    cursors=cursors)
 

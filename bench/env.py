@@ -67,6 +67,8 @@ class BenchEnv:
             "CONNECTRA_HOME": str(self.work / "home"),
             "SEARCH_INDEX_PREFIX": INDEX_PREFIX,
         }
+        if os.environ.get("FILTER_CACHE_MB"):  # bench/filter_cache.py turns it off
+            env["FILTER_CACHE_MB"] = os.environ["FILTER_CACHE_MB"]
         if profile == "production":
             keep = ("PG_DB_HOST", "PG_DB_PORT", "PG_DB_USERNAME", "PG_DB_PASSWORD", "PG_DB_SSL",
                     "ELASTICSEARCH_HOST", "ELASTICSEARCH_PORT", "ELASTICSEARCH_SSL",

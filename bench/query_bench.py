@@ -89,7 +89,8 @@ class DirectPath:
             from stores.duckdb import DuckDBStore
 
             self.cursors = CursorCodec(cursor_secret(settings))
-            store = DuckDBStore(env.duckdb_path, cursors=self.cursors)
+            store = DuckDBStore(env.duckdb_path, cursors=self.cursors,
+                                filter_cache_mb=settings.filter_cache_mb)
             self.records, self.search = store, store
         self.rows = FilterResource("contacts", self.search, self.records, self.cursors,
                                    self.pool)

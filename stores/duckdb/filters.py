@@ -47,6 +47,7 @@ from vql.sql import TextFacts
 TOKEN_STATEMENT = "SELECT token FROM write_token"  # noqa: S105 (not a secret)
 NEW_TOKEN_STATEMENT = "UPDATE write_token SET token = CAST(uuid() AS VARCHAR)"  # noqa: S105
 ROWID: sa.ColumnClause[Any] = sa.literal_column("rowid")
+MAX_COUNTED = 100_000  # conditions and orders whose uses are counted, per token
 
 Run = Callable[[Any], duckdb.DuckDBPyConnection]  # a statement run on the read cursor
 Key = tuple[str, Hashable]
@@ -218,6 +219,8 @@ class FilterCache:
 
     def _use(self, gen: _Generation, key: Key) -> Any:
         """Counts a use of `key` and returns what is kept for it (None); under the lock."""
+        if len(gen.uses) >= MAX_COUNTED and key not in gen.uses:
+            gen.uses.clear()  # a long quiet spell of distinct queries: start counting anew
         gen.uses[key] = gen.uses.get(key, 0) + 1
         found = gen.entries.get(key)
         if found is not None:
