@@ -39,6 +39,7 @@ the reads kept a ~40 ms median (max ~0.4 s).
 
 from __future__ import annotations
 
+import atexit
 import random
 import threading
 import time
@@ -209,6 +210,13 @@ class FileAccess:
             if self._con is not None and self._users == 0 and self._generation == generation:
                 self._close()
 
+    def close_idle(self) -> None:
+        """Closes the connection now if no operation uses it; a pending linger does nothing."""
+        with self._cond:  # waits for a linger timer that is closing it
+            self._generation += 1
+            if self._con is not None and self._users == 0:
+                self._close()
+
     def _close(self) -> None:
         """Closes the connection; inside the lock, so no new instance of the file is made
         before this one is gone (and, read-write, its WAL checkpointed)."""
@@ -276,3 +284,12 @@ class FileAccess:
 
 def _deadline_s(mode: Mode, timing: Timing) -> float:
     return timing.write_deadline_s if mode == "write" else timing.read_deadline_s
+
+
+@atexit.register
+def _close_idle_files() -> None:
+    """Closes this process's idle connections before the interpreter stops: a linger
+    timer closing one while it stops is cut off inside DuckDB, which aborts the process
+    ("FATAL: exception not rethrown", exit status 134) after its work was done."""
+    for access in list(FileAccess._registry.values()):
+        access.close_idle()

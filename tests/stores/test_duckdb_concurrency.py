@@ -7,6 +7,7 @@ after waiting, and see whole batches only.
 
 from __future__ import annotations
 
+import os
 import statistics
 import subprocess
 import sys
@@ -25,6 +26,7 @@ from stores.duckdb import DuckDBStore, FileAccess, Timing
 from stores.duckdb.errors import translated
 from stores.duckdb.turns import TurnFlags
 from stores.errors import StoreTimeout, TerminalStoreError, TransientStoreError
+from tests.stores.rows import T0, contacts, new_id
 from vql import parse_query, parse_where
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -354,3 +356,31 @@ def test_a_read_past_its_statement_timeout_is_a_store_timeout(store: DuckDBStore
     assert time.monotonic() - started < 5
     assert closes_soon(slow.access)
     slow.ping()
+
+
+_READ_THEN_EXIT = """
+import sys, time
+from pathlib import Path
+from stores.duckdb import DuckDBStore
+store = DuckDBStore(Path(sys.argv[1]))
+store.count_rows("contacts")
+time.sleep(float(sys.argv[2]))  # exit while the linger timer closes the connection
+"""
+
+
+def test_a_process_that_exits_right_after_a_read_exits_cleanly(tmp_path: Path) -> None:
+    """The read's connection lingers 20 ms, then a timer thread closes it; a process ending
+    meanwhile was aborted inside DuckDB (exit status 134) before the idle connections were
+    closed at exit."""
+    path = tmp_path / "connectra.duckdb"
+    store = DuckDBStore(path)
+    store.upsert_contacts(contacts([{"id": new_id(), "created_at": T0} for _ in range(50_000)]))
+    script = tmp_path / "read_then_exit.py"
+    script.write_text(_READ_THEN_EXIT)
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    codes = [
+        subprocess.run([sys.executable, str(script), str(path), str(delay)], env=env,
+                       capture_output=True, timeout=60).returncode
+        for delay in (0.018, 0.02, 0.021, 0.022, 0.024, 0.026) for _ in range(2)
+    ]
+    assert codes == [0] * len(codes)
