@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from stores.duckdb import DuckDBStore
-from tests.stores.rows import T0, UTC, companies, contacts, new_id
+from tests.stores.rows import T0, companies, contacts, new_id
 from vql import CursorCodec, parse_query, parse_where
 
 CODEC = CursorCodec(b"duckdb-filter-cache-tests")
