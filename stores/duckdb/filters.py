@@ -98,6 +98,7 @@ class FilterCache:
         self._gen: _Generation | None = None
         self.hits = 0  # conditions answered from memory (tests and measurements read them)
         self.misses = 0
+        self.pages = 0  # pages picked along a ranking
 
     def matches(
         self,
@@ -180,6 +181,8 @@ class FilterCache:
             self._keep(gen, key, ranking)
         rows, place = ranking
         begin = 0 if after is None else int(place[after]) + 1
+        with self._lock:
+            self.pages += 1
         found: list[np.ndarray] = []
         count, step = 0, max(size * 4, 1024)
         while count < size and begin < len(rows):

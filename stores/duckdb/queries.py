@@ -214,22 +214,22 @@ def rank_statement(service: str, keys: Sequence[SortKey]) -> Select[Any]:
 
 
 def cursor_row_statement(query: Query, keys: Sequence[SortKey]) -> Select[Any]:
-    """The row id of the row a cursor ended at, if it still has the cursor's sort values
-    (the ranking then places the page right after it). On the table itself unless a key
-    is a company field, so that the id is looked up in the primary key's index."""
+    """The row id of the row a cursor ended at, and that row's sort values now (before the
+    id, as the cursor holds them): the ranking places the page right after the row if it
+    still has the cursor's values. Only ``id = ?`` filters, so that the primary key's index
+    answers it (a condition on the values beside it made DuckDB scan every row: ~37 ms at
+    1M)."""
     assert query.cursor is not None
     fields = {k.field for k in keys}
     target = table(query.service)
     joined = search_source(query.service, fields) is not target
     source = ranked_source(query.service, fields) if joined else target
     compiler = SqlCompiler(query.service, source)
-    same = []
-    for key, value in zip(keys, query.cursor.values, strict=True):
-        expr = compiler.sort_expr(key)
-        param = None if value is None else compiler.key_param(key, expr, value)
-        same.append(expr.is_(None) if param is None else expr == param)
     row_id = source.c.row_id if joined else sa.literal_column(f"{target.name}.rowid")
-    return sa.select(row_id).select_from(source).where(*same)
+    values = [compiler.sort_expr(k) for k in keys[:-1]]
+    return sa.select(row_id, *values).select_from(source).where(
+        compiler.column("id") == query.cursor.values[-1]
+    )
 
 
 def page_among_statement(query: Query, keys: Sequence[SortKey], rows: Sequence[int]

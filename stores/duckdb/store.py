@@ -375,10 +375,12 @@ class DuckDBStore:
         keys = check_cursor(query, "sql")
         run = lambda s: self._run(cursor, s)  # noqa: E731
         after = None
+        if keys[-1].kind != "id":
+            return None  # every order ends with the id; a ranking relies on it
         if query.cursor is not None:
             found = run(queries.cursor_row_statement(query, keys)).fetchall()
-            if not found:
-                return None
+            if not found or tuple(found[0][1:]) != tuple(query.cursor.values[:-1]):
+                return None  # the row is gone, or moved: SQL finds where the page starts
             after = int(found[0][0])
         candidates = self.filter_cache.page_rows(
             run, token, (query.service, keys), lambda: queries.rank_statement(query.service, keys),

@@ -222,6 +222,23 @@ def test_a_cursor_whose_row_changed_still_pages_right(tmp_path: Path) -> None:
         assert reader.search(query).ids == plain.search(query).ids
 
 
+@pytest.mark.parametrize("order", [o for o in ORDERS if o])
+@pytest.mark.parametrize("direction", ["asc", "desc"])
+def test_cursor_pages_are_picked_along_the_ranking(
+    pair: tuple[DuckDBStore, DuckDBStore], order: str, direction: str
+) -> None:
+    cached, plain = pair
+    cache = cached.filter_cache
+    assert cache is not None
+    body = {"where": _where([0]), "limit": 7,
+            "order_by": [{"order_by": order, "order_direction": direction}]}
+    _walk(cached, body)  # conditions and order now kept
+    before = cache.pages
+    pages, _ = _walk(cached, body)
+    assert cache.pages - before == len(pages) > 3  # the first page and every cursor page
+    assert (pages, _) == _walk(plain, body)
+
+
 def test_memory_stays_within_its_bound_and_answers_stay_right(
     pair: tuple[DuckDBStore, DuckDBStore], tmp_path: Path
 ) -> None:
