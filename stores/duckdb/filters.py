@@ -45,6 +45,8 @@ from vql.nodes import Condition, Where
 from vql.sql import TextFacts
 
 TOKEN_STATEMENT = "SELECT token FROM write_token"  # noqa: S105 (not a secret)
+_CATALOG = "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'main' AND "
+TOKEN_TABLE_STATEMENT = _CATALOG + "table_name = 'write_token'"  # noqa: S105
 NEW_TOKEN_STATEMENT = "UPDATE write_token SET token = CAST(uuid() AS VARCHAR)"  # noqa: S105
 ROWID: sa.ColumnClause[Any] = sa.literal_column("rowid")
 MAX_COUNTED = 100_000  # conditions and orders whose uses are counted, per token
@@ -55,14 +57,8 @@ Ranking = tuple[np.ndarray, np.ndarray]  # row ids in order; each row id's place
 
 
 def read_token(cursor: duckdb.DuckDBPyConnection) -> str | None:
-    """The write token in the cursor's transaction; None before migration step 5 (the
-    failed read ends the transaction, which is begun again)."""
-    try:
-        rows = cursor.execute(TOKEN_STATEMENT).fetchall()
-    except duckdb.CatalogException:
-        cursor.execute("ROLLBACK")
-        cursor.execute("BEGIN TRANSACTION")
-        return None
+    """The write token in the cursor's transaction (the table must exist)."""
+    rows = cursor.execute(TOKEN_STATEMENT).fetchall()
     return str(rows[0][0]) if rows else None
 
 
@@ -86,6 +82,7 @@ class _Generation:
     entries: OrderedDict[Key, Any] = field(default_factory=OrderedDict)  # masks, rankings
     uses: dict[Key, int] = field(default_factory=dict)
     nbytes: int = 0
+    expansions: dict[tuple[str, str, str, int], list[str]] = field(default_factory=dict)
 
 
 class FilterCache:
@@ -191,6 +188,14 @@ class FilterCache:
             found.append(hits)
             count, begin, step = count + len(hits), begin + len(part), step * 2
         return np.concatenate(found)[:size] if found else rows[:0]
+
+    def expansions(self, token: str) -> dict[tuple[str, str, str, int], list[str]]:
+        """The fuzzy words expanded against the data of `token` (service, field, word,
+        edits -> terms), for stores/duckdb/queries.text_facts to read and fill."""
+        gen = self._generation(token)
+        if len(gen.expansions) >= MAX_COUNTED:
+            gen.expansions.clear()
+        return gen.expansions
 
     # -- bookkeeping -----------------------------------------------------------------------
 

@@ -29,7 +29,13 @@ from stores.duckdb import queries
 from stores.duckdb.access import FileAccess, Mode, Timing
 from stores.duckdb.batches import ORDINAL, conform, fact_holds, has_repeated_ids
 from stores.duckdb.errors import BACKEND, translated
-from stores.duckdb.filters import NEW_TOKEN_STATEMENT, FilterCache, Matches, read_token
+from stores.duckdb.filters import (
+    NEW_TOKEN_STATEMENT,
+    TOKEN_TABLE_STATEMENT,
+    FilterCache,
+    Matches,
+    read_token,
+)
 from stores.duckdb.migrate import HEAD, STEPS, TOKEN_STEP, apply_migrations, current_version
 from stores.duckdb.schema import INGEST_REJECTS, SPECS, ingest_rejects
 from stores.duckdb.upsert import (
@@ -55,7 +61,7 @@ from vql.explain_sql import (
 from vql.facets import FacetsRequest, facets_payload
 from vql.facets_sql import compile_sql_facets, read_sql_facets
 from vql.nodes import Query, Where
-from vql.sql import TextFacts
+from vql.sql import TextFacts, fuzzy_words
 from vql.sql_dialects import to_duckdb
 
 CountedTable = Literal["contacts", "companies", "ingest_rejects"]
@@ -91,6 +97,7 @@ class DuckDBStore:
         self.values_prefix_first = values_prefix_first
         self.access = FileAccess.shared(self.path)
         self._migrated = False
+        self._has_token = False  # the file has the write token's table (migration step 5)
         self.filter_cache = (
             FilterCache(filter_cache_mb << 20, filter_min_uses) if filter_cache_mb > 0 else None
         )
@@ -353,7 +360,7 @@ class DuckDBStore:
         cache = self.filter_cache
         if cache is None or self.access.mode != "read":
             return None
-        token = read_token(cursor)
+        token = self._token(cursor)
         if token is None:
             return None
         matches = cache.matches(
@@ -407,7 +414,28 @@ class DuckDBStore:
     def _text_facts(
         self, cursor: duckdb.DuckDBPyConnection, service: str, where: Where | None
     ) -> TextFacts:
-        return queries.text_facts(service, lambda s: self._run(cursor, s).fetchall(), where)
+        """The where's text facts; its fuzzy words' expansions kept per write token."""
+        expansions = None
+        if self.filter_cache is not None and fuzzy_words(where):
+            token = self._token(cursor)
+            expansions = None if token is None else self.filter_cache.expansions(token)
+        rows = lambda s: self._run(cursor, s).fetchall()  # noqa: E731
+        return queries.text_facts(service, rows, where, expansions)
+
+    def _token(self, cursor: duckdb.DuckDBPyConnection) -> str | None:
+        """The file's write token in the cursor's transaction; None before migration step 5
+        (asked of the catalog until the table is seen, so that no failed read ends the
+        transaction)."""
+        if not self._has_token:
+            found = cursor.execute(TOKEN_TABLE_STATEMENT).fetchall()
+            if not found[0][0]:
+                return None
+            self._has_token = True
+        try:
+            return read_token(cursor)
+        except duckdb.CatalogException:
+            self._has_token = False  # the file was replaced by an older one
+            raise
 
     def values(
         self,

@@ -268,3 +268,54 @@ def test_a_condition_is_cached_from_its_second_use_by_default(
     assert counts[1::2] == [(0, 0), (2, 0), (2, 2)]  # plain SQL, filled, read
     assert len(set(counts[0::2])) == 1
     assert DuckDBStore(plain.path, filter_cache_mb=0).filter_cache is None
+
+
+def test_fuzzy_words_are_expanded_once_per_write_token(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from stores.duckdb import queries
+
+    made: list[str] = []
+    real = queries.fuzzy_terms_statement
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        made.append(args[1])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(queries, "fuzzy_terms_statement", counted)
+    path = tmp_path / "connectra.duckdb"
+    writer = DuckDBStore(path, filter_cache_mb=0)
+    writer.upsert_contacts(contacts([{"id": new_id(), "title": "Software Engineer",
+                                      "created_at": T0}]))
+    store = DuckDBStore(path, filter_min_uses=10)  # plain SQL every time, expansions kept
+    where = parse_where("contacts", {"text_matches": {"must": [
+        _text("title", "enginer", "shuffle", fuzzy=True)]}})
+    assert [store.count("contacts", where) for _ in range(3)] == [1, 1, 1]
+    assert made == ["title"]
+    writer.upsert_contacts(contacts([{"id": new_id(), "title": "Engineers Lead",
+                                      "created_at": T0}]))
+    assert store.count("contacts", where) == 2  # "engineers" is one edit away too
+    assert made == ["title", "title"]
+
+
+def test_a_file_before_the_write_token_is_answered_by_plain_sql(tmp_path: Path) -> None:
+    from stores.duckdb.migrate import STEPS
+
+    path = tmp_path / "connectra.duckdb"
+    DuckDBStore(path).migrate(STEPS[:4])
+    with duckdb.connect(str(path)) as con:  # lowercase: step 4 listed it as such
+        con.execute("INSERT INTO contacts (id, seniority, title, created_at, updated_at, "
+                    "first_seen, last_seen) "
+                    "VALUES (?, 'vp', 'data engineer', now(), now(), now(), now())",
+                    [new_id()])
+    store = DuckDBStore(path, filter_min_uses=1)
+    fuzzy = {"where": {"text_matches": {"must": [
+        _text("title", "enginer", "shuffle", fuzzy=True)]}}}
+    for _ in range(2):
+        assert _vp(store) == 1
+        assert _vp_page(store) != []
+        assert store.search(parse_query("contacts", fuzzy)).total == 1
+    assert store.filter_cache is not None and store.filter_cache.hits == 0
+    store.migrate()
+    assert (_vp(store), _vp(store)) == (1, 1)
+    assert store.filter_cache.hits > 0
