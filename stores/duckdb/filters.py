@@ -26,7 +26,8 @@ matched, per segment; this is the same thing for the DuckDB file:
 Like Lucene's cache it takes a condition (and a ranking) from its second use (``min_uses``)
 within one token, so a one-off query costs what it did; a where with a first-seen
 condition runs as plain SQL. Memory is bounded (``max_bytes``, least recently used out
-first); a new token drops everything.
+first); a new token drops everything. The fuzzy words' expansions against the data (a few
+terms each) are kept per token from their first use, for plain SQL too.
 """
 
 from __future__ import annotations
