@@ -142,7 +142,10 @@ def test_a_queued_writer_drains_the_shared_read_connection(store: DuckDBStore) -
     reader_inside.wait(5)
     writer = threading.Thread(target=lambda: store.upsert_contacts(contacts_batch(0, 10)))
     writer.start()
-    time.sleep(0.2)  # the writer is queued behind the open read-only connection
+    deadline = time.monotonic() + 10  # the writer queues behind the open read-only connection
+    while access._writers_queued == 0 and time.monotonic() < deadline:
+        time.sleep(0.005)
+    assert access._writers_queued == 1
     late = threading.Thread(target=late_reader)
     late.start()
     time.sleep(0.2)
