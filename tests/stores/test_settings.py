@@ -51,6 +51,20 @@ def test_nothing_configured_is_the_embedded_profile(tmp_path: Path) -> None:
     assert s.api_keys == ()
 
 
+def test_the_filter_cache_is_sized_or_turned_off_by_filter_cache_mb(tmp_path: Path) -> None:
+    from stores.factory import open_stores
+
+    home = {"CONNECTRA_HOME": str(tmp_path), "CURSOR_SECRET": "s" * 32}
+    default = open_stores(settings_from_mapping(home)).search
+    sized = open_stores(settings_from_mapping({**home, "FILTER_CACHE_MB": "8"})).search
+    off = open_stores(settings_from_mapping({**home, "FILTER_CACHE_MB": "0"})).search
+    assert default.filter_cache.max_bytes == 64 << 20  # type: ignore[attr-defined]
+    assert sized.filter_cache.max_bytes == 8 << 20  # type: ignore[attr-defined]
+    assert off.filter_cache is None  # type: ignore[attr-defined]
+    with pytest.raises(ConfigError, match="FILTER_CACHE_MB"):
+        settings_from_mapping({**home, "FILTER_CACHE_MB": "-1"})
+
+
 def test_urls_are_alternatives() -> None:
     s = settings_from_mapping(
         {
