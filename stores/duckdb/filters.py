@@ -114,9 +114,7 @@ class FilterCache:
         if where is None or where.is_empty:
             return Matches(self._everything(gen, run, table))
         nodes = (*where.must, *where.must_not, *where.should)
-        keys = [_key(where.service, n) for n in nodes]
-        if not all(keys):
-            return None  # a condition that cannot be a key (not hashable)
+        keys: list[Key] = [(where.service, n) for n in nodes]  # conditions are frozen
         known: dict[Key, np.ndarray] = {}
         with self._lock:
             for k in keys:
@@ -131,9 +129,7 @@ class FilterCache:
             facts = facts_for(Where(where.service, must=tuple(missing)))
             for node in missing:
                 condition = sa.func.coalesce(condition_sql(node, facts), sa.false())
-                rows = run(sa.select(ROWID).select_from(table).where(condition))
-                mask = np.zeros(bound, dtype=bool)
-                mask[rows.fetchnumpy()["rowid"]] = True
+                mask = _bitmap(run, sa.select(ROWID).select_from(table).where(condition), bound)
                 known[(where.service, node)] = mask
                 self._keep(gen, (where.service, node), mask)
         with self._lock:
@@ -215,8 +211,7 @@ class FilterCache:
         with self._lock:
             found: np.ndarray | None = self._use(gen, key)
         if found is None:
-            found = np.zeros(self._bound(gen, run, table), dtype=bool)
-            found[run(sa.select(ROWID).select_from(table)).fetchnumpy()["rowid"]] = True
+            found = _bitmap(run, sa.select(ROWID).select_from(table), self._bound(gen, run, table))
             self._keep(gen, key, found)
         return found
 
@@ -262,10 +257,8 @@ def _nbytes(value: Any) -> int:
     return sum(int(a.nbytes) for a in arrays)
 
 
-def _key(service: str, node: Condition) -> Key:
-    """The condition as a key; () when it cannot be one (an unhashable part)."""
-    try:
-        hash(node)
-    except TypeError:
-        return ()  # type: ignore[return-value]
-    return (service, node)
+def _bitmap(run: Run, rowids: Any, bound: int) -> np.ndarray:
+    """The row ids a statement selects, as a bitmap of `bound` rows."""
+    mask = np.zeros(bound, dtype=bool)
+    mask[run(rowids).fetchnumpy()["rowid"]] = True
+    return mask
