@@ -8,8 +8,8 @@ while the client paged (the pages may then skip or repeat records that moved).
 
 The search store finds the page's ids, the exact total and the next cursor; the record store
 returns those rows in that order with only the selected columns. For contacts with
-company_config.populate, the page's companies come from one query, run concurrently with the
-contact rows when the record store can look companies up by contact ids.
+company_config.populate, the page's companies are then looked up by the company ids of its
+rows.
 """
 
 from __future__ import annotations
@@ -89,7 +89,8 @@ class FilterResource:
             return self.records.fetch(self.service, ids, columns)
         company_columns = list(config.select_columns or self.registry.company_select_columns)
         fetched = columns if "company_id" in columns else [*columns, "company_id"]
-        rows, companies = self._contacts_and_companies(ids, fetched, company_columns)
+        rows = self.records.fetch(self.service, ids, fetched)
+        companies = self._companies(rows, company_columns)
         for row in rows:
             company = companies.get(row.get("company_id") or "")
             row["company"] = _only(company, company_columns) if company is not None else None
@@ -97,14 +98,15 @@ class FilterResource:
                 row.pop("company_id", None)
         return rows
 
-    def _contacts_and_companies(
-        self, ids: Sequence[str], columns: list[str], company_columns: list[str]
-    ) -> tuple[list[Record], dict[str, Record]]:
+    def _companies(self, rows: list[Record], company_columns: list[str]) -> dict[str, Record]:
+        """The companies of the page's rows, by the company ids the rows hold: primary-key
+        lookups. (A lookup by contact ids beside the rows' fetch, as before, looked the
+        contacts up twice: on DuckDB a third of a cached page's time.)"""
+        company_ids = list(dict.fromkeys(r["company_id"] for r in rows if r.get("company_id")))
+        if not company_ids:
+            return {}
         wanted = ["id", *(c for c in company_columns if c != "id")]
-        # One query for the page's companies (joined on the contacts), concurrently.
-        companies = self.pool.submit(self.records.companies_of_contacts, ids, wanted)
-        rows = self.records.fetch(self.service, ids, columns)
-        return rows, companies.result()
+        return {c["id"]: c for c in self.records.fetch("companies", company_ids, wanted)}
 
 
 def normalized_member(where: Where) -> dict[str, Any]:

@@ -53,6 +53,7 @@ from typing import ClassVar, Literal
 import duckdb
 
 from stores import abandon
+from stores.duckdb.alarms import ALARMS
 from stores.duckdb.errors import BACKEND, is_lock_conflict, translate
 from stores.duckdb.turns import TurnFlags
 from stores.errors import TransientStoreError
@@ -105,6 +106,7 @@ class FileAccess:
         self._write_lock = threading.Lock()  # one write transaction per process at a time
         self._generation = 0  # bumped at every open and join: a stale linger timer does nothing
         self.opens = 0  # connections opened so far (tests and measurements read it)
+        self.opening = 0  # which of them is (or was last) open: see frozen()
 
     # -- public -------------------------------------------------------------------------------
 
@@ -130,6 +132,13 @@ class FileAccess:
     def mode(self) -> Mode | None:
         """How the connection in use is open (a cursor's, while its operation runs)."""
         return self._mode
+
+    def frozen(self) -> int | None:
+        """For a cursor in use: the number of its connection's opening when that connection
+        is read-only, else None. No process can write the file while this process holds it
+        read-only (DuckDB's file lock), so whatever a read saw in the file stays true for
+        every read of the same opening: the store keeps such facts per opening."""
+        return self.opening if self._mode == "read" else None
 
     # -- in-process sharing -------------------------------------------------------------------
 
@@ -181,6 +190,7 @@ class FileAccess:
             self._con, self._mode, self._users, self._opening = con, mode, 1, False
             self._generation += 1
             self.opens += 1
+            self.opening = self.opens
             self._cond.notify_all()
         return con
 
@@ -201,9 +211,7 @@ class FileAccess:
                 return
             # A request is usually several reads in a row (a page of ids, its rows, their
             # companies): an instant of grace saves reopening (~15 ms) and DuckDB's caches.
-            timer = threading.Timer(timing.linger_s, self._close_if_idle, [self._generation])
-            timer.daemon = True
-            timer.start()
+            ALARMS.call_later(timing.linger_s, self._close_if_idle, self._generation)
 
     def _close_if_idle(self, generation: int) -> None:
         with self._cond:

@@ -12,13 +12,12 @@ values) pass through unchanged.
 from __future__ import annotations
 
 import contextlib
-import threading
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar, cast
 
 import duckdb
 import pyarrow as pa
@@ -27,6 +26,7 @@ import sqlalchemy as sa
 from stores.base import IDS_PAGE, Documents, Record, SearchPage, Service, ValueCount
 from stores.duckdb import queries
 from stores.duckdb.access import FileAccess, Mode, Timing
+from stores.duckdb.alarms import ALARMS
 from stores.duckdb.batches import ORDINAL, conform, fact_holds, has_repeated_ids
 from stores.duckdb.errors import BACKEND, translated
 from stores.duckdb.filters import (
@@ -67,6 +67,8 @@ from vql.sql_dialects import to_duckdb
 CountedTable = Literal["contacts", "companies", "ingest_rejects"]
 _REJECT_COLUMNS = INGEST_REJECTS[1:]  # the id comes from the sequence
 _REQUIRED_REJECT_COLUMNS = {"source_file", "load_run", "line", "reason"}
+MEMO_ENTRIES = 512  # facts kept per opening of the file (_while_open) before starting over
+T = TypeVar("T")
 
 
 class DuckDBStore:
@@ -98,6 +100,7 @@ class DuckDBStore:
         self.access = FileAccess.shared(self.path)
         self._migrated = False
         self._has_token = False  # the file has the write token's table (migration step 5)
+        self._memo: tuple[int, dict[Hashable, Any]] = (0, {})  # see _while_open
         self.filter_cache = (
             FilterCache(filter_cache_mb << 20, filter_min_uses) if filter_cache_mb > 0 else None
         )
@@ -112,15 +115,39 @@ class DuckDBStore:
     def _cursor(self, mode: Mode) -> Iterator[duckdb.DuckDBPyConnection]:
         with translated(), self.access.connection(mode, self.timing) as cursor:
             if mode == "read" and self.statement_timeout_s:
-                timer = threading.Timer(self.statement_timeout_s, _interrupt, [cursor])
-                timer.daemon = True
-                timer.start()
+                alarm = ALARMS.call_later(self.statement_timeout_s, _interrupt, cursor)
                 try:
                     yield cursor
                 finally:
-                    timer.cancel()
+                    alarm.cancel()
             else:
                 yield cursor
+
+    @contextmanager
+    def _read_snapshot(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A read cursor whose statements all see one state of the file: a read-only
+        connection needs no transaction for that (nothing can write the file while it is
+        open, FileAccess.frozen), one joined to this process's write connection gets one."""
+        with self._cursor("read") as cursor:
+            if self.access.frozen() is not None:
+                yield cursor
+                return
+            cursor.execute("BEGIN TRANSACTION")
+            yield cursor
+            cursor.execute("COMMIT")
+
+    def _while_open(self, key: Hashable, read: Callable[[], T]) -> T:
+        """`read`'s answer, read once per read-only opening of the file (FileAccess.frozen:
+        the file cannot change meanwhile); read every time on a write connection."""
+        opening = self.access.frozen()
+        if opening is None:
+            return read()
+        memo = self._memo
+        if memo[0] != opening or len(memo[1]) > MEMO_ENTRIES:
+            memo = self._memo = (opening, {})
+        if key not in memo[1]:
+            memo[1][key] = read()
+        return cast(T, memo[1][key])
 
     @contextmanager
     def _transaction(self, check_schema: bool = True) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -294,7 +321,8 @@ class DuckDBStore:
 
     def dataset_version(self) -> DatasetVersion:
         with self._cursor("read") as cursor:
-            return DatasetVersion.from_row(_first(self._run(cursor, newest_statement())))
+            return self._while_open("dataset_version", lambda: DatasetVersion.from_row(
+                _first(self._run(cursor, newest_statement()))))
 
     @contextmanager
     def snapshot(self) -> Iterator[DuckDBSnapshot]:
@@ -315,8 +343,7 @@ class DuckDBStore:
 
     def search(self, query: Query) -> SearchPage:
         """A page of ids in VQL order, the exact total, and the cursor of the next page."""
-        with self._cursor("read") as cursor:
-            cursor.execute("BEGIN TRANSACTION")  # page and total from one snapshot
+        with self._read_snapshot() as cursor:  # page and total from one state
             cached = self._cached_matches(cursor, query.service, query.where)
             if cached is None:
                 rows, total = self._page(cursor, query)
@@ -324,7 +351,6 @@ class DuckDBStore:
                 total = cached[1].total
                 among = self._cached_page(cursor, query, *cached)
                 rows = self._page(cursor, query, counted=False)[0] if among is None else among
-            cursor.execute("COMMIT")
         more = len(rows) > query.limit
         rows = rows[: query.limit]
         next_cursor = None
@@ -399,8 +425,7 @@ class DuckDBStore:
         return self._run(cursor, statement).fetchall()
 
     def count(self, service: Service, where: Where | None) -> int:
-        with self._cursor("read") as cursor:
-            cursor.execute("BEGIN TRANSACTION")  # text facts and count, one snapshot
+        with self._read_snapshot() as cursor:  # text facts and count from one state
             cached = self._cached_matches(cursor, service, where)
             if cached is not None:
                 total = cached[1].total
@@ -408,7 +433,6 @@ class DuckDBStore:
                 facts = self._text_facts(cursor, service, where)
                 statement = queries.count_statement(service, where, facts)
                 total = _scalar(self._run(cursor, statement))
-            cursor.execute("COMMIT")
             return total
 
     def _text_facts(
@@ -419,7 +443,12 @@ class DuckDBStore:
         if self.filter_cache is not None and fuzzy_words(where):
             token = self._token(cursor)
             expansions = None if token is None else self.filter_cache.expansions(token)
-        rows = lambda s: self._run(cursor, s).fetchall()  # noqa: E731
+
+        def rows(statement: Any) -> list[Any]:  # the facts and expansions: small answers
+            sql, params = to_duckdb(statement)
+            return self._while_open(
+                (sql, repr(params)), lambda: cursor.execute(sql, params).fetchall())
+
         return queries.text_facts(service, rows, where, expansions)
 
     def _token(self, cursor: duckdb.DuckDBPyConnection) -> str | None:
@@ -432,7 +461,7 @@ class DuckDBStore:
                 return None
             self._has_token = True
         try:
-            return read_token(cursor)
+            return self._while_open("token", lambda: read_token(cursor))
         except duckdb.CatalogException:
             self._has_token = False  # the file was replaced by an older one
             raise
@@ -447,26 +476,22 @@ class DuckDBStore:
     ) -> list[ValueCount]:
         """Distinct values containing search_text (case-insensitive), prefix matches first,
         then the most frequent (stores/duckdb/queries.py)."""
-        with self._cursor("read") as cursor:
-            cursor.execute("BEGIN TRANSACTION")  # text facts and values, one snapshot
+        with self._read_snapshot() as cursor:  # text facts and values from one state
             facts = self._text_facts(cursor, service, where)
             statement = queries.values_statement(
                 service, field, search_text, limit, where, self.values_prefix_first, facts
             )
             rows = self._run(cursor, statement).fetchall()
-            cursor.execute("COMMIT")
         return [ValueCount(str(value), int(n)) for value, n in rows]
 
     def facets(self, request: FacetsRequest) -> dict[str, Any]:
         """Disjunctive facet counts (vql/facets_sql.py), every statement on one snapshot."""
         fields = queries.where_fields(request.where) | {f.field for f in request.facets}
         source = queries.search_source(request.service, fields)
-        with self._cursor("read") as cursor:
-            cursor.execute("BEGIN TRANSACTION")
+        with self._read_snapshot() as cursor:
             facts = self._text_facts(cursor, request.service, request.where)
             statements = compile_sql_facets(request, source, facts)
             results = [self._run(cursor, s).fetchall() for s in statements]
-            cursor.execute("COMMIT")
         total, counts = read_sql_facets(request, results)
         return facets_payload(request, total, counts)
 
@@ -475,15 +500,13 @@ class DuckDBStore:
         on the same snapshot, when the total is 0 (vql/explain_sql.py)."""
         source = queries.search_source(request.service, queries.where_fields(request.where))
         plan = count_plan(request)
-        with self._cursor("read") as cursor:
-            cursor.execute("BEGIN TRANSACTION")
+        with self._read_snapshot() as cursor:
             facts = self._text_facts(cursor, request.service, request.where)
             [row] = self._run(cursor, compile_sql_counts(request, source, facts)).fetchall()
             counts = read_sql_counts(plan, row)
             asked = probes(request, counts)
             statements = compile_sql_probes(request.service, asked, source, facts)
             rows = {name: self._run(cursor, s).fetchall() for name, s in statements.items()}
-            cursor.execute("COMMIT")
         return explain_payload(request, counts, asked, read_sql_probes(asked, rows))
 
     # -- health -----------------------------------------------------------------------------

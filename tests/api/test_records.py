@@ -177,22 +177,16 @@ def test_bad_json_is_400_invalid_json_or_vql(prod_client: testing.TestClient, ra
     assert result.json["error"]["code"] in {"invalid_json", "invalid_vql"}
 
 
-class RecordsWithContactCompanies:
-    """The real record store, recording the thread its one-query company lookup ran on, to
-    show it runs beside the fetch of the contact rows."""
+class RecordedFetches:
+    """The real record store, recording each fetch (service and ids)."""
 
     def __init__(self, inner: Any) -> None:
         self.inner = inner
-        self.threads: list[str] = []
+        self.fetches: list[tuple[str, list[str]]] = []
 
-    def fetch(self, *args: Any, **kwargs: Any) -> Any:
-        return self.inner.fetch(*args, **kwargs)
-
-    def companies_of_contacts(self, ids: list[str], columns: list[str]) -> dict[str, Any]:
-        import threading
-
-        self.threads.append(threading.current_thread().name)
-        return self.inner.companies_of_contacts(ids, columns)  # type: ignore[no-any-return]
+    def fetch(self, service: str, ids: list[str], columns: list[str] | None = None) -> Any:
+        self.fetches.append((service, list(ids)))
+        return self.inner.fetch(service, ids, columns)
 
     def dataset_version(self) -> Any:
         return self.inner.dataset_version()
@@ -201,17 +195,23 @@ class RecordsWithContactCompanies:
         self.inner.ping()
 
 
-def test_companies_come_from_one_concurrent_lookup(
+def test_companies_come_from_one_lookup_of_the_rows_company_ids(
     make_client: Any, production: Any
 ) -> None:
-    records = RecordsWithContactCompanies(production.records)
+    records = RecordedFetches(production.records)
     client = make_client(records=records)
     result = client.simulate_post("/contacts/filter", json=DESIGN_EXAMPLE)
     assert result.status_code == 200
-    assert [r["id"] for r in result.json["data"]] == design_example_ids()
+    data = result.json["data"]
+    assert [r["id"] for r in data] == design_example_ids()
     assert all(r["company"] and set(r["company"]) == {"name", "website", "industries"}
-               for r in result.json["data"])
-    assert records.threads and records.threads[0].startswith("connectra-api")
+               for r in data)
+    [(contacts, ids), (companies, company_ids)] = records.fetches
+    assert (contacts, ids) == ("contacts", [r["id"] for r in data])
+    owners = production.records.fetch("contacts", ids, ["company_id"])
+    assert companies == "companies"
+    assert sorted(company_ids) == sorted({r["company_id"] for r in owners if r["company_id"]})
+    assert len(company_ids) == len(set(company_ids))
 
 
 SUBSTRING_TAKERS = {

@@ -387,3 +387,35 @@ def test_a_process_that_exits_right_after_a_read_exits_cleanly(tmp_path: Path) -
         for delay in (0.018, 0.02, 0.021, 0.022, 0.024, 0.026) for _ in range(2)
     ]
     assert codes == [0] * len(codes)
+
+
+MARK_LOADED = """
+    import sys
+    from pathlib import Path
+    from stores.duckdb import DuckDBStore
+    DuckDBStore(Path(sys.argv[1])).mark_loaded(sys.argv[2])
+"""
+
+
+def test_what_a_read_saw_holds_while_the_file_stays_open_and_not_after_a_write(
+    store: DuckDBStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Nothing can write the file while this process holds it read-only, so the dataset
+    version (and the write token, the text facts) are read once per opening of the file
+    (FileAccess.frozen); a load in another process ends that opening, and the next read sees
+    what it wrote."""
+    store.mark_loaded("run-1")
+    ran: list[object] = []
+    run = DuckDBStore._run
+    monkeypatch.setattr(DuckDBStore, "_run", staticmethod(
+        lambda cursor, statement: ran.append(statement) or run(cursor, statement)))
+    with store.access.connection("read", store.timing):  # the file stays open meanwhile
+        first = store.dataset_version()
+        assert len(ran) == 1
+        assert store.dataset_version() == first
+        assert len(ran) == 1  # not read again
+    writer = python(MARK_LOADED, str(store.path), "run-2")  # waits for the file, then writes
+    assert writer.wait(60) == 0, writer.stderr.read() if writer.stderr else ""
+    after = store.dataset_version()
+    assert after.version > first.version
+    assert len(ran) == 2
