@@ -8,8 +8,9 @@ while the client paged (the pages may then skip or repeat records that moved).
 
 The search store finds the page's ids, the exact total and the next cursor; the record store
 returns those rows in that order with only the selected columns. For contacts with
-company_config.populate, the page's companies are then looked up by the company ids of its
-rows.
+company_config.populate, the page's companies come from one more lookup: beside the rows by
+their contact ids where the record store reads concurrently, else after them by the company
+ids they hold.
 """
 
 from __future__ import annotations
@@ -89,8 +90,7 @@ class FilterResource:
             return self.records.fetch(self.service, ids, columns)
         company_columns = list(config.select_columns or self.registry.company_select_columns)
         fetched = columns if "company_id" in columns else [*columns, "company_id"]
-        rows = self.records.fetch(self.service, ids, fetched)
-        companies = self._companies(rows, company_columns)
+        rows, companies = self._contacts_and_companies(ids, fetched, company_columns)
         for row in rows:
             company = companies.get(row.get("company_id") or "")
             row["company"] = _only(company, company_columns) if company is not None else None
@@ -98,15 +98,22 @@ class FilterResource:
                 row.pop("company_id", None)
         return rows
 
-    def _companies(self, rows: list[Record], company_columns: list[str]) -> dict[str, Record]:
-        """The companies of the page's rows, by the company ids the rows hold: primary-key
-        lookups. (A lookup by contact ids beside the rows' fetch, as before, looked the
-        contacts up twice: on DuckDB a third of a cached page's time.)"""
+    def _contacts_and_companies(
+        self, ids: Sequence[str], columns: list[str], company_columns: list[str]
+    ) -> tuple[list[Record], dict[str, Record]]:
+        """The rows and their companies: by the contact ids beside the rows' fetch where
+        the record store reads concurrently (PostgreSQL: one page 7.7 against 10.7 ms in
+        turn), else after the rows by the company ids they hold (DuckDB: with four clients
+        50 against 68 ms, as the contacts are not looked up twice)."""
+        wanted = ["id", *(c for c in company_columns if c != "id")]
+        if self.records.concurrent_reads:
+            companies = self.pool.submit(self.records.companies_of_contacts, ids, wanted)
+            return self.records.fetch(self.service, ids, columns), companies.result()
+        rows = self.records.fetch(self.service, ids, columns)
         company_ids = list(dict.fromkeys(r["company_id"] for r in rows if r.get("company_id")))
         if not company_ids:
-            return {}
-        wanted = ["id", *(c for c in company_columns if c != "id")]
-        return {c["id"]: c for c in self.records.fetch("companies", company_ids, wanted)}
+            return rows, {}
+        return rows, {c["id"]: c for c in self.records.fetch("companies", company_ids, wanted)}
 
 
 def normalized_member(where: Where) -> dict[str, Any]:

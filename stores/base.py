@@ -53,6 +53,13 @@ class ValueCount:
 
 
 class RecordStore(Protocol):
+    # Whether two reads at once cost the API process little: a database server answers them
+    # on cores of its own (PostgreSQL), so a page's companies are looked up by its contact
+    # ids beside the fetch of its rows. False where reads run on the API process's own
+    # cores (DuckDB): the companies are looked up after the rows, by the company ids they
+    # hold, which is less work (api/records.py).
+    concurrent_reads: bool
+
     def upsert_companies(self, rows: pa.Table) -> None: ...
 
     def upsert_contacts(self, rows: pa.Table) -> None: ...

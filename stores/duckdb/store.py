@@ -80,6 +80,7 @@ class DuckDBStore:
     """
 
     index_prefix = ""  # one file: no index sets, no alias to swap
+    concurrent_reads = False  # reads share the API process's cores (stores/base.py)
 
     def __init__(
         self,

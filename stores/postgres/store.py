@@ -57,6 +57,8 @@ T = TypeVar("T")
 class PostgresRecordStore:
     """Rows of contacts and companies in PostgreSQL; the schema comes from `migrate(url)`."""
 
+    concurrent_reads = True  # the server's cores answer a page's two reads (stores/base.py)
+
     def __init__(
         self,
         url: str | URL,

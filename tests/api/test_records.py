@@ -177,16 +177,25 @@ def test_bad_json_is_400_invalid_json_or_vql(prod_client: testing.TestClient, ra
     assert result.json["error"]["code"] in {"invalid_json", "invalid_vql"}
 
 
-class RecordedFetches:
-    """The real record store, recording each fetch (service and ids)."""
+class RecordedReads:
+    """The real record store, recording each read: fetches (service, ids) and company
+    lookups by contact ids (with the thread they ran on)."""
 
     def __init__(self, inner: Any) -> None:
         self.inner = inner
+        self.concurrent_reads = inner.concurrent_reads
         self.fetches: list[tuple[str, list[str]]] = []
+        self.lookup_threads: list[str] = []
 
     def fetch(self, service: str, ids: list[str], columns: list[str] | None = None) -> Any:
         self.fetches.append((service, list(ids)))
         return self.inner.fetch(service, ids, columns)
+
+    def companies_of_contacts(self, ids: list[str], columns: list[str]) -> dict[str, Any]:
+        import threading
+
+        self.lookup_threads.append(threading.current_thread().name)
+        return self.inner.companies_of_contacts(ids, columns)  # type: ignore[no-any-return]
 
     def dataset_version(self) -> Any:
         return self.inner.dataset_version()
@@ -195,23 +204,37 @@ class RecordedFetches:
         self.inner.ping()
 
 
-def test_companies_come_from_one_lookup_of_the_rows_company_ids(
-    make_client: Any, production: Any
-) -> None:
-    records = RecordedFetches(production.records)
-    client = make_client(records=records)
+def _populated_page(client: Any) -> list[dict[str, Any]]:
     result = client.simulate_post("/contacts/filter", json=DESIGN_EXAMPLE)
     assert result.status_code == 200
-    data = result.json["data"]
+    data: list[dict[str, Any]] = result.json["data"]
     assert [r["id"] for r in data] == design_example_ids()
     assert all(r["company"] and set(r["company"]) == {"name", "website", "industries"}
                for r in data)
+    return data
+
+
+def test_on_postgresql_companies_come_from_one_lookup_beside_the_rows(
+    make_client: Any, production: Any
+) -> None:
+    records = RecordedReads(production.records)
+    _populated_page(make_client(records=records))
+    assert [service for service, _ in records.fetches] == ["contacts"]
+    assert records.lookup_threads and records.lookup_threads[0].startswith("connectra-api")
+
+
+def test_on_duckdb_companies_come_from_one_lookup_of_the_rows_company_ids(
+    make_client: Any, embedded: Any
+) -> None:
+    """DuckDB reads on the API process's cores: the contacts are not looked up twice."""
+    records = RecordedReads(embedded.records)
+    data = _populated_page(make_client(embedded, records=records))
+    assert records.lookup_threads == []
     [(contacts, ids), (companies, company_ids)] = records.fetches
     assert (contacts, ids) == ("contacts", [r["id"] for r in data])
-    owners = production.records.fetch("contacts", ids, ["company_id"])
+    owners = embedded.records.fetch("contacts", ids, ["company_id"])
     assert companies == "companies"
-    assert sorted(company_ids) == sorted({r["company_id"] for r in owners if r["company_id"]})
-    assert len(company_ids) == len(set(company_ids))
+    assert company_ids == list(dict.fromkeys(r["company_id"] for r in owners if r["company_id"]))
 
 
 SUBSTRING_TAKERS = {
