@@ -105,8 +105,7 @@ class FileAccess:
         self._writers_queued = 0
         self._write_lock = threading.Lock()  # one write transaction per process at a time
         self._generation = 0  # bumped at every open and join: a stale linger timer does nothing
-        self.opens = 0  # connections opened so far (tests and measurements read it)
-        self.opening = 0  # which of them is (or was last) open: see frozen()
+        self.opens = 0  # connections opened so far; the last is the one open (see frozen)
 
     # -- public -------------------------------------------------------------------------------
 
@@ -138,7 +137,7 @@ class FileAccess:
         is read-only, else None. No process can write the file while this process holds it
         read-only (DuckDB's file lock), so whatever a read saw in the file stays true for
         every read of the same opening: the store keeps such facts per opening."""
-        return self.opening if self._mode == "read" else None
+        return self.opens if self._mode == "read" else None
 
     # -- in-process sharing -------------------------------------------------------------------
 
@@ -190,7 +189,6 @@ class FileAccess:
             self._con, self._mode, self._users, self._opening = con, mode, 1, False
             self._generation += 1
             self.opens += 1
-            self.opening = self.opens
             self._cond.notify_all()
         return con
 
