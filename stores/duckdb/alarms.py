@@ -18,6 +18,7 @@ from __future__ import annotations
 import heapq
 import itertools
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -97,4 +98,13 @@ class Alarms:
                 log.exception("alarm %r failed", call)
 
 
+    def _forget(self) -> None:
+        """In a forked child: the parent's thread did not come along (nor may its lock be
+        free); start over empty."""
+        self._cond = threading.Condition()
+        self._heap = []
+        self._thread = None
+
+
 ALARMS = Alarms()
+os.register_at_fork(after_in_child=ALARMS._forget)

@@ -53,3 +53,25 @@ def test_many_alarms_share_one_thread_and_cancelled_ones_are_dropped() -> None:
     assert [t.name for t in threading.enumerate()].count("alarms-under-test") == 1
     assert len(alarms._heap) <= 2048  # compacted, not 5000 entries waiting 30 s
     assert alarms.pending() == 0
+
+
+def test_a_forked_child_runs_its_own_alarms() -> None:
+    """A child forked after the thread started has no thread: it starts one of its own."""
+    import os
+
+    from stores.duckdb.alarms import ALARMS
+
+    ALARMS.call_later(30.0, print).cancel()  # the parent's thread runs
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: an alarm must fire within a second
+        ran: list[int] = []
+        ALARMS.call_later(0.01, ran.append, 1)
+        deadline = time.monotonic() + 1.0
+        while not ran and time.monotonic() < deadline:
+            time.sleep(0.005)
+        os.write(write, b"1" if ran else b"0")
+        os._exit(0)
+    os.close(write)
+    assert os.read(read, 1) == b"1"
+    os.waitpid(pid, 0)
