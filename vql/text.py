@@ -47,10 +47,12 @@ def _set(*parts: str | int) -> str:
     return "[" + "".join(chr(p) if isinstance(p, int) else p for p in parts) + "]"
 
 
-# Extend and Format characters beyond the marks (\p{M}): soft hyphen, zero-width (non-)joiner,
-# word joiner, BOM, the halfwidth sound marks, the skin tone modifiers, the tag characters.
-_FORMAT = (0x00AD, 0x200C, 0x200D, 0x2060, 0xFEFF, 0xFF9E, 0xFF9F, 0x1F3FB, "-", 0x1F3FF,
-           0xE0020, "-", 0xE007F)
+# What extends a word beyond the marks (\p{M}) and the format characters (\p{Cf} but the
+# zero-width space): the halfwidth sound marks and the skin tone modifiers. PostgreSQL has
+# no \p{Cf}: it lists the format characters text holds (soft hyphen, zero-width (non-)joiner,
+# word joiner, BOM, the tags).
+_EXTEND_MORE = (0xFF9E, 0xFF9F, 0x1F3FB, "-", 0x1F3FF)
+_POSTGRES_FORMAT = (0x00AD, 0x200C, 0x200D, 0x2060, 0xFEFF, 0xE0020, "-", 0xE007F)
 # Han (a word each): the CJK radicals and ideographs the engine's tables (Unicode 12.1)
 # assign, 〇 and the Hangzhou numerals; not 々 or 〻, which are letters. What those blocks
 # assign later, and 〆, are neither words nor letters to the engine, nor are Tangut, Khitan
@@ -73,7 +75,6 @@ _MORE_LETTERS = (0x02C2, "-", 0x02C5, 0x02D2, "-", 0x02D7, 0x02DE, "-", 0x02DF, 
                  0x1F169, 0x1F170, "-", 0x1F189)
 _MORE_DIGITS = (0x066B,)
 _NOT_DIGITS = (0x1FBF0, "-", 0x1FBF9)  # segmented digits: pictographs to the engine
-_MODIFIERS = (0x1F3FB, "-", 0x1F3FF)
 _HEBREW = (0x05D0, "-", 0x05EA, 0x05EF, "-", 0x05F2, 0xFB1D, 0xFB1F, "-", 0xFB28, 0xFB2A, "-",
            0xFB4F)
 _HEBREW_POINTS = _set(0x0591, "-", 0x05BD, 0x05BF, 0x05C1, 0x05C2, 0x05C4, 0x05C5, 0x05C7)
@@ -123,11 +124,10 @@ _SPACELESS_MORE = (0x109E, 0x109F, 0x19DA, 0x19DE, 0x19DF, 0x1AA0, "-", 0x1AA6, 
 _KATAKANA_MORE = (0x309B, 0x309C, 0x30A0, 0x30FC, 0xFF70, 0x3031, "-", 0x3035)
 _NOT_LETTERS = (r"\p{Hiragana}", r"\p{Katakana}", *_NOT_WORDS, *_KATAKANA_MORE, 0xFF9E, 0xFF9F,
                 *_SCRIPTS)
-_MODIFIERS_AND_SOUND_MARKS = (0xFF9E, 0xFF9F, *_MODIFIERS)
 WORD = _word(
     # Marks, format characters (but the zero-width space), the halfwidth sound marks, the
     # skin tone modifiers.
-    extend="(?:" + _set(r"\p{M}", *_MODIFIERS_AND_SOUND_MARKS) + "|"
+    extend="(?:" + _set(r"\p{M}", *_EXTEND_MORE) + "|"
            + _set("^", r"\P{Cf}", 0x200B) + ")",
     ideograph=_set(*_HIRAGANA, *_IDEOGRAPHS),
     # Katakana and its marks, but the halfwidth sound marks (they extend) and the letters
@@ -167,7 +167,7 @@ _POSTGRES_NOT_LETTERS = (0x3040, "-", 0x30FF, 0x31F0, "-", 0x31FF, 0xFF66, "-", 
                          0x17FF)
 POSTGRES_WORD = _word(
     extend=_set(0x0300, "-", 0x036F, 0x1AB0, "-", 0x1AFF, 0x1DC0, "-", 0x1DFF, 0x20D0, "-",
-                0x20FF, 0xFE20, "-", 0xFE2F, *_FORMAT),
+                0x20FF, 0xFE20, "-", 0xFE2F, *_POSTGRES_FORMAT, *_EXTEND_MORE),
     ideograph=_set(0x3040, "-", 0x309F, *_IDEOGRAPHS),
     katakana=_set(0x30A0, "-", 0x30FF, 0x31F0, "-", 0x31FF, 0xFF66, "-", 0xFF9D),
     spaceless=_set(0x0E01, "-", 0x0E4F, 0x0E80, "-", 0x0ECF, 0x1000, "-", 0x103F, 0x1050, "-",

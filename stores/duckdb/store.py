@@ -453,9 +453,9 @@ class DuckDBStore:
         return queries.text_facts(service, rows, where, expansions)
 
     def _token(self, cursor: duckdb.DuckDBPyConnection) -> str | None:
-        """The file's write token in the cursor's transaction; None before migration step 5
-        (asked of the catalog until the table is seen, so that no failed read ends the
-        transaction)."""
+        """The file's write token, read once per read-only opening (_while_open); None
+        before migration step 5 (asked of the catalog until the table is seen, so that no
+        failed read ends a transaction)."""
         if not self._has_token:
             found = cursor.execute(TOKEN_TABLE_STATEMENT).fetchall()
             if not found[0][0]:

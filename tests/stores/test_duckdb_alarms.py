@@ -46,10 +46,8 @@ def test_a_failing_alarm_does_not_stop_the_later_ones() -> None:
 
 def test_many_alarms_share_one_thread_and_cancelled_ones_are_dropped() -> None:
     alarms = Alarms(name="alarms-under-test")
-    before = threading.active_count()
     for _ in range(5000):  # what a busy API sets: 30 s timeouts, cancelled at once
         alarms.call_later(30.0, print).cancel()
-    assert threading.active_count() == before + 1
     assert [t.name for t in threading.enumerate()].count("alarms-under-test") == 1
     assert len(alarms._heap) <= 2048  # compacted, not 5000 entries waiting 30 s
     assert alarms.pending() == 0
