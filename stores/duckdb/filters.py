@@ -15,8 +15,10 @@ matched, per segment; this is the same thing for the DuckDB file:
 - a sort order's **ranking** is every row id in that order (one ``ORDER BY`` of the
   whole table, ~0.2-0.45 s at 1M, then 4 bytes a row, and each row id's place in it); a
   page walks the ranking from the start (or from the row its cursor ended at) and keeps
-  the first offset + limit + 1 matching rows, which SQL then orders by the query's own
-  order, cursor and offset (``rowid IN (...)``), so the page is SQL's page;
+  the first offset + limit + 1 matching rows, the order SQL sorts them in (the ranking is
+  that SQL's ``ORDER BY``, ending with the id); their ids come from each row id's id, read
+  once per token like a ranking (16 bytes a row), and only the page's last row is read
+  (by its id, for the next cursor's sort values);
 - everything is keyed by the file's **write token** (migration step 5): every write
   transaction stores a new random token, so a reader that reads the token it cached under,
   in its own snapshot, sees the same rows at the same row ids. Row ids only move when a
@@ -40,6 +42,8 @@ from typing import Any
 
 import duckdb
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 import sqlalchemy as sa
 
 from vql.nodes import Condition, Where
@@ -50,6 +54,14 @@ _CATALOG = "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'main' AND 
 TOKEN_TABLE_STATEMENT = _CATALOG + "table_name = 'write_token'"  # noqa: S105
 NEW_TOKEN_STATEMENT = "UPDATE write_token SET token = CAST(uuid() AS VARCHAR)"  # noqa: S105
 ROWID: sa.ColumnClause[Any] = sa.literal_column("rowid")
+
+
+def id_bytes(table: sa.Table) -> sa.ColumnElement[Any]:
+    """The table's uuid id as its 16 bytes."""
+    text = sa.func.replace(sa.cast(table.c.id, sa.String), "-", "")
+    return sa.func.unhex(text).label("id")
+
+
 MAX_COUNTED = 100_000  # conditions and orders whose uses are counted, per token
 
 Run = Callable[[Any], duckdb.DuckDBPyConnection]  # a statement run on the read cursor
@@ -185,6 +197,25 @@ class FilterCache:
             found.append(hits)
             count, begin, step = count + len(hits), begin + len(part), step * 2
         return np.concatenate(found)[:size] if found else rows[:0]
+
+    def ids(self, run: Run, arrow: Callable[[Any], pa.Table], token: str, table: sa.Table
+            ) -> np.ndarray:
+        """Each row id's id (16 bytes, as ``uuid.UUID(bytes=...)`` reads them; zeros where
+        no row is): what names the rows a page picked along a ranking. Kept like a ranking
+        (16 bytes a row), read with the table's first such page in a token (``arrow(statement)``:
+        its rows as an Arrow table, ~0.17 s at 1M)."""
+        gen = self._generation(token)
+        key: Key = (table.name, "ids")
+        with self._lock:
+            found: np.ndarray | None = self._use(gen, key)
+        if found is None:
+            found = np.zeros(self._bound(gen, run, table), dtype="V16")
+            got = arrow(sa.select(ROWID, id_bytes(table)).select_from(table))
+            column = pc.cast(got.column("id").combine_chunks(), pa.binary(16))
+            found[got.column("rowid").to_numpy()] = np.frombuffer(
+                column.buffers()[1], dtype="V16", count=len(column), offset=column.offset * 16)
+            self._keep(gen, key, found)
+        return found
 
     def expansions(self, token: str) -> dict[tuple[str, str, str, int], list[str]]:
         """The fuzzy words expanded against the data of `token` (service, field, word,

@@ -226,33 +226,19 @@ def rank_statement(service: str, keys: Sequence[SortKey]) -> Select[Any]:
     return sa.select(source.c.row_id).order_by(*order)
 
 
-def cursor_row_statement(query: Query, keys: Sequence[SortKey]) -> Select[Any]:
-    """The row id of the row a cursor ended at, and that row's sort values now (before the
-    id, as the cursor holds them): the ranking places the page right after the row if it
-    still has the cursor's values. Only ``id = ?`` filters, so that the primary key's index
-    answers it (a condition on the values beside it made DuckDB scan every row: ~37 ms at
-    1M)."""
-    assert query.cursor is not None
+def row_sort_statement(service: str, keys: Sequence[SortKey], row: str) -> Select[Any]:
+    """The row id of the row whose id is `row`, and its sort values in the order of `keys`
+    (before the id, as a cursor holds them): where a cursor ended, and what the next one
+    holds. Only ``id = ?`` filters, so that the primary key's index answers it (a
+    condition on the values beside it made DuckDB scan every row: ~37 ms at 1M)."""
     fields = {k.field for k in keys}
-    target = table(query.service)
-    joined = search_source(query.service, fields) is not target
-    source = ranked_source(query.service, fields) if joined else target
-    compiler = SqlCompiler(query.service, source)
+    target = table(service)
+    joined = search_source(service, fields) is not target
+    source = ranked_source(service, fields) if joined else target
+    compiler = SqlCompiler(service, source)
     row_id = source.c.row_id if joined else sa.literal_column(f"{target.name}.rowid")
     values = [compiler.sort_expr(k) for k in keys[:-1]]
-    return sa.select(row_id, *values).select_from(source).where(
-        compiler.column("id") == query.cursor.values[-1]
-    )
-
-
-def page_among_statement(query: Query, keys: Sequence[SortKey], rows: Sequence[int]
-                         ) -> Select[Any]:
-    """The page (as :func:`page_statement`) among the row ids `rows`: the cache's
-    candidates. The order, cursor and offset are SQL's, as uncached."""
-    source = ranked_source(query.service, {k.field for k in keys})
-    among = sa.func.unnest(sa.literal(list(rows), sa.ARRAY(sa.BigInteger())))
-    matching = source.c.row_id.in_(sa.select(among))
-    return compile_sql(query, source, matching=matching).limit(query.limit + 1)
+    return sa.select(row_id, *values).select_from(source).where(compiler.column("id") == row)
 
 
 def condition_sql(service: str, node: Condition, facts: TextFacts) -> sa.ColumnElement[Any]:

@@ -293,9 +293,8 @@ class DuckDBStore:
     def ids_for_file(self, service: Service, source_file: str) -> Iterator[str]:
         """Ids of the records this file contributed to, ascending: read at once as one
         Arrow column (~40 bytes an id) so that no read is held open while they are walked."""
-        sql, params = to_duckdb(queries.ids_for_file_statement(service, source_file))
         with self._cursor("read") as cursor:
-            ids = cursor.sql(sql, params=params).to_arrow_table().column("id")
+            ids = _arrow(cursor, queries.ids_for_file_statement(service, source_file)).column("id")
         for start in range(0, len(ids), IDS_PAGE):
             yield from ids.slice(start, IDS_PAGE).to_pylist()
 
@@ -403,27 +402,38 @@ class DuckDBStore:
     def _cached_page(
         self, cursor: duckdb.DuckDBPyConnection, query: Query, token: str, matches: Matches
     ) -> list[Any] | None:
-        """The page among the first matches in its order's ranking; None when plain SQL
-        sorts (the order not ranked yet, or the cursor's row no longer where it was)."""
-        assert self.filter_cache is not None
+        """The page (one row more than the limit) picked along its order's ranking among
+        the where's matches, each row its id alone but the page's last, which holds its
+        sort values for the next cursor (:func:`search`); None when plain SQL sorts (the
+        order not ranked yet, or the cursor's row no longer where it was)."""
+        cache = self.filter_cache
+        assert cache is not None
         keys = check_cursor(query, "sql")
         run = lambda s: self._run(cursor, s)  # noqa: E731
         after = None
         if keys[-1].kind != "id":
             return None  # every order ends with the id; a ranking relies on it
         if query.cursor is not None:
-            found = run(queries.cursor_row_statement(query, keys)).fetchall()
+            found = run(queries.row_sort_statement(
+                query.service, keys, query.cursor.values[-1])).fetchall()
             if not found or tuple(found[0][1:]) != tuple(query.cursor.values[:-1]):
                 return None  # the row is gone, or moved: SQL finds where the page starts
             after = int(found[0][0])
-        candidates = self.filter_cache.page_rows(
+        target = queries.table(query.service)
+        candidates = cache.page_rows(
             run, token, (query.service, keys), lambda: queries.rank_statement(query.service, keys),
-            queries.table(query.service), after, query.offset + query.limit + 1, matches,
+            target, after, query.offset + query.limit + 1, matches,
         )
         if candidates is None:
             return None
-        statement = queries.page_among_statement(query, keys, candidates.tolist())
-        return self._run(cursor, statement).fetchall()
+        arrow = lambda s: _arrow(cursor, s)  # noqa: E731
+        named = cache.ids(run, arrow, token, target)[candidates[query.offset:]]
+        rows: list[Any] = [(str(uuid.UUID(bytes=i.tobytes())),) for i in named]
+        if 0 < query.limit < len(rows):  # a next page: its cursor holds the last row's values
+            last = rows[query.limit - 1][0]
+            found = run(queries.row_sort_statement(query.service, keys, last)).fetchall()
+            rows[query.limit - 1] = (last, *found[0][1:])
+        return rows
 
     def count(self, service: Service, where: Where | None) -> int:
         with self._read_snapshot() as cursor:  # text facts and count from one state
@@ -594,6 +604,12 @@ def _companies_of_contacts(
         lambda s: DuckDBStore._run(cursor, s).fetchall(), ids, selected
     )
     return {r["id"]: r for r in json_records([c.name for c in selected], rows)}
+
+
+def _arrow(cursor: duckdb.DuckDBPyConnection, statement: Any) -> pa.Table:
+    """The statement's rows as one Arrow table (DuckDB's relation: no copy of the rows)."""
+    sql, params = to_duckdb(statement)
+    return cursor.sql(sql, params=params).to_arrow_table()
 
 
 def _first(result: duckdb.DuckDBPyConnection) -> Any:
