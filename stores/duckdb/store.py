@@ -415,7 +415,7 @@ class DuckDBStore:
             return None  # every order ends with the id; a ranking relies on it
         if query.cursor is not None:
             found = run(queries.row_sort_statement(
-                query.service, keys, query.cursor.values[-1])).fetchall()
+                query.service, keys, str(query.cursor.values[-1]))).fetchall()
             if not found or tuple(found[0][1:]) != tuple(query.cursor.values[:-1]):
                 return None  # the row is gone, or moved: SQL finds where the page starts
             after = int(found[0][0])
