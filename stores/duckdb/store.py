@@ -531,7 +531,9 @@ class DuckDBStore:
             )
 
     def close(self) -> None:
-        """Nothing to release: the file is only open while an operation runs."""
+        """Closes the file now if no operation uses it (else it closes as they end): it
+        is only open while an operation runs and a linger after it."""
+        self.access.close_idle()
 
 
 class DuckDBSnapshot:

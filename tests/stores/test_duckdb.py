@@ -89,7 +89,7 @@ def test_step_2_turns_each_file_into_a_list_and_backfills_the_load_times(
         con.close()
 
     store = DuckDBStore(path)
-    assert store.migrate() == [2, 3, 4, 5]  # lineage, dataset versions, column facts, write token
+    assert store.migrate() == [2, 3, 4, 5, 6]  # lineage, versions, facts, token, compression
     lineage = ["source_file", "load_run", "first_seen", "last_seen"]
     assert store.fetch("contacts", [contact], lineage) == [
         {"source_file": ["b.csv"], "load_run": "run-b",
@@ -239,7 +239,7 @@ def test_step_4_lists_the_columns_whose_stored_values_keep_a_fact(tmp_path: Path
         con.close()
 
     store = DuckDBStore(path)
-    assert store.migrate() == [4, 5]
+    assert store.migrate() == [4, 5, 6]
     listed = _plain(store)
     assert {("contacts", "title"), ("companies", "name"), ("companies", "industries")} <= listed
     assert not {("contacts", "first_name"), ("contacts", "email")} & listed
@@ -248,6 +248,44 @@ def test_step_4_lists_the_columns_whose_stored_values_keep_a_fact(tmp_path: Path
     assert _words_count(store, "title", "engineer") == 2
     lowercase = _facts(store, "lowercase")
     assert ("contacts", "email") in lowercase and ("contacts", "title") not in lowercase
+
+def test_step_6_stores_the_distinct_columns_uncompressed_and_keeps_every_row(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "old.duckdb"
+    old = DuckDBStore(path)
+    assert old.migrate(STEPS[:5]) == [1, 2, 3, 4, 5]
+    company = new_id()
+    old.upsert_companies(companies([{"id": company, "name": "Acme", "domain": "acme.io"}]))
+    rows = [{"id": new_id(), "title": ("Engineer", "Lead")[i % 2], "company_id": company,
+             "seniority": ("senior", "entry")[i % 2], "email": f"person{i}@acme.io"}
+            for i in range(3000)]
+    old.upsert_contacts(contacts(rows))
+    before = old.fetch("contacts", [r["id"] for r in rows], None)
+    old.close()
+
+    store = DuckDBStore(path)
+    assert store.migrate() == [6]
+    assert store.fetch("contacts", [r["id"] for r in rows], None) == before
+    store.upsert_contacts(contacts([{**rows[0], "title": "Chief"}]))  # the key still holds
+    assert store.count_rows("contacts") == 3000
+    assert store.fetch("contacts", [rows[0]["id"]], ["title"]) == [{"title": "Chief"}]
+    where = parse_where(service="contacts", where_json={
+        "keyword_match": {"must": {"company_name": "acme", "seniority": "entry"}}})
+    assert store.count("contacts", where) == 1500  # the view joins the new tables
+    store.close()
+    con = duckdb.connect(str(path))
+    try:
+        con.execute("CHECKPOINT")
+        stored = dict(con.execute(
+            "SELECT column_name, string_agg(DISTINCT compression, ',') FROM "
+            "pragma_storage_info('contacts') WHERE segment_type = 'VARCHAR' GROUP BY ALL"
+        ).fetchall())
+    finally:
+        con.close()
+    assert stored["email"] == stored["id"] == "Uncompressed"
+    assert stored["title"] != "Uncompressed"  # repeated values keep DuckDB's choice
+
 
 # -- the search role ------------------------------------------------------------------------
 
