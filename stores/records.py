@@ -53,7 +53,9 @@ def json_value(value: Any) -> Any:
     if isinstance(value, dt.datetime):
         if value.tzinfo is None:
             value = value.replace(tzinfo=dt.UTC)
-        return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+        elif value.utcoffset():
+            value = value.astimezone(dt.UTC)
+        return value.isoformat()[:-6] + "Z"  # an instant at UTC ends with +00:00
     if isinstance(value, uuid.UUID):
         return str(value)
     if isinstance(value, list | tuple):
@@ -66,7 +68,24 @@ def json_record(row: Mapping[Any, Any]) -> Record:
 
 
 def json_records(names: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[Record]:
-    return [{n: json_value(v) for n, v in zip(names, row, strict=True)} for row in rows]
+    """The rows of one SQL result as records, :func:`json_value` applied per column: every
+    value of a result's column has one type (or is None), so a column of text or numbers
+    (most of them) is taken as it is and only the others' values are converted."""
+    records = [dict(zip(names, row, strict=True)) for row in rows]
+    for i, name in enumerate(names):
+        first = next((row[i] for row in rows if row[i] is not None), None)
+        if isinstance(first, dt.datetime | uuid.UUID):  # each distinct one converted once:
+            done: dict[Any, Any] = {None: None}  # a load stamps its rows with one time
+            for record in records:
+                value = record[name]
+                if value not in done:
+                    done[value] = json_value(value)
+                record[name] = done[value]
+        elif isinstance(first, list | tuple):
+            for record in records:
+                if record[name] is not None:
+                    record[name] = json_value(record[name])
+    return records
 
 
 def rejects_select(

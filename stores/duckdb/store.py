@@ -12,6 +12,7 @@ values) pass through unchanged.
 from __future__ import annotations
 
 import contextlib
+import re
 import uuid
 from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
@@ -614,6 +615,9 @@ def _arrow(cursor: duckdb.DuckDBPyConnection, statement: Any) -> pa.Table:
     return cursor.sql(sql, params=params).to_arrow_table()
 
 
+_CANONICAL = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
 def _first(result: duckdb.DuckDBPyConnection) -> Any:
     rows = result.fetchall()
     return rows[0] if rows else None
@@ -632,6 +636,9 @@ def _interrupt(cursor: duckdb.DuckDBPyConnection) -> None:
 
 
 def _canonical_uuid(value: str) -> str | None:
+    """The id as stored (uuid text, lowercase), None when `value` is no uuid."""
+    if isinstance(value, str) and _CANONICAL.fullmatch(value):
+        return value  # already so (every id a search answers with): no parse
     try:
         return str(uuid.UUID(value))
     except (ValueError, TypeError, AttributeError):
