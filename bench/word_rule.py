@@ -9,7 +9,8 @@ pattern's time), in ms.
 every code point below U+F0000 but the surrogates, as `a?a`, `??`, `1?1` and `?`, 600 code
 points a request (~75 s), and prints the ranges where vql.text.words differs, with an example
 (README, "How text matching differs": the classes beyond Unicode's categories came from
-this).
+this). `--nothing`: the code points the engine answers as nothing in every probe while
+vql.text.words makes something of them (vql.text._NEWER, as it is written there).
 """
 
 from __future__ import annotations
@@ -20,13 +21,14 @@ import json
 import time
 import unicodedata
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from functools import partial
 
 import duckdb
+import regex
 
 from vql.sql_dialects import DUCKDB_WORD
-from vql.text import words
+from vql.text import _SCRIPTS, words
 
 
 def cost() -> None:
@@ -54,7 +56,13 @@ def _best(call: Callable[[], object], times: int = 3) -> float:
     return best * 1000
 
 
-def survey(host: str, port: int) -> None:
+PROBES = ("a{}a", "{}{}", "1{}1", "{}")
+NOTHING = [["a", "a"], [], ["1", "1"], []]  # what the engine answers for a separator
+
+
+def engine_answers(host: str, port: int) -> Iterator[tuple[int, list[str], list[list[str]]]]:
+    """Each code point below U+F0000 (but the surrogates), its probes' texts and the
+    engine's words of each, asked 600 code points a request."""
     def analyze(text: str) -> list[dict[str, object]]:
         request = urllib.request.Request(  # noqa: S310 (the local node of `make services`)
             f"http://{host}:{port}/_analyze",
@@ -65,47 +73,75 @@ def survey(host: str, port: int) -> None:
             return tokens
 
     points = [c for c in range(0x21, 0xF0000) if not 0xD800 <= c <= 0xDFFF]
-    differ: dict[int, tuple[str, list[str], list[str]]] = {}
     for i in range(0, len(points), 600):
-        texts = [(c, t) for c in points[i:i + 600]
-                 for t in (f"a{chr(c)}a", chr(c) * 2, f"1{chr(c)}1", chr(c))]
+        texts = [p.replace("{}", chr(c)) for c in points[i:i + 600] for p in PROBES]
         starts, at = [], 0
-        for _, t in texts:
+        for t in texts:
             starts.append(at)
             at += len(t.encode("utf-16-le")) // 2 + 1  # the engine's offsets: UTF-16 units
         got: list[list[str]] = [[] for _ in texts]
-        for token in analyze(" ".join(t for _, t in texts)):
+        for token in analyze(" ".join(texts)):
             got[bisect.bisect_right(starts, int(str(token["start_offset"]))) - 1].append(
                 str(token["token"]))
-        for (c, text), engine in zip(texts, got, strict=True):
-            if words(text) != engine and c not in differ:
-                differ[c] = (text, engine, words(text))
+        for j, c in enumerate(points[i:i + 600]):
+            n = len(PROBES)
+            yield c, texts[j * n:(j + 1) * n], got[j * n:(j + 1) * n]
+
+
+def _ranges(points: Iterable[int], key: Callable[[int], object] = lambda c: None
+            ) -> list[list[int]]:
+    """Consecutive code points as [first, last] ranges, cut where `key` changes."""
     ranges: list[list[int]] = []
-    for c in sorted(differ):
-        if ranges and ranges[-1][1] == c - 1:
+    for c in sorted(points):
+        if ranges and ranges[-1][1] == c - 1 and key(c) == key(ranges[-1][0]):
             ranges[-1][1] = c
         else:
             ranges.append([c, c])
+    return ranges
+
+
+def survey(host: str, port: int) -> None:
+    differ: dict[int, tuple[str, list[str], list[str]]] = {}
+    for c, texts, engine in engine_answers(host, port):
+        for text, want in zip(texts, engine, strict=True):
+            if words(text) != want:
+                differ[c] = (text, want, words(text))
+                break
+    ranges = _ranges(differ)
     for first, last in ranges:
-        text, engine, ours = differ[first]
+        text, want, ours = differ[first]
         name = unicodedata.name(chr(first), "?")[:36]
         print(f"{first:05X}-{last:05X} {unicodedata.category(chr(first))} {name:36} "
-              f"{text!r}: engine {engine}, here {ours}")
+              f"{text!r}: engine {want}, here {ours}")
     print(f"{len(differ)} code points differ in {len(ranges)} ranges")
+
+
+def nothing(host: str, port: int) -> None:
+    """vql.text._NEWER anew: the code points the engine answers as nothing in every probe
+    while vql.text.words makes something of them, in ranges of one category and script."""
+    found = [c for c, texts, engine in engine_answers(host, port)
+             if engine == NOTHING and [words(t) for t in texts] != engine]
+    props = [regex.compile(p).fullmatch for p in
+             (r"\p{L}", r"\p{Nl}", r"\p{Nd}", r"\p{M}", r"\p{Cf}", r"\p{Katakana}", *_SCRIPTS)]
+    ranges = _ranges(found, lambda c: tuple(bool(has(chr(c))) for has in props))
+    print(", ".join(f"(0x{a:04X}, 0x{b:04X})" for a, b in ranges))
+    print(f"{len(found)} code points in {len(ranges)} ranges")
 
 
 def main() -> None:
     p = argparse.ArgumentParser(prog="python -m bench.word_rule", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--survey", action="store_true", help="compare with the engine's words")
+    p.add_argument("--nothing", action="store_true", help="print vql.text._NEWER anew")
     opts = p.parse_args()
-    if not opts.survey:
+    if not (opts.survey or opts.nothing):
         cost()
         return
     from bench.env import BenchEnv
 
     services = BenchEnv.load(None).services
-    survey(services["ELASTICSEARCH_HOST"], int(services["ELASTICSEARCH_PORT"]))
+    node = (services["ELASTICSEARCH_HOST"], int(services["ELASTICSEARCH_PORT"]))
+    (survey if opts.survey else nothing)(*node)
 
 
 if __name__ == "__main__":

@@ -26,12 +26,15 @@ Asian scripts runs with their letters) were found by asking the engine's ``_anal
 about every code point (2026-12-07), as ``a?a``, ``??``, ``1?1`` and ``?``: what differs
 is below.
 
+Letters, marks and digits Unicode assigned after version 12.1, the engine's tables (new
+scripts such as Vithkuqi or Yezidi, CJK extension G), are left out of every class, so they
+separate words as they do there (``_NEWER``, from the same survey).
+
 What it leaves out (README, "How text matching differs"): emoji and pictographic symbols
 such as ``©`` (the engine keeps each, or a sequence of them joined by zero-width joiners,
 as a word; here they separate words: RE2's automaton for the pattern with them ran out of
-its memory and fell back to a 10-25x slower matcher); letters Unicode assigned after
-version 12.1, the engine's tables (new scripts such as Vithkuqi or Toto, CJK extension G):
-words here, separators there; and the engine's cut of a word at 255 characters.
+its memory and fell back to a 10-25x slower matcher); and the engine's cut of a word at 255
+characters.
 :data:`POSTGRES_WORD` is the same rule in PostgreSQL's regex dialect, which has no Unicode
 properties (see there).
 """
@@ -75,6 +78,69 @@ _MORE_LETTERS = (0x02C2, "-", 0x02C5, 0x02D2, "-", 0x02D7, 0x02DE, "-", 0x02DF, 
                  0x1F169, 0x1F170, "-", 0x1F189)
 _MORE_DIGITS = (0x066B,)
 _NOT_DIGITS = (0x1FBF0, "-", 0x1FBF9)  # segmented digits: pictographs to the engine
+# Letters, marks, digits and format characters Unicode assigned after 12.1, the version of
+# the engine's tables: nothing to the engine (a separator, as unassigned code points are),
+# while RE2's and regex's newer tables call them letters (Vithkuqi, Toto, Yezidi, letters
+# added to Latin, Arabic and the Indic scripts, CJK extension G and the like). Found by asking
+# the engine about every code point: `python -m bench.word_rule --nothing` prints it anew.
+_NEWER = ((0x0558, 0x0558), (0x058B, 0x058C), (0x05C8, 0x05C9), (0x0870, 0x0887),
+          (0x0889, 0x088F), (0x0890, 0x0891), (0x0897, 0x089F), (0x08B5, 0x08B5),
+          (0x08BE, 0x08C9), (0x08CA, 0x08D2), (0x0B53, 0x0B55), (0x0C3C, 0x0C3C),
+          (0x0C5C, 0x0C5D), (0x0CDC, 0x0CDD), (0x0CF3, 0x0CF3), (0x0D04, 0x0D04),
+          (0x0D81, 0x0D81), (0x0ECE, 0x0ECE), (0x170D, 0x170D), (0x1715, 0x1715),
+          (0x171F, 0x171F), (0x180F, 0x180F), (0x1ABF, 0x1AF0), (0x1B4C, 0x1B4C),
+          (0x1C89, 0x1C8A), (0x1DFA, 0x1DFA), (0x208F, 0x208F), (0x209D, 0x209F),
+          (0x2C2F, 0x2C2F), (0x2C5F, 0x2C5F), (0x31BB, 0x31BF), (0xA7C0, 0xA7C1),
+          (0xA7C7, 0xA7DD), (0xA7E2, 0xA7E2), (0xA7F1, 0xA7F6), (0xA82C, 0xA82C),
+          (0xAB68, 0xAB69), (0xAB6C, 0xAB6D), (0x10570, 0x1057A), (0x1057C, 0x1058A),
+          (0x1058C, 0x10592), (0x10594, 0x10595), (0x10597, 0x105A1), (0x105A3, 0x105B1),
+          (0x105B3, 0x105B9), (0x105BB, 0x105BC), (0x105C0, 0x105F3), (0x10780, 0x10785),
+          (0x10787, 0x107B0), (0x107B2, 0x107BF), (0x10940, 0x10959), (0x10D40, 0x10D49),
+          (0x10D4A, 0x10D65), (0x10D69, 0x10D6D), (0x10D6F, 0x10D85), (0x10E80, 0x10EA9),
+          (0x10EAB, 0x10EAC), (0x10EB0, 0x10EB1), (0x10EC2, 0x10EC7), (0x10ECB, 0x10ECF),
+          (0x10ED9, 0x10EEE), (0x10EF0, 0x10EFF), (0x10F70, 0x10F81), (0x10F82, 0x10F85),
+          (0x10FB0, 0x10FC4), (0x11070, 0x11070), (0x11071, 0x11072), (0x11073, 0x11074),
+          (0x11075, 0x11075), (0x110C2, 0x110C2), (0x11147, 0x11147), (0x111CE, 0x111CF),
+          (0x1123F, 0x11240), (0x11241, 0x11241), (0x11380, 0x11389), (0x1138B, 0x1138B),
+          (0x1138E, 0x1138E), (0x11390, 0x113B5), (0x113B7, 0x113B7), (0x113B8, 0x113C0),
+          (0x113C2, 0x113C2), (0x113C5, 0x113C5), (0x113C7, 0x113CA), (0x113CC, 0x113D0),
+          (0x113D1, 0x113D1), (0x113D2, 0x113D2), (0x113D3, 0x113D3), (0x113E1, 0x113E2),
+          (0x11460, 0x11461), (0x116D0, 0x116E3), (0x11740, 0x11746), (0x11900, 0x11906),
+          (0x11909, 0x11909), (0x1190C, 0x11913), (0x11915, 0x11916), (0x11918, 0x1192F),
+          (0x11930, 0x11935), (0x11937, 0x11938), (0x1193B, 0x1193E), (0x1193F, 0x1193F),
+          (0x11940, 0x11940), (0x11941, 0x11941), (0x11942, 0x11943), (0x11950, 0x11959),
+          (0x11AB0, 0x11ABF), (0x11B0A, 0x11B0A), (0x11B60, 0x11B67), (0x11BC0, 0x11BE0),
+          (0x11BF0, 0x11BF9), (0x11DB0, 0x11DDB), (0x11DE0, 0x11DE9), (0x11DF0, 0x11DF0),
+          (0x11DF1, 0x11DF1), (0x11F00, 0x11F01), (0x11F02, 0x11F02), (0x11F03, 0x11F03),
+          (0x11F04, 0x11F10), (0x11F12, 0x11F33), (0x11F34, 0x11F3A), (0x11F3E, 0x11F42),
+          (0x11F50, 0x11F59), (0x11F5A, 0x11F5A), (0x11FB0, 0x11FB0), (0x1246F, 0x1246F),
+          (0x12475, 0x1247F), (0x12550, 0x12686), (0x12F90, 0x12FF0), (0x1342F, 0x1342F),
+          (0x13439, 0x1343F), (0x13440, 0x13440), (0x13441, 0x13446), (0x13447, 0x13455),
+          (0x13460, 0x143FA), (0x16100, 0x1611D), (0x1611E, 0x1612F), (0x16130, 0x16139),
+          (0x16A70, 0x16ABE), (0x16AC0, 0x16AC9), (0x16D40, 0x16D6C), (0x16D70, 0x16D79),
+          (0x16EA0, 0x16EB8), (0x16EBB, 0x16ED3), (0x16FE4, 0x16FE4), (0x16FF0, 0x16FF1),
+          (0x16FF2, 0x16FF3), (0x16FF4, 0x16FF6), (0x18E00, 0x19191), (0x191A0, 0x191D2),
+          (0x1B124, 0x1B128), (0x1B155, 0x1B155), (0x1B168, 0x1B168), (0x1CCF0, 0x1CCF9),
+          (0x1CF00, 0x1CF2D), (0x1CF30, 0x1CF46), (0x1D127, 0x1D128), (0x1D250, 0x1D252),
+          (0x1D25B, 0x1D25C), (0x1D25F, 0x1D25F), (0x1D280, 0x1D281), (0x1D6A6, 0x1D6A6),
+          (0x1DF00, 0x1DF81), (0x1DF90, 0x1DF96), (0x1DFCD, 0x1DFFF), (0x1E030, 0x1E06D),
+          (0x1E08F, 0x1E08F), (0x1E290, 0x1E2AD), (0x1E2AE, 0x1E2AE), (0x1E4D0, 0x1E4EB),
+          (0x1E4EC, 0x1E4EF), (0x1E4F0, 0x1E4F9), (0x1E5D0, 0x1E5ED), (0x1E5EE, 0x1E5EF),
+          (0x1E5F0, 0x1E5F0), (0x1E5F1, 0x1E5FA), (0x1E6C0, 0x1E6DE), (0x1E6E0, 0x1E6E2),
+          (0x1E6E3, 0x1E6E3), (0x1E6E4, 0x1E6E5), (0x1E6E6, 0x1E6E6), (0x1E6E7, 0x1E6ED),
+          (0x1E6EE, 0x1E6EF), (0x1E6F0, 0x1E6F4), (0x1E6F5, 0x1E6F5), (0x1E6FE, 0x1E6FF),
+          (0x1E7E0, 0x1E7E6), (0x1E7E8, 0x1E7EB), (0x1E7ED, 0x1E7EE), (0x1E7F0, 0x1E7FE))
+
+
+def _newer(prop: str) -> tuple[str | int, ...]:
+    """The ranges of _NEWER that have the ``regex`` property `prop` (``\\p{L}``), as
+    :func:`_set` takes them: each class leaves out only what it would hold (a pattern that
+    left all of them out of every class was 11x the size). Each range is of one category
+    and script, so its first code point tells."""
+    has = regex.compile(prop).fullmatch
+    return tuple(x for first, last in _NEWER if has(chr(first)) for x in (first, "-", last))
+
+
 _HEBREW = (0x05D0, "-", 0x05EA, 0x05EF, "-", 0x05F2, 0xFB1D, 0xFB1F, "-", 0xFB28, 0xFB2A, "-",
            0xFB4F)
 _HEBREW_POINTS = _set(0x0591, "-", 0x05BD, 0x05BF, 0x05C1, 0x05C2, 0x05C4, 0x05C5, 0x05C7)
@@ -127,24 +193,27 @@ _NOT_LETTERS = (r"\p{Hiragana}", r"\p{Katakana}", *_NOT_WORDS, *_KATAKANA_MORE, 
 WORD = _word(
     # Marks, format characters (but the zero-width space), the halfwidth sound marks, the
     # skin tone modifiers.
-    extend="(?:" + _set(r"\p{M}", *_EXTEND_MORE) + "|"
-           + _set("^", r"\P{Cf}", 0x200B) + ")",
+    extend="(?:" + _set("^", r"\P{M}", *_newer(r"\p{M}")) + "|" + _set(*_EXTEND_MORE) + "|"
+           + _set("^", r"\P{Cf}", 0x200B, *_newer(r"\p{Cf}")) + ")",
     ideograph=_set(*_HIRAGANA, *_IDEOGRAPHS),
     # Katakana and its marks, but the halfwidth sound marks (they extend) and the letters
     # Unicode added after the engine's tables.
     katakana="(?:" + _set("^", r"\P{Katakana}", 0xFF9E, 0xFF9F, 0x1AFF0, "-", 0x1AFFF,
-                          0x1B120, "-", 0x1B122) + "|" + _set(*_KATAKANA_MORE) + ")",
+                          0x1B120, "-", 0x1B122, *_newer(r"\p{Katakana}")) + "|"
+             + _set(*_KATAKANA_MORE) + ")",
     # Their letters and marks, not their digits (a Thai digit is a digit) or most of their
     # punctuation and symbols.
-    spaceless="(?:" + "|".join(_set("^", r"\P" + s[2:], r"\P" + c, 0x1A7F) for s in _SCRIPTS
-                               for c in ("{L}", "{M}"))
+    spaceless="(?:" + "|".join(_set("^", r"\P" + s[2:], r"\P" + c, 0x1A7F, *_newer(s))
+                               for s in _SCRIPTS for c in ("{L}", "{M}"))
               + "|" + _set(*_SPACELESS_MORE) + ")",
     # Letters and letter numbers but those above; the Hebrew geresh; the letters that are
     # symbols.
-    letter="(?:" + "|".join((_set("^", r"\P{L}", *_NOT_LETTERS),
-                             _set("^", r"\P{Nl}", *_NOT_WORDS, *_IDEOGRAPHS),
+    letter="(?:" + "|".join((_set("^", r"\P{L}", *_NOT_LETTERS, *_newer(r"\p{L}")),
+                             _set("^", r"\P{Nl}", *_NOT_WORDS, *_IDEOGRAPHS,
+                                  *_newer(r"\p{Nl}")),
                              _set(0x05F3, *_MORE_LETTERS))) + ")",
-    digit="(?:" + _set("^", r"\P{Nd}", *_NOT_DIGITS) + "|" + _set(*_MORE_DIGITS) + ")",
+    digit="(?:" + _set("^", r"\P{Nd}", *_NOT_DIGITS, *_newer(r"\p{Nd}")) + "|"
+          + _set(*_MORE_DIGITS) + ")",
     connector=_set(r"\p{Pc}", *_CONNECTORS),
 )
 """One word of the engine's ``standard`` tokenizer (RE2 and ``regex`` syntax)."""
