@@ -1,8 +1,8 @@
 """The word rule (vql.text.WORD) against the engine, and what it costs DuckDB:
 `python -m bench.word_rule [--survey]`.
 
-Without options: `regexp_extract_all` with the pattern over 200k synthetic values (non-ASCII,
-and ASCII with joiners), best of three, and the pattern's compile (one value, less a trivial
+Without options: the words of 200k synthetic values as SQL cuts them (non-ASCII, ASCII with
+joiners, with emoji), best of three, and the patterns' compile (one value, less a trivial
 pattern's time), in ms.
 
 `--survey`: asks the OpenSearch node of `make services` (`_analyze`, standard analyzer) about
@@ -27,7 +27,7 @@ from functools import partial
 import duckdb
 import regex
 
-from vql.sql_dialects import DUCKDB_WORD
+from vql.sql_dialects import DUCKDB_WORD, DUCKDB_WORD_WITH_EMOJI, _words_of_duckdb
 from vql.text import _SCRIPTS, words
 
 
@@ -37,14 +37,17 @@ def cost() -> None:
                 "FROM range(200000) r(i)")
     con.execute("CREATE TABLE ascii AS SELECT 'user' || i::VARCHAR || ' john.doe example.com' "
                 "AS v FROM range(200000) r(i)")
-    for table in ("non_ascii", "ascii"):
-        sql = f"SELECT sum(len(regexp_extract_all(lower(v), {DUCKDB_WORD}))) FROM {table}"  # noqa: S608
+    con.execute("CREATE TABLE emoji AS SELECT 'user' || i::VARCHAR || ' 🚀 team 👩🏾\u200d💻' "
+                "AS v FROM range(200000) r(i)")
+    for table in ("non_ascii", "ascii", "emoji"):
+        sql = f"SELECT sum(len({_words_of_duckdb('v')})) FROM {table}"  # noqa: S608
         print(f"{table}: {_best(partial(con.execute, sql)):.1f} ms / 200k values")
-    word = _best(lambda: con.execute(
-        f"SELECT regexp_extract_all('abc' || random()::VARCHAR, {DUCKDB_WORD})").fetchall(), 5)
+    one = _words_of_duckdb("'abc' || random()::VARCHAR")
+    word = _best(lambda: con.execute(f"SELECT {one}").fetchall(), 5)
     plain = _best(lambda: con.execute(
         "SELECT regexp_extract_all('abc' || random()::VARCHAR, 'a')").fetchall(), 5)
-    print(f"compile: {word - plain:.1f} ms ({len(DUCKDB_WORD)} characters)")
+    print(f"compile: {word - plain:.1f} ms ({len(DUCKDB_WORD)} + {len(DUCKDB_WORD_WITH_EMOJI)}"
+          " characters)")
 
 
 def _best(call: Callable[[], object], times: int = 3) -> float:

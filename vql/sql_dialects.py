@@ -29,6 +29,8 @@ def _literal(text: str) -> str:
 # One word of the engine's standard tokenizer (vql.text): every place SQL cuts text into
 # words (word matches, phrases, fuzzy expansion) extracts the matches of this pattern.
 DUCKDB_WORD = _literal(word_rule.WORD)  # RE2: Unicode properties
+DUCKDB_WORD_WITH_EMOJI = _literal(word_rule.WORD_WITH_EMOJI)
+DUCKDB_EMOJI_CHARS = _literal(word_rule.EMOJI_CHARS)
 DUCKDB_CONTEXT = _literal(word_rule.CONTEXT)
 DUCKDB_NOT_RUN = _literal(word_rule.RUN.replace("[", "[^", 1))
 POSTGRES_WORD = _literal(word_rule.POSTGRES_WORD)  # ARE: classes of the database's locale
@@ -99,7 +101,12 @@ def _words_of_pg(text: str) -> str:
 
 
 def _words_of_duckdb(text: str) -> str:
-    return f"regexp_extract_all(lower({text}), {DUCKDB_WORD})"
+    """The words of `text`: a value that holds an emoji is cut by the rule with the emoji
+    (RE2 runs it ~30x slower: only those values), any other by the rule without."""
+    return (f"CASE WHEN strlen({text}) <> length({text}) "  # any emoji is beyond ASCII
+            f"AND regexp_matches({text}, {DUCKDB_EMOJI_CHARS}) "
+            f"THEN regexp_extract_all(lower({text}), {DUCKDB_WORD_WITH_EMOJI}) "
+            f"ELSE regexp_extract_all(lower({text}), {DUCKDB_WORD}) END")
 
 
 @compiles(words)

@@ -30,10 +30,11 @@ Letters, marks and digits Unicode assigned after version 12.1, the engine's tabl
 scripts such as Vithkuqi or Yezidi, CJK extension G), are left out of every class, so they
 separate words as they do there (``_NEWER``, from the same survey).
 
-What it leaves out (README, "How text matching differs"): emoji and pictographic symbols
-such as ``©`` (the engine keeps each, or a sequence of them joined by zero-width joiners,
-as a word; here they separate words: RE2's automaton for the pattern with them ran out of
-its memory and fell back to a 10-25x slower matcher); and the engine's cut of a word at 255
+Emoji are words of their own (a pictograph with its selector and skin tone, a sequence of
+them joined by zero-width joiners, a flag, a keycap): :data:`WORD_WITH_EMOJI`, which SQL
+applies only to values that hold one (:data:`EMOJI_CHARS`), as RE2 runs it ~30x slower.
+
+What it leaves out (README, "How text matching differs"): the engine's cut of a word at 255
 characters.
 :data:`POSTGRES_WORD` is the same rule in PostgreSQL's regex dialect, which has no Unicode
 properties (see there).
@@ -218,6 +219,61 @@ WORD = _word(
 )
 """One word of the engine's ``standard`` tokenizer (RE2 and ``regex`` syntax)."""
 
+# Emoji: what the engine keeps as a word of its own (Extended_Pictographic of Unicode 12.1:
+# pictographs and symbols such as © and ‼, from the survey: each alone is a word there).
+_EMOJI = ((0x00A9, 0x00A9), (0x00AE, 0x00AE), (0x203C, 0x203C), (0x2049, 0x2049),
+          (0x2122, 0x2122), (0x2194, 0x2199), (0x21A9, 0x21AA), (0x231A, 0x231B),
+          (0x2328, 0x2328), (0x2388, 0x2388), (0x23CF, 0x23CF), (0x23E9, 0x23F3),
+          (0x23F8, 0x23FA), (0x25AA, 0x25AB), (0x25B6, 0x25B6), (0x25C0, 0x25C0),
+          (0x25FB, 0x25FE), (0x2600, 0x2605), (0x2607, 0x2612), (0x2614, 0x2685),
+          (0x2690, 0x2705), (0x2708, 0x2712), (0x2714, 0x2714), (0x2716, 0x2716),
+          (0x271D, 0x271D), (0x2721, 0x2721), (0x2728, 0x2728), (0x2733, 0x2734),
+          (0x2744, 0x2744), (0x2747, 0x2747), (0x274C, 0x274C), (0x274E, 0x274E),
+          (0x2753, 0x2755), (0x2757, 0x2757), (0x2763, 0x2767), (0x2795, 0x2797),
+          (0x27A1, 0x27A1), (0x27B0, 0x27B0), (0x27BF, 0x27BF), (0x2934, 0x2935),
+          (0x2B05, 0x2B07), (0x2B1B, 0x2B1C), (0x2B50, 0x2B50), (0x2B55, 0x2B55),
+          (0x3030, 0x3030), (0x303D, 0x303D), (0x3297, 0x3297), (0x3299, 0x3299),
+          (0x1F000, 0x1F0FF), (0x1F10D, 0x1F10F), (0x1F12F, 0x1F12F), (0x1F16C, 0x1F16F),
+          (0x1F18E, 0x1F18E), (0x1F191, 0x1F19A), (0x1F1AD, 0x1F1E5), (0x1F201, 0x1F20F),
+          (0x1F21A, 0x1F21A), (0x1F22F, 0x1F22F), (0x1F232, 0x1F23A), (0x1F23C, 0x1F23F),
+          (0x1F249, 0x1F3FA), (0x1F400, 0x1F53D), (0x1F546, 0x1F64F), (0x1F680, 0x1F6FF),
+          (0x1F774, 0x1F77F), (0x1F7D5, 0x1F7FF), (0x1F80C, 0x1F80F), (0x1F848, 0x1F84F),
+          (0x1F85A, 0x1F85F), (0x1F888, 0x1F88F), (0x1F8AE, 0x1F8FF), (0x1F90C, 0x1F93A),
+          (0x1F93C, 0x1F945), (0x1F947, 0x1FFFD))
+_MODIFIERS = (0x1F3FB, "-", 0x1F3FF)  # skin tones: a word alone, else they extend
+_REGIONAL = _set(0x1F1E6, "-", 0x1F1FF)  # two make a flag; one alone is nothing
+_TAGS = _set(0xE0020, "-", 0xE007E) + "+\U000E007F"  # a tag sequence's spec and its end
+
+
+def _emoji() -> str:
+    """One emoji word of the engine: a pictograph with what extends it (not the text
+    presentation selector U+FE0E, which ends it; after the emoji one U+FE0F ends it too, but
+    for a tag sequence or a zero-width joiner and the next pictograph), zero-width joiners
+    before it; a skin tone; a pair of regional indicators; a keycap. Matched against the
+    engine on 6,000 random strings of pictographs, joiners, selectors, tones, flags, tags,
+    keycaps, marks and letters (0 differ)."""
+    pictograph = _set(*(x for first, last in _EMOJI for x in (first, "-", last)))
+    extend = "(?:" + "|".join((_set("^", r"\P{M}", 0xFE0E, 0xFE0F, *_newer(r"\p{M}")),
+                               _set(*_EXTEND_MORE),
+                               _set("^", r"\P{Cf}", 0x200B, *_newer(r"\p{Cf}")))) + ")"
+    any_extend = "(?:" + extend + "|[\ufe0e\ufe0f])"
+    element = f"{pictograph}(?:\u200d{pictograph}|{extend})*(?:\ufe0f(?:{_TAGS})?)?"
+    return "|".join((
+        f"\u200d*{element}(?:\u200d{element})*",
+        f"{_set(*_MODIFIERS)}(?:\u200d{pictograph}|{extend})*",
+        f"{_REGIONAL}{any_extend}*{_REGIONAL}{any_extend}*",
+        f"[#*](?:{extend}|\ufe0f)*\u20e3{extend}*",
+    ))
+
+
+WORD_WITH_EMOJI = _emoji() + "|" + WORD
+""":data:`WORD` with the engine's emoji words: what a value holding one of
+:data:`EMOJI_CHARS` is cut by. RE2's automaton for it outgrows its memory and falls back to a
+~30x slower matcher, so SQL cuts only such values with it."""
+EMOJI_CHARS = _set(*(x for first, last in _EMOJI for x in (first, "-", last)), *_MODIFIERS,
+                   0x1F1E6, "-", 0x1F1FF, 0x20E3)
+"""A character without which :data:`WORD_WITH_EMOJI` cuts a value as :data:`WORD` does."""
+
 # A value with no match of CONTEXT is ASCII without a joining character between two letters
 # or digits and without a connector ("_"): its words are exactly its runs of letters and
 # digits (RUN), the quick split SQL uses where it can (a scalar regexp_replace, which DuckDB
@@ -253,7 +309,7 @@ under the C locale), combining marks those of the combining blocks (Latin, Greek
 diacritics; other scripts' marks count if the locale calls them letters), the scripts by
 their Unicode blocks."""
 
-_WORD = regex.compile(WORD)
+_WORD = regex.compile(WORD_WITH_EMOJI)
 _DOTTED_CAPITAL_I = "\u0130"
 
 

@@ -360,25 +360,48 @@ def _engine_words(client: Any, texts: list[str]) -> list[list[str]]:
 
 
 def test_sql_and_query_words_are_the_engines_words(opensearch: Any) -> None:
-    """Random strings of letters of many scripts, marks, digits and joining punctuation
-    (not emoji and pictographic symbols such as ©, which the engine keeps as words: README):
+    """Random strings of letters of many scripts, marks, digits and joining punctuation:
     DuckDB's words of a value and Python's words of a query are the standard analyzer's.
     Katakana beside a connector and '"' beside Hebrew letters, known gaps before
     2026-12-07, are in, and so are letters newer than the engine's Unicode."""
-    import duckdb
-
-    from vql.sql_dialects import DUCKDB_WORD
-    from vql.text import words
-
     rng = random.Random(18)
     texts = ["".join(rng.choice(_ALPHABET) for _ in range(rng.randint(1, 14)))
              for _ in range(500)]
     texts += ["O'Neil", "john.doe@example.com", "3.14", "1,000 units", "foo_bar", "v2.0.1",
               "Zoë Müller-Lüdenscheidt", "José", "東京タワー", "e.g.", "AT&T", "C++", "カ_a",
               "a_カ", 'a"ש', 'ש"ש', 'ש\u05b4"ש', "a🏽", "ⓐⓑ", "٣٫٥", "㋐", "䶵䶶"]
+    _words_agree(opensearch, texts)
+
+
+_EMOJI_ALPHABET = list("a1# *é_.'") + [
+    "\u200d", "\ufe0f", "\ufe0e", "\u20e3", "\U0001F3FB", "\U0001F1FA", "\U0001F1F8",
+    "\U0001F680", "\U0001F468", "\U0001F469", "\u00a9", "\u2122", "\u2764", "\U0001F3F4",
+    "\U000E0067", "\U000E007F", "\u0301", "東", "カ", "\u203c", "\U0001F44D"]
+
+
+def test_emoji_are_the_engines_words(opensearch: Any) -> None:
+    """Pictographs, zero-width joiners, presentation selectors, skin tones, flags, tag
+    sequences, keycaps beside letters and marks, at random, and sequences as people write
+    them: each emoji word is the engine's, in DuckDB and in query text."""
+    rng = random.Random(1818)
+    texts = ["".join(rng.choice(_EMOJI_ALPHABET) for _ in range(rng.randint(1, 9)))
+             for _ in range(600)]
+    texts += ["👨\u200d👩\u200d👧\u200d👦", "👍🏽", "🇺🇸🇫🇷", "1️⃣", "#️⃣", "❤️\u200d🔥", "©️",
+              "🏴\U000e0067\U000e0062\U000e0073\U000e0063\U000e0074\U000e007f",
+              "Team 🚀 Lead", "a🚀b", "CEO 👑 & founder", "Dev 👩🏾\u200d💻 ops", "5️⃣ stars"]
+    _words_agree(opensearch, texts)
+
+
+def _words_agree(opensearch: Any, texts: list[str]) -> None:
+    """DuckDB's words of each text (the SQL every word match uses) and Python's are the
+    engine's."""
+    import duckdb
+
+    from vql.sql_dialects import _words_of_duckdb
+    from vql.text import words
+
     with duckdb.connect() as con:
-        pattern = f"regexp_extract_all(lower(t), {DUCKDB_WORD})"  # a constant of ours
-        sql = f"SELECT {pattern} FROM (SELECT unnest(?) AS t)"  # noqa: S608
+        sql = f"SELECT {_words_of_duckdb('t')} FROM (SELECT unnest(?) AS t)"  # noqa: S608
         duck = [r[0] for r in con.execute(sql, [texts]).fetchall()]
     engine = _engine_words(opensearch, texts)
     for text, want, got in zip(texts, engine, duck, strict=True):
