@@ -142,6 +142,13 @@ def _newer(prop: str) -> tuple[str | int, ...]:
     return tuple(x for first, last in _NEWER if has(chr(first)) for x in (first, "-", last))
 
 
+def _extend(*but: str | int) -> str:
+    """What extends a word (stays with the character before it): marks, format characters
+    but the zero-width space, the halfwidth sound marks, the skin tones; not `but`."""
+    return "(?:" + "|".join((_set("^", r"\P{M}", *but, *_newer(r"\p{M}")), _set(*_EXTEND_MORE),
+                             _set("^", r"\P{Cf}", 0x200B, *_newer(r"\p{Cf}")))) + ")"
+
+
 _HEBREW = (0x05D0, "-", 0x05EA, 0x05EF, "-", 0x05F2, 0xFB1D, 0xFB1F, "-", 0xFB28, 0xFB2A, "-",
            0xFB4F)
 _HEBREW_POINTS = _set(0x0591, "-", 0x05BD, 0x05BF, 0x05C1, 0x05C2, 0x05C4, 0x05C5, 0x05C7)
@@ -192,10 +199,7 @@ _KATAKANA_MORE = (0x309B, 0x309C, 0x30A0, 0x30FC, 0xFF70, 0x3031, "-", 0x3035)
 _NOT_LETTERS = (r"\p{Hiragana}", r"\p{Katakana}", *_NOT_WORDS, *_KATAKANA_MORE, 0xFF9E, 0xFF9F,
                 *_SCRIPTS)
 WORD = _word(
-    # Marks, format characters (but the zero-width space), the halfwidth sound marks, the
-    # skin tone modifiers.
-    extend="(?:" + _set("^", r"\P{M}", *_newer(r"\p{M}")) + "|" + _set(*_EXTEND_MORE) + "|"
-           + _set("^", r"\P{Cf}", 0x200B, *_newer(r"\p{Cf}")) + ")",
+    extend=_extend(),
     ideograph=_set(*_HIRAGANA, *_IDEOGRAPHS),
     # Katakana and its marks, but the halfwidth sound marks (they extend) and the letters
     # Unicode added after the engine's tables.
@@ -240,6 +244,7 @@ _EMOJI = ((0x00A9, 0x00A9), (0x00AE, 0x00AE), (0x203C, 0x203C), (0x2049, 0x2049)
           (0x1F774, 0x1F77F), (0x1F7D5, 0x1F7FF), (0x1F80C, 0x1F80F), (0x1F848, 0x1F84F),
           (0x1F85A, 0x1F85F), (0x1F888, 0x1F88F), (0x1F8AE, 0x1F8FF), (0x1F90C, 0x1F93A),
           (0x1F93C, 0x1F945), (0x1F947, 0x1FFFD))
+_PICTOGRAPHS = tuple(x for first, last in _EMOJI for x in (first, "-", last))
 _MODIFIERS = (0x1F3FB, "-", 0x1F3FF)  # skin tones: a word alone, else they extend
 _REGIONAL = _set(0x1F1E6, "-", 0x1F1FF)  # two make a flag; one alone is nothing
 _TAGS = _set(0xE0020, "-", 0xE007E) + "+\U000E007F"  # a tag sequence's spec and its end
@@ -250,13 +255,10 @@ def _emoji() -> str:
     presentation selector U+FE0E, which ends it; after the emoji one U+FE0F ends it too, but
     for a tag sequence or a zero-width joiner and the next pictograph), zero-width joiners
     before it; a skin tone; a pair of regional indicators; a keycap. Matched against the
-    engine on 6,000 random strings of pictographs, joiners, selectors, tones, flags, tags,
+    engine on 3,600 random strings of pictographs, joiners, selectors, tones, flags, tags,
     keycaps, marks and letters (0 differ)."""
-    pictograph = _set(*(x for first, last in _EMOJI for x in (first, "-", last)))
-    extend = "(?:" + "|".join((_set("^", r"\P{M}", 0xFE0E, 0xFE0F, *_newer(r"\p{M}")),
-                               _set(*_EXTEND_MORE),
-                               _set("^", r"\P{Cf}", 0x200B, *_newer(r"\p{Cf}")))) + ")"
-    any_extend = "(?:" + extend + "|[\ufe0e\ufe0f])"
+    pictograph = _set(*_PICTOGRAPHS)
+    extend, any_extend = _extend(0xFE0E, 0xFE0F), _extend()
     element = f"{pictograph}(?:\u200d{pictograph}|{extend})*(?:\ufe0f(?:{_TAGS})?)?"
     return "|".join((
         f"\u200d*{element}(?:\u200d{element})*",
@@ -270,8 +272,7 @@ WORD_WITH_EMOJI = _emoji() + "|" + WORD
 """:data:`WORD` with the engine's emoji words: what a value holding one of
 :data:`EMOJI_CHARS` is cut by. RE2's automaton for it outgrows its memory and falls back to a
 ~30x slower matcher, so SQL cuts only such values with it."""
-EMOJI_CHARS = _set(*(x for first, last in _EMOJI for x in (first, "-", last)), *_MODIFIERS,
-                   0x1F1E6, "-", 0x1F1FF, 0x20E3)
+EMOJI_CHARS = _set(*_PICTOGRAPHS, *_MODIFIERS, 0x1F1E6, "-", 0x1F1FF, 0x20E3)
 """A character without which :data:`WORD_WITH_EMOJI` cuts a value as :data:`WORD` does."""
 
 # A value with no match of CONTEXT is ASCII without a joining character between two letters
