@@ -27,7 +27,8 @@ def _literal(text: str) -> str:
 
 
 # One word of the engine's standard tokenizer (vql.text): every place SQL cuts text into
-# words (word matches, phrases, fuzzy expansion) extracts the matches of this pattern.
+# words (word matches, phrases, fuzzy expansion) extracts the matches of this pattern (on
+# DuckDB, of the one with emoji for a value that holds an emoji: _words_of_duckdb).
 DUCKDB_WORD = _literal(word_rule.WORD)  # RE2: Unicode properties
 DUCKDB_WORD_WITH_EMOJI = _literal(word_rule.WORD_WITH_EMOJI)
 DUCKDB_EMOJI_CHARS = _literal(word_rule.EMOJI_CHARS)
