@@ -285,9 +285,12 @@ class PostgresRecordStore:
 
     def sample_ids(self, service: Service, size: int) -> list[str]:
         """Up to `size` ids from a random point of the id order on (an index range scan, not a
-        sort of the table), wrapping around to the start when it runs out."""
+        sort of the table), wrapping around to the start when it runs out. The point is drawn
+        here, once: ``gen_random_uuid()`` in the where is volatile, drawn anew for every row,
+        so the ids after it were no range and the wrap-around could repeat them (a sample
+        one id short)."""
         table = _table(service)
-        start = sa.func.gen_random_uuid()
+        start = uuid.uuid4()
         with translated(self._secrets), self.engine.connect() as connection:
             after = (
                 connection.execute(
