@@ -464,21 +464,19 @@ def compile_sql(
     *,
     related: Related | None = None,
     facts: TextFacts = NO_FACTS,
-    matching: Predicate | None = None,
 ) -> Select[Any]:
     """``SELECT id, sort_0, ... FROM source WHERE ... ORDER BY ... LIMIT/OFFSET``.
 
     The ``sort_i`` columns are the order's keys before the id (what
     ``sort_values_from_row`` turns into the next cursor). With a cursor, a keyset
-    condition replaces the offset. ``matching``: a condition that stands for the where
-    (the rows a cache found it to match), instead of compiling it.
+    condition replaces the offset.
     """
     compiler = SqlCompiler(query.service, source, related=related, facts=facts)
     keys = check_cursor(query, "sql")
     exprs = [compiler.sort_expr(k) for k in keys]
     columns = [compiler.column("id").label("id")]
     columns += [e.label(f"sort_{i}") for i, e in enumerate(exprs[:-1])]
-    condition = _page_condition(query, compiler, keys, matching)
+    condition = _page_condition(query, compiler, keys)
     order = compiler.order(keys, exprs)
     stmt = sa.select(*columns).select_from(source).where(condition).order_by(*order)
     stmt = stmt.limit(query.limit)
@@ -492,9 +490,8 @@ def _page_condition(
     query: Query,
     compiler: SqlCompiler,
     keys: tuple[SortKey, ...],
-    matching: Predicate | None = None,
 ) -> Predicate:
-    condition = compiler.where(query.where) if matching is None else matching
+    condition = compiler.where(query.where)
     if query.cursor is not None:
         condition = sa.and_(condition, compiler.after(keys, query.cursor.values))
     return condition

@@ -121,6 +121,7 @@ _NEWER = ((0x0558, 0x0558), (0x058B, 0x058C), (0x05C8, 0x05C9), (0x0870, 0x0887)
           (0x16A70, 0x16ABE), (0x16AC0, 0x16AC9), (0x16D40, 0x16D6C), (0x16D70, 0x16D79),
           (0x16EA0, 0x16EB8), (0x16EBB, 0x16ED3), (0x16FE4, 0x16FE4), (0x16FF0, 0x16FF1),
           (0x16FF2, 0x16FF3), (0x16FF4, 0x16FF6), (0x18E00, 0x19191), (0x191A0, 0x191D2),
+          (0x1AFF0, 0x1AFF3), (0x1AFF5, 0x1AFFB), (0x1AFFD, 0x1AFFE), (0x1B120, 0x1B122),
           (0x1B124, 0x1B128), (0x1B155, 0x1B155), (0x1B168, 0x1B168), (0x1CCF0, 0x1CCF9),
           (0x1CF00, 0x1CF2D), (0x1CF30, 0x1CF46), (0x1D127, 0x1D128), (0x1D250, 0x1D252),
           (0x1D25B, 0x1D25C), (0x1D25F, 0x1D25F), (0x1D280, 0x1D281), (0x1D6A6, 0x1D6A6),
@@ -203,9 +204,8 @@ WORD = _word(
     ideograph=_set(*_HIRAGANA, *_IDEOGRAPHS),
     # Katakana and its marks, but the halfwidth sound marks (they extend) and the letters
     # Unicode added after the engine's tables.
-    katakana="(?:" + _set("^", r"\P{Katakana}", 0xFF9E, 0xFF9F, 0x1AFF0, "-", 0x1AFFF,
-                          0x1B120, "-", 0x1B122, *_newer(r"\p{Katakana}")) + "|"
-             + _set(*_KATAKANA_MORE) + ")",
+    katakana="(?:" + _set("^", r"\P{Katakana}", 0xFF9E, 0xFF9F, *_newer(r"\p{Katakana}"))
+             + "|" + _set(*_KATAKANA_MORE) + ")",
     # Their letters and marks, not their digits (a Thai digit is a digit) or most of their
     # punctuation and symbols.
     spaceless="(?:" + "|".join(_set("^", r"\P" + s[2:], r"\P" + c, 0x1A7F, *_newer(s))
@@ -246,7 +246,7 @@ _EMOJI = ((0x00A9, 0x00A9), (0x00AE, 0x00AE), (0x203C, 0x203C), (0x2049, 0x2049)
           (0x1F93C, 0x1F945), (0x1F947, 0x1FFFD))
 _PICTOGRAPHS = tuple(x for first, last in _EMOJI for x in (first, "-", last))
 _MODIFIERS = (0x1F3FB, "-", 0x1F3FF)  # skin tones: a word alone, else they extend
-_REGIONAL = _set(0x1F1E6, "-", 0x1F1FF)  # two make a flag; one alone is nothing
+_REGIONAL = (0x1F1E6, "-", 0x1F1FF)  # two make a flag; one alone is nothing
 _TAGS = _set(0xE0020, "-", 0xE007E) + "+\U000E007F"  # a tag sequence's spec and its end
 
 
@@ -257,13 +257,13 @@ def _emoji() -> str:
     before it; a skin tone; a pair of regional indicators; a keycap. Matched against the
     engine on 3,600 random strings of pictographs, joiners, selectors, tones, flags, tags,
     keycaps, marks and letters (0 differ)."""
-    pictograph = _set(*_PICTOGRAPHS)
+    pictograph, regional = _set(*_PICTOGRAPHS), _set(*_REGIONAL)
     extend, any_extend = _extend(0xFE0E, 0xFE0F), _extend()
     element = f"{pictograph}(?:\u200d{pictograph}|{extend})*(?:\ufe0f(?:{_TAGS})?)?"
     return "|".join((
         f"\u200d*{element}(?:\u200d{element})*",
         f"{_set(*_MODIFIERS)}(?:\u200d{pictograph}|{extend})*",
-        f"{_REGIONAL}{any_extend}*{_REGIONAL}{any_extend}*",
+        f"{regional}{any_extend}*{regional}{any_extend}*",
         f"[#*](?:{extend}|\ufe0f)*\u20e3{extend}*",
     ))
 
@@ -272,7 +272,7 @@ WORD_WITH_EMOJI = _emoji() + "|" + WORD
 """:data:`WORD` with the engine's emoji words: what a value holding one of
 :data:`EMOJI_CHARS` is cut by. RE2's automaton for it outgrows its memory and falls back to a
 ~30x slower matcher, so SQL cuts only such values with it."""
-EMOJI_CHARS = _set(*_PICTOGRAPHS, *_MODIFIERS, 0x1F1E6, "-", 0x1F1FF, 0x20E3)
+EMOJI_CHARS = _set(*_PICTOGRAPHS, *_MODIFIERS, *_REGIONAL, 0x20E3)
 """A character without which :data:`WORD_WITH_EMOJI` cuts a value as :data:`WORD` does."""
 
 # A value with no match of CONTEXT is ASCII without a joining character between two letters

@@ -206,7 +206,7 @@ def page_statement(
 def ranked_source(service: str, fields: Iterable[str]) -> sa.Subquery:
     """The table's row ids (``row_id``), ids and `fields` (an order's), with the view's
     LEFT JOIN when one is a company field: what the filter cache (stores/duckdb/filters.py)
-    ranks rows in, and picks a page's rows from."""
+    ranks rows in, and reads a row's sort values from (:func:`row_sort_statement`)."""
     target = table(service)
     wanted = {"id", *fields}
     columns: list[Any] = [sa.literal_column(f"{target.name}.rowid").label("row_id")]
