@@ -1,5 +1,5 @@
-"""`python -m bench.mapping [ROWS] [ROUNDS] [VARIANTS] [--no-merge] [--private]`: the raw
-`_bulk` limit into index mappings named in bench/mapping_variants.py (VARIANTS:
+"""`python -m bench.mapping [ROWS] [ROUNDS] [VARIANTS] [--no-merge] [--private] [--heap=4g]`:
+the raw `_bulk` limit into index mappings named in bench/mapping_variants.py (VARIANTS:
 comma-separated names, default `before,lean`: the mapping before issue 17.1, with an n-gram
 sub-field on every text field, against the lean one of 17.1), and what each index weighs.
 
@@ -7,16 +7,16 @@ The limit is bench/limits_search.py's: the documents the load writes (each norma
 batch's companies and contact documents), serialized once to NDJSON `index` actions before
 any clock starts, sent with 4 connections into fresh indices of one mapping, then refreshed.
 The variants alternate over ROUNDS rounds (A B C, C B A, ...) so that a drift of the shared
-machine does not favour one; besides the wall time, the node's CPU-seconds over the send
-say what the mapping cost it (less sensitive to other work on the machine). `--private`
-sends to a node of this run's own (tests/reliability/servers.py, 1 GiB heap like the
-services' node), whose process CPU-seconds count this run's requests alone: on a machine
-where other sessions write to the shared node, its CPU-seconds are theirs too (a first,
-unrecorded send warms its new JVM up). After each send the size of the indices' live
-segments is read, then (unless --no-merge) again after a force-merge to one segment (the
-size that does not depend on the merges the node happened to run). The end prints a
-Markdown table with each variant's ratios to `before` and `lean`. A side experiment
-(BENCHMARKS.md, issue 17), not part of `make bench`; index prefix
+machine does not favour one; besides the wall time, the node's CPU-seconds over the send say
+what the mapping cost it (less sensitive to other work on the machine). `--private` sends to
+a node of this run's own (tests/reliability/servers.py, 1 GiB heap like the services' node
+unless `--heap=` says otherwise; 4g measured the same), whose process CPU-seconds count this
+run's requests alone: on a machine where other sessions write to the shared node, its
+CPU-seconds are theirs too (a first, unrecorded send warms its new JVM up). After each send
+the size of the indices' live segments is read, then (unless --no-merge) again after a
+force-merge to one segment (the size that does not depend on the merges the node happened to
+run). The end prints a Markdown table with each variant's ratios to `before` and `lean`. A
+side experiment (BENCHMARKS.md, issue 17), not part of `make bench`; index prefix
 `bench<CONNECTRA_BENCH_TAG>_lean_`, dropped afterwards.
 """
 
@@ -44,7 +44,7 @@ PRIVATE_HEAP = "1g"  # as the node of `make services`
 
 
 def main(rows: int = 200_000, rounds: int = 2, variants: tuple[str, ...] = DEFAULT_VARIANTS,
-         merge: bool = True, private: bool = False) -> None:
+         merge: bool = True, private: bool = False, heap: str = PRIVATE_HEAP) -> None:
     unknown = [v for v in variants if v not in VARIANTS]
     if unknown:
         raise SystemExit(f"unknown variants {unknown}; known: {', '.join(VARIANTS)}")
@@ -52,7 +52,7 @@ def main(rows: int = 200_000, rounds: int = 2, variants: tuple[str, ...] = DEFAU
     if not private:
         run(env, rows, rounds, variants, merge, None)
         return
-    node = PrivateOpenSearch(heap=PRIVATE_HEAP).start()
+    node = PrivateOpenSearch(heap=heap).start()
     try:
         assert node.process is not None
         port = str(node.http_port)
@@ -154,4 +154,6 @@ if __name__ == "__main__":
     numbers = [int(a) for a in args[:2]]
     main(numbers[0] if numbers else 200_000, numbers[1] if len(numbers) > 1 else 2,
          variants=tuple(args[2].split(",")) if len(args) > 2 else DEFAULT_VARIANTS,
-         merge="--no-merge" not in sys.argv, private="--private" in sys.argv)
+         merge="--no-merge" not in sys.argv, private="--private" in sys.argv,
+         heap=next((a.split("=", 1)[1] for a in sys.argv if a.startswith("--heap=")),
+                   PRIVATE_HEAP))

@@ -17,11 +17,11 @@ from typing import Any
 from tests.old_mappings import properties_17_1, properties_before_17_1
 from vql.mapping import (
     ANALYSIS,
-    IGNORE_ABOVE,
     KEYWORD_SUBFIELD,
     NGRAM_SUBFIELD,
     NORMALIZER,
     NORMALIZER_ANALYSIS,
+    TRIGRAM,
     index_body,
     keyword_read,
 )
@@ -96,14 +96,6 @@ def unqueried_off(service: str) -> Body:
     return body
 
 
-def id_sorted_only(service: str) -> Body:
-    """The shipped mapping with the id kept for sorting only (doc values, no terms: no
-    query filters on the id field; the ids query reads _id)."""
-    body = index_body(service, 0)
-    body["mappings"]["properties"]["id"]["index"] = False
-    return body
-
-
 def _substring_subfields(service: str, change: Callable[[dict[str, Any]], None]) -> Body:
     """The shipped mapping with ``change`` applied to the ``fields`` of each substring field."""
     body = index_body(service, 0)
@@ -139,17 +131,18 @@ def wildcard_field(doc_values: bool) -> Callable[[str], Body]:
     return body
 
 
-def company_fields_by_keyword(service: str) -> Body:
-    """Shipped, but the contacts' company_name and company_domain (values repeated over many
-    contacts) without the n-gram sub-field: substring there would be ``*needle*`` on the
-    keyword sub-field, whose terms dictionary holds the companies, not the contacts."""
+def second_pass(service: str) -> Body:
+    """The mapping shipped by issue 17's second pass, before the contacts' company_name and
+    company_domain (values shared by many contacts) lost their n-gram sub-field (substring
+    on them was a phrase of trigrams, indexed for every contact) and the id its terms (it is
+    only sorted on)."""
     body = index_body(service, 0)
-    if service == "contacts":
-        for name in ("company_name", "company_domain"):
-            fields = body["mappings"]["properties"][name]["fields"]
-            del fields[NGRAM_SUBFIELD]
-            fields.setdefault(KEYWORD_SUBFIELD, {"type": "keyword", "normalizer": NORMALIZER,
-                                                 "ignore_above": IGNORE_ABOVE})
+    properties = body["mappings"]["properties"]
+    del properties["id"]["index"]
+    for field in registry(service):
+        if field.shared:
+            properties[field.name]["fields"][NGRAM_SUBFIELD] = {
+                "type": "text", "analyzer": TRIGRAM, "position_increment_gap": 100}
     return body
 
 
@@ -172,12 +165,10 @@ VARIANTS: dict[str, tuple[str, Callable[[str], Body]]] = {
     "merge": ("lean + segments_per_tier 25",
               with_settings(**{"merge.policy.segments_per_tier": 25})),
     "shipped": ("shipped (vql.mapping.index_body)", lambda service: index_body(service, 0)),
-    "idsort": ("shipped + id for sorting only", id_sorted_only),
     "ngram-nopos": ("shipped, n-grams without positions (docs)", ngram_no_positions),
     "wildcard-type": ("shipped, wildcard sub-field for n-grams", wildcard_field(False)),
     "wildcard-type-dv": ("shipped, wildcard sub-field + doc values", wildcard_field(True)),
-    "company-keyword": ("shipped, contacts' company_name/domain by keyword",
-                        company_fields_by_keyword),
+    "second-pass": ("second pass (company n-grams, id indexed)", second_pass),
     "keyword-wildcard": ("shipped, no n-grams (keyword + *needle*)",
                          lambda service: index_body(service, 0, "wildcard")),
 }

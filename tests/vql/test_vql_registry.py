@@ -106,8 +106,12 @@ def test_index_body_contacts() -> None:
     assert props["title"] == {**words, "fields": {"ngram": ngram}}
     assert props["first_name"] == {**words, "fields": {"keyword": keyword, "ngram": ngram}}
     assert props["city"] == {**words, "fields": {"keyword": keyword}}
-    for name in ("id", "company_id", "seniority", "departments", "company_industries"):
+    for name in ("company_id", "seniority", "departments", "company_industries"):
         assert props[name] == keyword
+    # sorted on only (every order's last key; the ids query reads _id): doc values, no terms
+    assert props["id"] == {**keyword, "index": False}
+    # values shared by many contacts: substring by their keyword terms, no n-grams
+    assert props["company_name"] == {**words, "fields": {"keyword": keyword}}
     assert props["company_employees_count"] == {"type": "long"}
     assert props["company_founded_year"] == {"type": "integer"}
     assert props["created_at"] == {"type": "date"}
@@ -162,7 +166,7 @@ def test_index_body_without_ngram_keeps_everything_core_offers() -> None:
     assert props["title"]["fields"] == {"keyword": keyword}
     for field in vql.registry("contacts"):
         mapping = full["mappings"]["properties"][field.name]
-        if field.substring:  # the wildcard pattern reads the keyword sub-field instead
+        if field.ngram:  # the wildcard pattern reads the keyword sub-field instead
             assert mapping["fields"].pop("ngram")
             mapping["fields"]["keyword"] = keyword
         assert props[field.name] == mapping, field.name
@@ -175,6 +179,9 @@ SUBSTRING = {
                  "company_domain"},
     "companies": {"name", "domain", "website"},
 }
+# Issue 17: of those, the contact's company fields hold values shared by many contacts, and
+# answer substring from their keyword terms: no n-grams.
+SHARED = {"contacts": {"company_name", "company_domain"}, "companies": set()}
 
 
 @pytest.mark.parametrize("service", ["contacts", "companies"])
@@ -190,16 +197,35 @@ def test_only_the_substring_fields_take_substring_and_get_the_ngram_subfield(
         assert filters[name]["search_types"] == expected, name
     props = vql.index_body(service, replicas=0)["mappings"]["properties"]
     with_ngram = {name for name, m in props.items() if "ngram" in m.get("fields", {})}
-    assert with_ngram == SUBSTRING[service]
-    # the keyword sub-field only where keyword filters or sorting read it (issue 17)
+    assert with_ngram == SUBSTRING[service] - SHARED[service]
+    # the keyword sub-field only where keyword filters, sorting or (shared values) a
+    # substring read it (issue 17)
     with_keyword = {name for name, m in props.items() if "keyword" in m.get("fields", {})}
     assert with_keyword == {
-        f.name for f in reg if f.analyzed and (f.keyword or f.sortable)}
+        f.name for f in reg if f.analyzed and (f.keyword or f.sortable)} | SHARED[service]
+    assert {f.name for f in reg if f.shared} == SHARED[service]
 
 
 def test_the_search_compiler_has_no_path_for_a_substring_the_parser_refuses() -> None:
     with pytest.raises(ValueError, match="'city' takes no substring"):
         vql.search_path("contacts", "city", "substring")
+    with pytest.raises(ValueError, match="'company_name' has no n-gram sub-field"):
+        vql.search_path("contacts", "company_name", "substring")
+
+
+def test_an_index_of_the_ngram_company_fields_is_drift() -> None:
+    """An index made before the contact's company fields lost their n-grams (issue 17) is
+    rebuilt by `connectra migrate`; it still answers substring by n-grams meanwhile."""
+    current = vql.index_body("contacts", replicas=0)["mappings"]["properties"]
+    assert mapping_drift("contacts", current, "ngram") == ()
+    older = vql.index_body("contacts", replicas=0)["mappings"]["properties"]
+    for name in SHARED["contacts"]:
+        older[name]["fields"]["ngram"] = {"type": "text", "analyzer": "vql_trigram",
+                                          "position_increment_gap": 100}
+    assert set(mapping_drift("contacts", older, "ngram")) == {
+        "company_domain: text + keyword, ngram -> text + keyword",
+        "company_name: text + keyword, ngram -> text + keyword"}
+    assert vql.substring_mode_of("contacts", older) == "ngram"
 
 
 def test_drift_names_the_fields_that_lose_the_ngram_subfield_since_17_1() -> None:
@@ -209,7 +235,7 @@ def test_drift_names_the_fields_that_lose_the_ngram_subfield_since_17_1() -> Non
     assert "city: text + keyword, ngram -> text + keyword" in drift
     assert {line.split(":")[0] for line in drift} == {
         "industries", "city", "state", "country", "keywords", "technologies",  # 17.1
-        "website", "employees_count_min", "employees_count_max", "linkedin_url"}  # 17
+        "website", "employees_count_min", "employees_count_max", "linkedin_url", "id"}  # 17
     # an index made without n-grams (no analysis-common) is what that engine makes anew
     lean = vql.index_body("companies", replicas=0, substring="wildcard")
     assert mapping_drift("companies", lean["mappings"]["properties"], "wildcard") == ()
@@ -227,8 +253,11 @@ def test_the_mapping_holds_what_queries_read_and_an_older_one_is_drift(service: 
     document only; an index of the 17.1 mapping (every part indexed) is drift on exactly
     those fields, so `connectra migrate` rebuilds it."""
     props = vql.index_body(service, replicas=0)["mappings"]["properties"]
+    sorted_only = {name for name, m in props.items()
+                   if m.get("index") is False and m["type"] == "keyword" and "doc_values" not in m}
+    assert sorted_only == {"id"}
     stored_only = {name for name, m in props.items()
-                   if m.get("index") is False and "fields" not in m}
+                   if m.get("index") is False and "fields" not in m} - sorted_only
     words_off = {name for name, m in props.items() if m["type"] == "text" and "index" in m}
     no_keyword = {name for name, m in props.items()
                   if m["type"] == "text" and "keyword" not in m.get("fields", {})}
@@ -244,12 +273,16 @@ def test_the_mapping_holds_what_queries_read_and_an_older_one_is_drift(service: 
         assert stored_only == {"employees_count_min", "employees_count_max", "linkedin_url"}
         assert words_off == set()
         assert no_keyword == {"website"}
-    assert drifted == stored_only | words_off | no_keyword
-    # every field a filter, a sort or the id tie-break reads keeps doc values and its index
+    # and the shared values' n-grams (the contact's company fields), the id's terms (issue
+    # 17, later)
+    assert drifted == stored_only | words_off | no_keyword | SHARED[service] | sorted_only
+    # every field a filter or a sort reads keeps doc values, and its index unless it is
+    # only sorted on (the id tie-break)
     for field in vql.registry(service):
         mapping = props[field.name]
         if field.keyword or field.sortable or field.range or field.name == "id":
             keyword = mapping["fields"]["keyword"] if field.analyzed else mapping
-            assert "index" not in keyword and "doc_values" not in keyword, field.name
+            assert "doc_values" not in keyword, field.name
+            assert ("index" in keyword) == (field.name == "id"), field.name
         if field.text:
             assert "index" not in mapping, field.name
