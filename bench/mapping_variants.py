@@ -17,11 +17,11 @@ from typing import Any
 from tests.old_mappings import properties_17_1, properties_before_17_1
 from vql.mapping import (
     ANALYSIS,
+    IGNORE_ABOVE,
     KEYWORD_SUBFIELD,
     NGRAM_SUBFIELD,
     NORMALIZER,
     NORMALIZER_ANALYSIS,
-    TRIGRAM,
     index_body,
     keyword_read,
 )
@@ -96,6 +96,14 @@ def unqueried_off(service: str) -> Body:
     return body
 
 
+def second_pass(service: str) -> Body:
+    """The mapping of issue 17's second pass, before the id lost its terms (it is only
+    sorted on; the ids query reads _id)."""
+    body = index_body(service, 0)
+    del body["mappings"]["properties"]["id"]["index"]
+    return body
+
+
 def _substring_subfields(service: str, change: Callable[[dict[str, Any]], None]) -> Body:
     """The shipped mapping with ``change`` applied to the ``fields`` of each substring field."""
     body = index_body(service, 0)
@@ -131,18 +139,17 @@ def wildcard_field(doc_values: bool) -> Callable[[str], Body]:
     return body
 
 
-def second_pass(service: str) -> Body:
-    """The mapping shipped by issue 17's second pass, before the contacts' company_name and
-    company_domain (values shared by many contacts) lost their n-gram sub-field (substring
-    on them was a phrase of trigrams, indexed for every contact) and the id its terms (it is
-    only sorted on)."""
+def company_fields_by_keyword(service: str) -> Body:
+    """Shipped, but the contacts' company_name and company_domain (values repeated over many
+    contacts) without the n-gram sub-field: substring there would be ``*needle*`` on the
+    keyword sub-field, whose terms dictionary holds the companies, not the contacts."""
     body = index_body(service, 0)
-    properties = body["mappings"]["properties"]
-    del properties["id"]["index"]
-    for field in registry(service):
-        if field.shared:
-            properties[field.name]["fields"][NGRAM_SUBFIELD] = {
-                "type": "text", "analyzer": TRIGRAM, "position_increment_gap": 100}
+    if service == "contacts":
+        for name in ("company_name", "company_domain"):
+            fields = body["mappings"]["properties"][name]["fields"]
+            del fields[NGRAM_SUBFIELD]
+            fields.setdefault(KEYWORD_SUBFIELD, {"type": "keyword", "normalizer": NORMALIZER,
+                                                 "ignore_above": IGNORE_ABOVE})
     return body
 
 
@@ -165,10 +172,12 @@ VARIANTS: dict[str, tuple[str, Callable[[str], Body]]] = {
     "merge": ("lean + segments_per_tier 25",
               with_settings(**{"merge.policy.segments_per_tier": 25})),
     "shipped": ("shipped (vql.mapping.index_body)", lambda service: index_body(service, 0)),
+    "second-pass": ("second pass (the id indexed)", second_pass),
     "ngram-nopos": ("shipped, n-grams without positions (docs)", ngram_no_positions),
     "wildcard-type": ("shipped, wildcard sub-field for n-grams", wildcard_field(False)),
     "wildcard-type-dv": ("shipped, wildcard sub-field + doc values", wildcard_field(True)),
-    "second-pass": ("second pass (company n-grams, id indexed)", second_pass),
+    "company-keyword": ("shipped, contacts' company_name/domain by keyword",
+                        company_fields_by_keyword),
     "keyword-wildcard": ("shipped, no n-grams (keyword + *needle*)",
                          lambda service: index_body(service, 0, "wildcard")),
 }

@@ -3,18 +3,16 @@ queries cost on the index mappings of bench/mapping_variants.py that answer them
 BENCHMARKS.md *Substring: trigram phrases, the wildcard field or keyword patterns*).
 
 The contact documents a load of the ROWS-row sample writes (bench.data, as bench.mapping
-builds them) go into one contacts index per variant (`shipped`: the n-gram sub-field, a
-trigram phrase, or on the contact's company fields `*needle*` on their keyword;
-`second-pass`: trigram phrases there too, as before; `wildcard-type`, `wildcard-type-dv`:
-OpenSearch's `wildcard` sub-field; `keyword-wildcard`: `*needle*` on the lowercase keyword),
-force-merged to one segment (the same shape for every variant; untimed). Each query is the
-body vql.compile_search makes for a substring condition (25 rows, newest first, total hits
-counted), with the path of the variant. Before timing, every variant's answer is checked
-against the documents themselves (`strpos(lower(value), lower(needle))` in Arrow): the same
-total and the same 25 ids. Then RUNS rounds, the variants alternating in each, every query
-once per variant per round, on one keep-alive connection: p50 and p95 of the client's wall
-time and of the node's `took`. Index prefix `bench<CONNECTRA_BENCH_TAG>_subq_`, dropped
-afterwards.
+builds them) go into one contacts index per variant (`shipped`: the n-gram sub-field,
+a trigram phrase; `wildcard-type`, `wildcard-type-dv`: OpenSearch's `wildcard` sub-field;
+`keyword-wildcard`: `*needle*` on the lowercase keyword), force-merged to one segment (the
+same shape for every variant; untimed). Each query is the body vql.compile_search makes for a
+substring condition (25 rows, newest first, total hits counted), with the path of the
+variant. Before timing, every variant's answer is checked against the documents themselves
+(`strpos(lower(value), lower(needle))` in Arrow): the same total and the same 25 ids.
+Then RUNS rounds, the variants alternating in each, every query once per variant per round,
+on one keep-alive connection: p50 and p95 of the client's wall time and of the node's `took`.
+Index prefix `bench<CONNECTRA_BENCH_TAG>_subq_`, dropped afterwards.
 """
 
 from __future__ import annotations
@@ -45,10 +43,9 @@ NEEDLES: tuple[tuple[str, str], ...] = (
     ("email", "logic"),
     ("email", "son"), ("email", "mart"), ("email", "williams"),
     ("company_name", "tec"), ("company_name", "labs"), ("company_name", "software"),
-    ("company_domain", ".io"), ("company_domain", "soft"), ("company_domain", "health"),
 )
 MODES = {"shipped": "ngram", "wildcard-type": "wildcard", "wildcard-type-dv": "wildcard",
-         "keyword-wildcard": "wildcard", "second-pass": "ngram"}
+         "keyword-wildcard": "wildcard"}
 
 
 def body_for(variant: str, field: str, needle: str) -> dict[str, Any]:
@@ -56,11 +53,6 @@ def body_for(variant: str, field: str, needle: str) -> dict[str, Any]:
     query = parse_query(service="contacts", body={"where": {"text_matches": {"must": [
         {"filter_key": field, "text_value": needle, "search_type": "substring"}]}}})
     body = compile_search(query, MODES[variant])  # type: ignore[arg-type]
-    if variant == "second-pass":  # the phrase of trigrams shipped before on shared values
-        text = json.dumps(body).replace(
-            json.dumps({"wildcard": {f"{field}.keyword": {"value": f"*{needle}*"}}}),
-            json.dumps({"match_phrase": {f"{field}.ngram": {"query": needle}}}))
-        body = json.loads(text)
     if variant.startswith("wildcard-type"):
         text = json.dumps(body).replace(f'"{field}.keyword"', f'"{field}.{WILDCARD_SUBFIELD}"')
         body = json.loads(text)

@@ -14,16 +14,11 @@ module every distribution bundles):
   reads it (keyword filters, sorting; :func:`keyword_read`) and, on the fields that take
   substring searches only (``Field.substring``), ``ngram`` (trigrams of the lowercased
   value, spaces and punctuation included; substring search as a phrase of consecutive
-  trigrams; the costliest part of indexing text, hence not on every text field). A
-  substring field whose values are shared by many records (``Field.shared``: a contact's
-  company name and domain) has no ``ngram``: its substring search is a ``wildcard``
-  query on its ``keyword`` sub-field, whose terms are the distinct values (thousands, not
-  millions: the walk costs what the phrase does, and every record of every load no longer
-  pays the trigrams). ``ngram`` is left out everywhere on an engine without the ``ngram``
-  tokenizer (a node without analysis-common): substring search there is a ``wildcard``
-  query on the ``keyword`` sub-field (:data:`SubstringMode`, :func:`substring_by`),
-  which those fields then keep. The words of a text field that takes no text search are
-  not indexed (``index: false``);
+  trigrams; the costliest part of indexing text, hence not on every text field). ``ngram``
+  is left out on an engine without the ``ngram`` tokenizer (a node without
+  analysis-common): substring search there is a ``wildcard`` query on the ``keyword``
+  sub-field (:data:`SubstringMode`), which those fields then keep. The words of a text
+  field that takes no text search are not indexed (``index: false``);
 - keyword fields and lists of keywords: ``keyword`` with the lowercase normalizer;
 - numbers: ``long`` or ``integer``; dates: ``date`` (millisecond precision);
 - a field only sorted on (the id every order ends with) keeps its doc values but not its
@@ -73,24 +68,17 @@ ANALYSIS: dict[str, Any] = {
 }
 
 
-def substring_by(field: Field, substring: SubstringMode = "ngram") -> SubstringMode:
-    """How a substring on ``field`` is answered in an index of mode ``substring``: a phrase
-    of trigrams on its n-gram sub-field, or (an index without n-grams, or a field whose
-    values are shared) a wildcard pattern on its keyword sub-field."""
-    return "ngram" if substring == "ngram" and field.ngram else "wildcard"
-
-
 def keyword_read(field: Field, substring: SubstringMode = "ngram") -> bool:
     """Whether a query reads the field's keyword form (the field itself, or the ``keyword``
     sub-field of a text field): keyword filters (and the value lists, facets and explain
     probes over them), sorting, ranges (numbers and dates), the id (the last key of every
-    order), and substring as a wildcard pattern (:func:`substring_by`)."""
+    order), and, on an index without n-grams, substring as a wildcard pattern."""
     return (
         field.keyword
         or field.sortable
         or field.range
         or field.name == ID_KEY.field
-        or (field.substring and substring_by(field, substring) == "wildcard")
+        or (substring == "wildcard" and field.substring)
     )
 
 
@@ -109,7 +97,7 @@ def field_mapping(field: Field, substring: SubstringMode = "ngram") -> dict[str,
     read = keyword_read(field, substring)
     if field.analyzed:
         subfields: dict[str, Any] = {KEYWORD_SUBFIELD: keyword} if read else {}
-        if field.substring and substring_by(field, substring) == "ngram":
+        if substring == "ngram" and field.substring:
             subfields[NGRAM_SUBFIELD] = {
                 "type": "text",
                 "analyzer": TRIGRAM,
@@ -148,7 +136,7 @@ def index_body(service: str, replicas: int, substring: SubstringMode = "ngram") 
 def substring_mode_of(service: str, properties: dict[str, Any]) -> SubstringMode:
     """How an existing index (its mapping's ``properties``) answers substring conditions."""
     for field in registry(service):
-        if field.ngram:
+        if field.substring:
             subfields = properties.get(field.name, {}).get("fields", {})
             return "ngram" if NGRAM_SUBFIELD in subfields else "wildcard"
     return "ngram"
@@ -197,8 +185,7 @@ def _shape(mapping: dict[str, Any] | None) -> str:
 def search_path(service: str, field_name: str, kind: PathKind) -> str:
     """The index path a condition of ``kind`` on ``field_name`` queries.
 
-    ``text``: the analyzed field (exact / shuffle); ``substring``: its n-gram sub-field
-    (where :func:`substring_by` says ``ngram``; else the ``keyword`` path serves it);
+    ``text``: the analyzed field (exact / shuffle); ``substring``: its n-gram sub-field;
     ``keyword`` and ``sort``: the lowercase keyword (sub-)field for strings, the field
     itself for numbers and dates; ``range``: the field itself.
     """
@@ -208,8 +195,6 @@ def search_path(service: str, field_name: str, kind: PathKind) -> str:
     if kind == "substring":
         if not field.substring:  # the parser refuses these: a compiler bug, not bad input
             raise ValueError(f"{service} field {field.name!r} takes no substring search")
-        if not field.ngram:  # its keyword terms answer (substring_by): a compiler bug too
-            raise ValueError(f"{service} field {field.name!r} has no n-gram sub-field")
         return f"{field.name}.{NGRAM_SUBFIELD}"
     if kind in ("keyword", "sort") and field.analyzed:
         return f"{field.name}.{KEYWORD_SUBFIELD}"

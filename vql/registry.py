@@ -12,11 +12,9 @@ string matched only as a whole value), ``list`` (a list of keyword-style strings
 
 ``text`` lists the search types of a field's text_matches. ``substring`` is taken only by
 the fields where looking for a part of a value makes sense (contacts first_name, last_name,
-full_name, email, title, company_name, company_domain; companies name, domain, website),
-and a substring on any other field is refused (400) by the parser, whatever the engine. In
-the search index they get the n-gram sub-field, except those whose values are ``shared``
-by many records (a contact's company name and domain): their keyword terms are the
-distinct values, few enough that a substring walks them (vql.mapping).
+full_name, email, title, company_name, company_domain; companies name, domain, website):
+they alone get the n-gram sub-field in the search index, and a substring on any other field
+is refused (400) by the parser, whatever the engine.
 
 ``rule`` names the load rule a field's query values go through (see vql.normalizing): the
 one the loader applies to the column the field is filled from. ``closed`` fields take only
@@ -57,7 +55,6 @@ class Field:
     int_bits: int = 64
     rule: str | None = None  # the load rule of its values; None: taken as written (ids)
     closed: bool = False  # only the rule's vocabulary is allowed (keyword_match)
-    shared: bool = False  # its values repeat over many records (a contact's company's)
 
     @property
     def is_list(self) -> bool:
@@ -75,15 +72,9 @@ class Field:
 
     @property
     def substring(self) -> bool:
-        """Takes substring searches (making another field take them changes the mapping:
-        `connectra migrate` rebuilds)."""
+        """Takes substring searches: the only fields given the n-gram sub-field (making
+        another field take them changes the mapping: `connectra migrate` rebuilds)."""
         return "substring" in self.text
-
-    @property
-    def ngram(self) -> bool:
-        """Given the n-gram sub-field in the search index: a substring field whose values
-        are not shared (shared ones answer substring from their keyword terms)."""
-        return self.substring and not self.shared
 
     @property
     def value_type(self) -> str:
@@ -157,9 +148,9 @@ class ServiceRegistry:
 
 
 ALL: tuple[SearchType, ...] = SEARCH_TYPES
-# Words only: a substring search needs the field's n-gram sub-field (or, on shared values,
-# its keyword terms), the costliest part of indexing text, so only the fields where looking
-# for a part of a value makes sense (names, emails, titles, domains) take it.
+# Words only: a substring search needs the field's n-gram sub-field, the costliest part of
+# indexing text, so only the fields where looking for a part of a value makes sense (names,
+# emails, titles, domains) take it.
 WORDS: tuple[SearchType, ...] = ("exact", "shuffle")
 
 
@@ -202,10 +193,8 @@ _CONTACTS = ServiceRegistry(
         _f("load_run", "Load run", "keyword", keyword=True),
         _f("first_seen", "First seen", "date", range=True, sortable=True),
         _f("last_seen", "Last seen", "date", range=True, sortable=True),
-        _f("company_name", "Company name", "text", text=ALL, keyword=True, sortable=True,
-           shared=True),
-        _f("company_domain", "Company domain", "text", text=ALL, keyword=True, rule="domain",
-           shared=True),
+        _f("company_name", "Company name", "text", text=ALL, keyword=True, sortable=True),
+        _f("company_domain", "Company domain", "text", text=ALL, keyword=True, rule="domain"),
         _f("company_industries", "Company industries", "list", keyword=True, **LIST),
         _f("company_employees_count", "Company employees", "int", range=True, sortable=True),
         _f("company_annual_revenue", "Company annual revenue", "int", range=True),

@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from vql.cursor_values import search_after
-from vql.mapping import SubstringMode, search_path, substring_by
+from vql.mapping import SubstringMode, search_path
 from vql.nodes import (
     Condition,
     ExactMatch,
@@ -23,7 +23,6 @@ from vql.nodes import (
     Where,
 )
 from vql.ordering import query_sort
-from vql.registry import registry
 from vql.timeutil import epoch_millis
 
 # Characters with a meaning in a wildcard pattern (`*`, `?`) and its escape character.
@@ -71,7 +70,7 @@ class SearchCompiler:
 
     def substring(self, node: SubstringMatch) -> dict[str, Any]:
         needle = node.text.lower()
-        if substring_by(registry(self.service)[node.field], self.substring_mode) == "wildcard":
+        if self.substring_mode == "wildcard":
             # `*needle*` on the lowercase keyword: the whole value (or list element) holds the
             # needle. Values longer than the keyword's ignore_above are not indexed there.
             pattern = f"*{needle.translate(_WILDCARD_SPECIAL)}*"

@@ -24,8 +24,6 @@ SUBSTRING = {
                  "company_domain"},
     "companies": {"name", "domain", "website"},
 }
-# Values shared by many contacts: substring from their keyword terms, no n-grams (issue 17).
-SHARED = {"contacts": {"company_name", "company_domain"}, "companies": set()}
 NAMES = ["Acme Software", "Globex Security", "Initech Software Labs", "Umbrella Corp"]
 
 
@@ -70,8 +68,7 @@ def test_new_indices_carry_the_ngram_subfield_only_where_substring_is_taken(
     store.ensure_indices()
     has_ngram = store.dialect.has_ngram_tokenizer()
     for service in ("contacts", "companies"):
-        expected = SUBSTRING[service] - SHARED[service] if has_ngram else set()
-        assert _with_ngram(store, service) == expected
+        assert _with_ngram(store, service) == (SUBSTRING[service] if has_ngram else set())
         assert store.mapping_drift(service) == ()  # type: ignore[arg-type]
     store.bulk_upsert("companies", _companies())
     store.refresh()
@@ -111,9 +108,8 @@ def test_an_index_of_the_old_mapping_is_drift_until_a_rebuild_makes_it_lean(
         "city", "state", "country", "industries", "keywords", "technologies",  # 17.1
         "website", "employees_count_min", "employees_count_max", "linkedin_url", "id"}  # 17
     assert "keywords: text + keyword, ngram -> text + keyword" in drift
-    # + full_name, title, phone, linkedin_url; company_name and company_domain lose n-grams,
-    # id its terms
-    assert len(store.mapping_drift("contacts")) == 13
+    # + full_name, title, phone, linkedin_url, id
+    assert len(store.mapping_drift("contacts")) == 11
     assert _substring(store, "ware la") == _ids("Initech Software Labs")  # the old index
 
     rebuilt = store.rebuild("companies", [_companies()])
