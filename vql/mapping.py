@@ -21,8 +21,6 @@ module every distribution bundles):
   field that takes no text search are not indexed (``index: false``);
 - keyword fields and lists of keywords: ``keyword`` with the lowercase normalizer;
 - numbers: ``long`` or ``integer``; dates: ``date`` (millisecond precision);
-- a field only sorted on (the id every order ends with) keeps its doc values but not its
-  terms (``index: false``): the ids query reads ``_id``;
 - a field no query reads (no text search, keyword filter, sort or range, and not the id
   every order ends with) is kept in the document (``_source``: the lineage merge and
   ``get_documents`` read it) but not indexed: ``index: false`` and ``doc_values: false``.
@@ -84,9 +82,6 @@ def keyword_read(field: Field, substring: SubstringMode = "ngram") -> bool:
 
 # A field no query reads: kept in _source, neither indexed nor given doc values.
 STORED_ONLY: dict[str, Any] = {"index": False, "doc_values": False}
-# A field only sorted on (the id, the last key of every order; the ids query reads _id, not
-# it): its doc values serve the sort and search_after, its terms would serve no query.
-SORTED_ONLY: dict[str, Any] = {"index": False}
 
 
 def field_mapping(field: Field, substring: SubstringMode = "ngram") -> dict[str, Any]:
@@ -115,9 +110,7 @@ def field_mapping(field: Field, substring: SubstringMode = "ngram") -> dict[str,
         plain = {"type": "date"}
     else:
         plain = keyword
-    if not read:
-        return {**plain, **STORED_ONLY}
-    return plain if field.keyword or field.range else {**plain, **SORTED_ONLY}
+    return plain if read else {**plain, **STORED_ONLY}
 
 
 def index_body(service: str, replicas: int, substring: SubstringMode = "ngram") -> dict[str, Any]:

@@ -106,10 +106,9 @@ def test_an_index_of_the_old_mapping_is_drift_until_a_rebuild_makes_it_lean(
     drift = store.mapping_drift("companies")
     assert {line.split(":")[0] for line in drift} == {
         "city", "state", "country", "industries", "keywords", "technologies",  # 17.1
-        "website", "employees_count_min", "employees_count_max", "linkedin_url", "id"}  # 17
+        "website", "employees_count_min", "employees_count_max", "linkedin_url"}  # 17
     assert "keywords: text + keyword, ngram -> text + keyword" in drift
-    # + full_name, title, phone, linkedin_url, id
-    assert len(store.mapping_drift("contacts")) == 11
+    assert len(store.mapping_drift("contacts")) == 10  # + full_name, title, phone, linkedin_url
     assert _substring(store, "ware la") == _ids("Initech Software Labs")  # the old index
 
     rebuilt = store.rebuild("companies", [_companies()])
@@ -148,7 +147,7 @@ def test_an_index_of_the_17_1_mapping_keeps_working_until_migrate_makes_it_leane
     # without n-grams, website's substring is a wildcard on its keyword sub-field: kept
     website = {"website"} if store.dialect.has_ngram_tokenizer() else set()
     assert {line.split(":")[0] for line in store.mapping_drift("companies")} == {
-        "employees_count_min", "employees_count_max", "linkedin_url", "id", *website}
+        "employees_count_min", "employees_count_max", "linkedin_url", *website}
     queries: dict[str, dict[str, Any]] = {
         "substring": {"where": {"text_matches": {"must": [
             {"filter_key": "website", "text_value": "tech.c", "search_type": "substring"}]}}},

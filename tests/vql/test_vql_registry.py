@@ -106,10 +106,8 @@ def test_index_body_contacts() -> None:
     assert props["title"] == {**words, "fields": {"ngram": ngram}}
     assert props["first_name"] == {**words, "fields": {"keyword": keyword, "ngram": ngram}}
     assert props["city"] == {**words, "fields": {"keyword": keyword}}
-    for name in ("company_id", "seniority", "departments", "company_industries"):
+    for name in ("id", "company_id", "seniority", "departments", "company_industries"):
         assert props[name] == keyword
-    # sorted on only (every order's last key; the ids query reads _id): doc values, no terms
-    assert props["id"] == {**keyword, "index": False}
     assert props["company_employees_count"] == {"type": "long"}
     assert props["company_founded_year"] == {"type": "integer"}
     assert props["created_at"] == {"type": "date"}
@@ -204,17 +202,6 @@ def test_the_search_compiler_has_no_path_for_a_substring_the_parser_refuses() ->
         vql.search_path("contacts", "city", "substring")
 
 
-def test_an_index_of_the_second_pass_is_drift_on_the_id_alone() -> None:
-    """The id lost its terms after issue 17's second pass (it is only sorted on): an index
-    made before is rebuilt by `connectra migrate`, and answers meanwhile (it has more)."""
-    for service in ("contacts", "companies"):
-        older = vql.index_body(service, replicas=0)["mappings"]["properties"]
-        assert mapping_drift(service, older, "ngram") == ()
-        del older["id"]["index"]
-        assert mapping_drift(service, older, "ngram") == (
-            "id: keyword -> keyword (not indexed)",)
-
-
 def test_drift_names_the_fields_that_lose_the_ngram_subfield_since_17_1() -> None:
     current = vql.index_body("companies", replicas=0)["mappings"]["properties"]
     assert mapping_drift("companies", current, "ngram") == ()
@@ -222,7 +209,7 @@ def test_drift_names_the_fields_that_lose_the_ngram_subfield_since_17_1() -> Non
     assert "city: text + keyword, ngram -> text + keyword" in drift
     assert {line.split(":")[0] for line in drift} == {
         "industries", "city", "state", "country", "keywords", "technologies",  # 17.1
-        "website", "employees_count_min", "employees_count_max", "linkedin_url", "id"}  # 17
+        "website", "employees_count_min", "employees_count_max", "linkedin_url"}  # 17
     # an index made without n-grams (no analysis-common) is what that engine makes anew
     lean = vql.index_body("companies", replicas=0, substring="wildcard")
     assert mapping_drift("companies", lean["mappings"]["properties"], "wildcard") == ()
@@ -240,11 +227,8 @@ def test_the_mapping_holds_what_queries_read_and_an_older_one_is_drift(service: 
     document only; an index of the 17.1 mapping (every part indexed) is drift on exactly
     those fields, so `connectra migrate` rebuilds it."""
     props = vql.index_body(service, replicas=0)["mappings"]["properties"]
-    sorted_only = {name for name, m in props.items()
-                   if m.get("index") is False and m["type"] == "keyword" and "doc_values" not in m}
-    assert sorted_only == {"id"}
     stored_only = {name for name, m in props.items()
-                   if m.get("index") is False and "fields" not in m} - sorted_only
+                   if m.get("index") is False and "fields" not in m}
     words_off = {name for name, m in props.items() if m["type"] == "text" and "index" in m}
     no_keyword = {name for name, m in props.items()
                   if m["type"] == "text" and "keyword" not in m.get("fields", {})}
@@ -260,15 +244,12 @@ def test_the_mapping_holds_what_queries_read_and_an_older_one_is_drift(service: 
         assert stored_only == {"employees_count_min", "employees_count_max", "linkedin_url"}
         assert words_off == set()
         assert no_keyword == {"website"}
-    # and the id's terms (issue 17, later)
-    assert drifted == stored_only | words_off | no_keyword | sorted_only
-    # every field a filter or a sort reads keeps doc values, and its index unless it is
-    # only sorted on (the id tie-break)
+    assert drifted == stored_only | words_off | no_keyword
+    # every field a filter, a sort or the id tie-break reads keeps doc values and its index
     for field in vql.registry(service):
         mapping = props[field.name]
         if field.keyword or field.sortable or field.range or field.name == "id":
             keyword = mapping["fields"]["keyword"] if field.analyzed else mapping
-            assert "doc_values" not in keyword, field.name
-            assert ("index" in keyword) == (field.name == "id"), field.name
+            assert "index" not in keyword and "doc_values" not in keyword, field.name
         if field.text:
             assert "index" not in mapping, field.name
