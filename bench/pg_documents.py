@@ -1,13 +1,14 @@
 """`python -m bench.pg_documents [ROWS]`: where PostgreSQL's CPU goes in a load (issue 17).
 
 The ROWS-row sample (default 250,000), normalized once, is written batch by batch through
-`PostgresRecordStore.upserted_documents` (the load's path, without the search engine) into
-a fresh bench database; the backend's own CPU-seconds (`/proc`) are added up per step: the
-merge (staging COPY + INSERT ... ON CONFLICT) and the documents' rendering
-(stores/postgres/scan.py: search_documents_select, read to the end). Then the documents
-query of 20,000 random contact ids is timed alone, three times per variant, two rounds: as
-shipped, the ids alone, the rows without JSON, without `json_strip_nulls`, and with
-`jsonb`. Prints what it measured; drops the database at the end.
+`PostgresRecordStore.upserted_documents` (the load's path, without the search engine) into a
+fresh bench database; PostgreSQL's CPU-seconds (its processes in `/proc`, the store's
+backend doing the work) are added up per step: the merge (staging COPY + INSERT ... ON
+CONFLICT) and the documents' rendering (stores/postgres/scan.py: search_documents_select,
+read to the end). Then the documents query of 20,000 random contact ids is timed alone,
+three times per variant, two rounds: as shipped, the ids alone, the rows without JSON,
+without `json_strip_nulls`, and with `jsonb`. Prints what it measured; drops the database at
+the end.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from sqlalchemy.dialects import postgresql
 
 from bench.data import normalize_file, sample_file
 from bench.env import BenchEnv
-from bench.procstat import process_cpu_seconds
+from bench.procstat import CpuSnapshot, process_cpu_seconds
 from stores.postgres.scan import search_documents_select
 from stores.postgres.store import PostgresRecordStore
 
@@ -37,7 +38,7 @@ def main(rows: int) -> None:
         sample, _ = sample_file(env.landing, rows)
         normalized = normalize_file(sample, env.work / "norm-pg" / str(rows))
         steps = load(env, normalized)
-        print(f"{rows:,} rows, backend CPU-s: " + ", ".join(
+        print(f"{rows:,} rows, PostgreSQL CPU-s: " + ", ".join(
             f"{step} {seconds:.2f}" for step, seconds in steps.items()), flush=True)
         variants(env)
     finally:
@@ -47,32 +48,27 @@ def main(rows: int) -> None:
 def load(env: BenchEnv, normalized: Any) -> dict[str, float]:
     store = PostgresRecordStore(env.pg_url(driver="postgresql+psycopg"), statement_timeout_s=600)
     spent = {"merge": 0.0, "documents": 0.0}
-    merge = PostgresRecordStore._merge
-    backend: list[int] = []
-
-    def timed_merge(self: PostgresRecordStore, connection: Any, table: Any, rows: Any) -> None:
-        if not backend:
-            backend.append(connection.exec_driver_sql("SELECT pg_backend_pid()").scalar())
-        before = process_cpu_seconds(backend[0])
-        merge(self, connection, table, rows)
-        spent["merge"] += process_cpu_seconds(backend[0]) - before
-
-    PostgresRecordStore._merge = timed_merge  # type: ignore[method-assign]
     try:
         for batch in range(normalized.batches):
-            backend.clear()
             contacts = normalized.contacts_of(normalized.table(batch, "documents"))
             companies = normalized.table(batch, "companies")
+            before = _postgres_cpu()
             with store.upserted_documents(companies, contacts) as documents:
-                before = process_cpu_seconds(backend[0])
+                merged = _postgres_cpu()
                 for stream in documents.values():
                     for _ in stream:
                         pass
-                spent["documents"] += process_cpu_seconds(backend[0]) - before
+                rendered = _postgres_cpu()
+            spent["merge"] += merged - before
+            spent["documents"] += rendered - merged
     finally:
-        PostgresRecordStore._merge = merge  # type: ignore[method-assign]
         store.close()
     return spent
+
+
+def _postgres_cpu() -> float:
+    """CPU-seconds of PostgreSQL's processes so far (the store's backend does the work)."""
+    return CpuSnapshot.take().by_group.get("postgres", 0.0)
 
 
 def variants(env: BenchEnv) -> None:

@@ -1,9 +1,10 @@
 """`python -m bench.write_pool OUT [--seconds N]`: what the search node does during a load,
 every 0.5 s, until stopped (or N seconds): seconds since start, the node's CPU cores over
-the interval, and its `write` thread pool's active threads and queued requests
-(`_cat/thread_pool/write`). Run it beside a load (`python -m bench.loader_cpu --no-limits`)
-to see whether the node is short of work (nothing queued) or of CPU (requests queued while
-it gets less than the machine's cores): BENCHMARKS.md, issue 17, fourth session.
+the interval (its process group, bench.procstat), its `write` thread pool's active threads
+and queued requests (`_cat/thread_pool/write`), and the machine's busy cores. Run it beside
+a load (`python -m bench.loader_cpu --no-limits`) to see whether the node is short of work
+(nothing queued) or of CPU (requests queued while it gets less than the machine's cores):
+BENCHMARKS.md, issue 17, fourth session.
 """
 
 from __future__ import annotations
@@ -14,28 +15,26 @@ from pathlib import Path
 
 from bench.env import BenchEnv
 from bench.node import Node
-from bench.procstat import process_cpu_seconds
-from stores.settings import services_env_path
+from bench.procstat import CpuSnapshot
 
 INTERVAL_S = 0.5
 
 
 def main(out: Path, seconds: float) -> None:
     env = BenchEnv.load()
-    pid = int((services_env_path(Path.cwd()).parent / "services" / "opensearch.pid").read_text())
     node = Node(env.services["ELASTICSEARCH_HOST"], int(env.services["ELASTICSEARCH_PORT"]), 5)
-    started = last_t = time.monotonic()
-    last_cpu = process_cpu_seconds(pid)
+    last = first = CpuSnapshot.take()
     with out.open("w") as sink:
-        sink.write("seconds cores active queue\n")
-        while time.monotonic() - started < seconds:
+        sink.write("seconds cores active queue machine\n")
+        while last.at - first.at < seconds:
             time.sleep(INTERVAL_S)
             pool = node.call("GET", "/_cat/thread_pool/write?format=json&h=active,queue")[0]
-            now, cpu = time.monotonic(), process_cpu_seconds(pid)
-            sink.write(f"{now - started:.1f} {(cpu - last_cpu) / (now - last_t):.2f} "
-                       f"{pool['active']} {pool['queue']}\n")
+            now = CpuSnapshot.take()
+            cores = now.since(last)
+            sink.write(f"{now.at - first.at:.1f} {cores.get('opensearch', 0.0):.2f} "
+                       f"{pool['active']} {pool['queue']} {cores['machine']:.2f}\n")
             sink.flush()
-            last_t, last_cpu = now, cpu
+            last = now
 
 
 if __name__ == "__main__":
