@@ -9,6 +9,7 @@ at the wrong server. A missing service fails the test under CI=true and skips it
 from __future__ import annotations
 
 import os
+import threading
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -169,3 +170,28 @@ def s3(services: Services) -> Any:
 def unique_name() -> str:
     """A name no other test uses: index names, S3 prefixes, schemas."""
     return f"t{uuid.uuid4().hex[:10]}"
+
+
+@contextmanager
+def serving(app: Any, threads: int = 8) -> Iterator[str]:
+    """The app on a real waitress server on a loopback port (as `connectra api` runs it: 8
+    threads); yields its base URL. The server's loop ends first (its map emptied: it stops at
+    its next turn, 0.2 s at most), and only then are its sockets closed: closing them under
+    a select() still watching them fails that thread with EBADF. The kept-alive client
+    channels are closed too, which would otherwise keep the loop waiting for their clients."""
+    from waitress.server import create_server
+
+    server: Any = create_server(app, host="127.0.0.1", port=0, threads=threads,
+                                asyncore_loop_timeout=0.2, ident="connectra")
+    thread = threading.Thread(target=server.run, name="waitress", daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.effective_port}"
+    finally:
+        channels = list(server._map.values())  # noqa: SLF001 - waitress has no API for it
+        server._map.clear()  # noqa: SLF001
+        thread.join(10)
+        server.close()
+        for channel in channels:
+            channel.close()
+        server.task_dispatcher.shutdown()

@@ -18,7 +18,6 @@ import os
 import socket
 import subprocess
 import sys
-import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -45,21 +44,6 @@ API_KEY = "test-key-0123456789abcdef"
 OTHER_KEY = "other-key-fedcba9876543210"
 CODEC = CursorCodec(b"connectra-api-test-cursor-secret-0123")
 SIGNING_KEY = b"connectra-api-test-upload-signing-key"
-
-
-@contextmanager
-def serving(app: Any) -> Iterator[str]:
-    """The app on a real waitress server on a loopback port; yields its base URL."""
-    from waitress.server import create_server
-
-    server: Any = create_server(app, host="127.0.0.1", port=0, threads=4)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.effective_port}"
-    finally:
-        server.close()
-        thread.join(10)
 
 
 def free_port() -> int:

@@ -29,7 +29,8 @@ from schemathesis.specs.openapi.checks import (
 from api.app import create_app
 from api.dagster_jobs import DagsterJobsClient
 from stores.landing import LocalLandingZone
-from tests.api.conftest import API_KEY, Backend, Dagster, deps_for, serving
+from tests.api.conftest import API_KEY, Backend, Dagster, deps_for
+from tests.conftest import serving
 
 pytestmark = [pytest.mark.services, pytest.mark.filterwarnings("ignore::DeprecationWarning")]
 CHECKS = [

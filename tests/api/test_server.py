@@ -14,7 +14,8 @@ import requests
 from api.app import get_app
 from stores.settings import EMBEDDED_API_KEY_FILE as API_KEY_FILE
 from stores.settings import Settings, ensure_api_key
-from tests.api.conftest import API_KEY, Backend, deps_for, serving
+from tests.api.conftest import API_KEY, Backend, deps_for
+from tests.conftest import serving
 
 pytestmark = pytest.mark.services
 

@@ -5,10 +5,8 @@ restart on the same port, or freeze.
 
 from __future__ import annotations
 
-import threading
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -153,28 +151,3 @@ def hostile_embedded(tmp_path_factory: pytest.TempPathFactory) -> Backend:
 @pytest.fixture(params=["production", "embedded"])
 def hostile(request: pytest.FixtureRequest) -> Backend:
     return request.getfixturevalue(f"hostile_{request.param}")  # type: ignore[no-any-return]
-
-
-@contextmanager
-def serving(app: Any, threads: int = 8) -> Iterator[str]:
-    """The app on a real waitress server on a loopback port (as `connectra api` runs it: 8
-    threads); yields its base URL. Closing also drops the kept-alive client channels, which
-    would otherwise keep waitress's loop (and this exit) waiting for their clients."""
-    from waitress.server import create_server
-
-    server: Any = create_server(app, host="127.0.0.1", port=0, threads=threads,
-                                asyncore_loop_timeout=0.2, ident="connectra")
-    thread = threading.Thread(target=server.run, name="waitress", daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.effective_port}"
-    finally:
-        server.close()
-        # Emptying the map ends waitress's loop at its next turn; the sockets are closed
-        # only then, never under a select() still watching them.
-        channels = list(server._map.values())  # noqa: SLF001 - waitress has no API for it
-        server._map.clear()  # noqa: SLF001
-        thread.join(10)
-        for channel in channels:
-            channel.close()
-        server.task_dispatcher.shutdown()

@@ -36,8 +36,8 @@ from stores.search import SearchEngineStore
 from stores.settings import SearchSettings
 from tests.api.conftest import API_KEY
 from tests.api.dataset import DESIGN_EXAMPLE
-from tests.conftest import ROOT, Services, fresh_database
-from tests.reliability.conftest import CODEC, deps, load_dataset, serving
+from tests.conftest import ROOT, Services, fresh_database, serving
+from tests.reliability.conftest import CODEC, deps, load_dataset
 from tests.reliability.faults import TcpProxy, wait_until
 from tests.reliability.hostile_data import HOSTILE
 from tests.reliability.loads import KEY, reference_ids, sample

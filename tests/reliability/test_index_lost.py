@@ -39,9 +39,9 @@ from stores.postgres import PostgresRecordStore, migrate
 from stores.settings import load_settings
 from tests.agreement import index_documents
 from tests.api.conftest import API_KEY
-from tests.conftest import Services, fresh_database, need
+from tests.conftest import Services, fresh_database, need, serving
 from tests.reliability.asset_runs import configure, materialize, search_store
-from tests.reliability.conftest import CODEC, deps, serving
+from tests.reliability.conftest import CODEC, deps
 from tests.reliability.loads import BATCH_ROWS, sample
 from tests.reliability.servers import PrivateOpenSearch
 

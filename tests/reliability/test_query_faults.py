@@ -26,8 +26,8 @@ from stores.duckdb.access import Timing
 from stores.postgres import PostgresRecordStore, migrate
 from tests.api.conftest import API_KEY, load
 from tests.api.dataset import DESIGN_EXAMPLE
-from tests.conftest import Services, fresh_database
-from tests.reliability.conftest import CODEC, deps, search_store, serving, via
+from tests.conftest import Services, fresh_database, serving
+from tests.reliability.conftest import CODEC, deps, search_store, via
 from tests.reliability.faults import TcpProxy, wait_until
 
 pytestmark = pytest.mark.services

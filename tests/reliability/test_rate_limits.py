@@ -19,7 +19,8 @@ import requests
 from api.app import create_app
 from stores.duckdb import DuckDBStore
 from tests.api.conftest import API_KEY, OTHER_KEY
-from tests.reliability.conftest import CODEC, deps, serving
+from tests.conftest import serving
+from tests.reliability.conftest import CODEC, deps
 
 PER_MINUTE = 20
 CHEAP = "/common/filters/contacts"  # no store behind it: the limiter is all that is measured

@@ -37,8 +37,8 @@ from stores.postgres import PostgresRecordStore, migrate
 from stores.settings import S3Settings, Secret
 from tests.api.conftest import api_settings
 from tests.api.dataset import DESIGN_EXAMPLE
-from tests.conftest import Services, need
-from tests.reliability.conftest import deps, load_dataset, search_store, serving, via
+from tests.conftest import Services, need, serving
+from tests.reliability.conftest import deps, load_dataset, search_store, via
 from tests.reliability.faults import TcpProxy
 from tests.reliability.hostile_data import HOSTILE
 
