@@ -48,9 +48,9 @@ def _update_lines(alias: str, table: pa.Table) -> Iterator[bytes]:
 
 
 def serialize(normalized: NormalizedFile, out: Path, form: str,
-              prefix: str = RAW_INDEX_PREFIX) -> dict[str, int]:
-    """Writes the NDJSON chunks of every batch's documents (into `prefix`'s indices) into
-    `out`; returns counts."""
+              prefix: str = RAW_INDEX_PREFIX, chunk_bytes: int = CHUNK_BYTES) -> dict[str, int]:
+    """Writes the NDJSON chunks (about `chunk_bytes` each) of every batch's documents (into
+    `prefix`'s indices) into `out`; returns counts."""
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir(parents=True)
     lines = index_lines if form == "index" else _update_lines
@@ -71,7 +71,7 @@ def serialize(normalized: NormalizedFile, out: Path, form: str,
                 chunk.append(line)
                 size += len(line)
                 docs += 1
-                if size >= CHUNK_BYTES:
+                if size >= chunk_bytes:
                     flush()
     flush()
     return {"chunks": chunks, "actions": docs,

@@ -1,5 +1,6 @@
 """The loader's own CPU per row (issue 17.2/17.3), beside the two raw limits, in one run:
-`python -m bench.loader_cpu [--rows 200000] [--profile] [--batch-size 500] [--no-limits]`.
+`python -m bench.loader_cpu [--rows 200000] [--profile] [--batch-size 500] [--no-limits]
+[--engine-own-core]`.
 
 One generated file is normalized once to Parquet (bench/data.py) and, into fresh tables
 and indices each time, PostgreSQL's raw COPY and the engine's raw `_bulk` (index actions)
@@ -9,7 +10,10 @@ reports the CPU seconds of its own process over load_file (every thread: reading
 normalizing, rendering COPY, encoding bulk lines, the clients) and its peak resident set.
 CPU seconds, not wall time, are the figure to compare on a shared machine; wall time and
 rows/s are reported beside them. `--profile` runs the load once more under py-spy and
-summarizes it (bench/profiles.py). Set CONNECTRA_BENCH_TAG to keep the run's database and
+summarizes it (bench/profiles.py). `--engine-own-core` runs everything with the search
+engine's JVM on the first core and PostgreSQL, the bench and the load on the others
+(bench.procstat.cores_apart): the limit and the load as on a machine where the engine has
+cores of its own. Set CONNECTRA_BENCH_TAG to keep the run's database and
 indices apart from another bench on the same services. Prints one JSON document.
 """
 
@@ -17,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import time
 from typing import Any
 
@@ -25,6 +30,7 @@ from bench.data import BATCH_SIZE_FOR_INSERTION, normalize_file, sample_file
 from bench.env import INDEX_PREFIX, BenchEnv
 from bench.limits_pg import raw_copy, truncate_records
 from bench.limits_search import raw_bulk
+from bench.procstat import cores_apart
 from bench.profiles import summarize
 
 KEEP = ("seconds", "rows_per_s", "loader_cpu_s", "loader_cpu_s_per_1m_rows", "peak_rss_mb",
@@ -44,12 +50,23 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=BATCH_SIZE_FOR_INSERTION,
                         help="BATCH_SIZE_FOR_INSERTION of the load (a read batch is 40 of it)")
     parser.add_argument("--no-limits", action="store_true")
+    parser.add_argument("--engine-own-core", action="store_true",
+                        help="the engine on core 0, PostgreSQL and the load on the others")
     args = parser.parse_args()
+    if args.engine_own_core:
+        cores = set(range(os.cpu_count() or 1))
+        with cores_apart({0}, cores - {0}):
+            measure(args)
+    else:
+        measure(args)
+
+
+def measure(args: argparse.Namespace) -> None:
     started = time.monotonic()
     env = BenchEnv.load()
     env.recreate_database()
     env.drop_indices()
-    out: dict[str, Any] = {"rows": args.rows}
+    out: dict[str, Any] = {"rows": args.rows, "engine_own_core": args.engine_own_core}
     try:
         sample, _ = sample_file(env.landing, args.rows)
         out["expected"] = sample.expected

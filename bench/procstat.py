@@ -11,6 +11,8 @@ from __future__ import annotations
 import os
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from types import TracebackType
 
@@ -134,3 +136,38 @@ class CpuMeter:
         assert self.first is not None
         merged = CpuSnapshot(last.at, {}, dict(self.seen), last.machine_busy)
         self.cores = merged.since(self.first)
+
+
+def _pin(pid: str, cpus: set[int]) -> None:
+    """Every thread of one process onto `cpus` (a process's threads each carry their own
+    mask; the ones it starts later take the mask of the thread that starts them)."""
+    try:
+        tids = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return
+    for tid in tids:
+        with suppress(OSError):  # the thread ended meanwhile
+            os.sched_setaffinity(int(tid), cpus)
+
+
+@contextmanager
+def cores_apart(engine: set[int], rest: set[int]) -> Iterator[None]:
+    """The search engine's JVM on `engine`'s cores; PostgreSQL (the postmaster, so its later
+    backends too) and this process (so its children too) on `rest`'s, as if the engine ran
+    on a machine of its own; every mask restored to all cores at the end."""
+    every = set(range(os.cpu_count() or 1))
+    moved = {
+        pid: engine if group == "opensearch" else rest
+        for pid in os.listdir("/proc")
+        if pid.isdigit() and (group := _group(pid)) in ("opensearch", "postgres")
+    }
+    try:
+        for pid, cpus in moved.items():
+            _pin(pid, cpus)
+        os.sched_setaffinity(0, rest)
+        yield
+    finally:
+        for pid in list(moved) + [p for p in os.listdir("/proc")
+                                  if p.isdigit() and _group(p) == "postgres"]:
+            _pin(pid, every)
+        os.sched_setaffinity(0, every)
