@@ -135,7 +135,7 @@ def send(env: BenchEnv, folder: Path, threads: int = THREADS,
 
 
 def raw_bulk(env: BenchEnv, normalized: NormalizedFile, form: str,
-             threads: int = THREADS) -> dict[str, Any]:
+             threads: int = THREADS, chunk_bytes: int = CHUNK_BYTES) -> dict[str, Any]:
     """Fresh `bench_raw_` indices, the serialized chunks sent, the indices counted and dropped."""
     settings = env.settings()
     assert settings.search is not None
@@ -145,7 +145,7 @@ def raw_bulk(env: BenchEnv, normalized: NormalizedFile, form: str,
         store.drop_indices()
         store.ensure_indices()
         started = time.perf_counter()
-        counts = serialize(normalized, folder, form)
+        counts = serialize(normalized, folder, form, chunk_bytes=chunk_bytes)
         serialize_s = time.perf_counter() - started
         result = send(env, folder, threads)
         client = env.opensearch()

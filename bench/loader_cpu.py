@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import time
 from typing import Any
 
@@ -54,8 +53,7 @@ def main() -> None:
                         help="the engine on core 0, PostgreSQL and the load on the others")
     args = parser.parse_args()
     if args.engine_own_core:
-        cores = set(range(os.cpu_count() or 1))
-        with cores_apart({0}, cores - {0}):
+        with cores_apart({0}):
             measure(args)
     else:
         measure(args)

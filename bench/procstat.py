@@ -151,11 +151,12 @@ def _pin(pid: str, cpus: set[int]) -> None:
 
 
 @contextmanager
-def cores_apart(engine: set[int], rest: set[int]) -> Iterator[None]:
+def cores_apart(engine: set[int]) -> Iterator[None]:
     """The search engine's JVM on `engine`'s cores; PostgreSQL (the postmaster, so its later
-    backends too) and this process (so its children too) on `rest`'s, as if the engine ran
+    backends too) and this process (so its children too) on the others, as if the engine ran
     on a machine of its own; every mask restored to all cores at the end."""
     every = set(range(os.cpu_count() or 1))
+    rest = every - engine
     moved = {
         pid: engine if group == "opensearch" else rest
         for pid in os.listdir("/proc")

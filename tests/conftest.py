@@ -191,7 +191,6 @@ def serving(app: Any, threads: int = 8) -> Iterator[str]:
         channels = list(server._map.values())  # noqa: SLF001 - waitress has no API for it
         server._map.clear()  # noqa: SLF001
         thread.join(10)
-        server.close()
-        for channel in channels:
+        for channel in channels:  # the server's listener and trigger are among them
             channel.close()
         server.task_dispatcher.shutdown()
